@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No package dependencies: the toolchain, plus sqlite3 and zlib through system library targets.
+let package = Package(
+    name: "Clickpath",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "collector", targets: ["collector"]),
+        .executable(name: "sessiond", targets: ["sessiond"]),
+        .executable(name: "clickpath", targets: ["clickpath"]),
+    ],
+    targets: [
+        // System libraries: module.modulemap + shim.h, nothing else.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+
+        // Pure modules.
+        .target(name: "Wire"),
+        .target(name: "JSON"),
+        .target(name: "Config", dependencies: ["JSON"]),
+        .target(name: "Sessionizer", dependencies: ["Wire", "Config"]),
+
+        // I/O modules.
+        .target(name: "SessionStore", dependencies: ["Sessionizer", "Wire", "Config", "CSQLite"]),
+        .target(name: "Transport", dependencies: ["Wire", "Config", "CLinux"]),
+        .target(name: "Beacon", dependencies: ["JSON", "Wire", "Config", "CZlib"]),
+        .target(name: "CollectorCore", dependencies: ["Beacon", "Transport", "Wire", "Config", "JSON"]),
+        .target(name: "SessiondCore",
+                dependencies: ["SessionStore", "Sessionizer", "Transport", "Wire", "Config", "JSON"]),
+
+        // Thin mains.
+        .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config"]),
+        .executableTarget(name: "sessiond", dependencies: ["SessiondCore", "Transport", "Config"]),
+        .executableTarget(name: "clickpath",
+                          dependencies: ["Wire", "JSON", "Config", "Sessionizer", "SessionStore",
+                                         "Transport", "Beacon", "CollectorCore", "SessiondCore",
+                                         "CSQLite"]),
+
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON"]),
+        .testTarget(name: "SessionizerTests", dependencies: ["Sessionizer", "Wire", "Config"]),
+        .testTarget(name: "SessionStoreTests",
+                    dependencies: ["SessionStore", "Sessionizer", "Wire", "Config", "CSQLite"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire", "Config", "CLinux"]),
+        .testTarget(name: "BeaconTests", dependencies: ["Beacon", "JSON", "Wire", "Config"]),
+        .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "Beacon", "Transport", "Wire", "Config"]),
+        .testTarget(name: "SessiondCoreTests",
+                    dependencies: ["SessiondCore", "SessionStore", "Transport", "Wire", "Config"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Wire", "Transport", "Config", "JSON"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+// Beacon: filled by its issue.
+enum BeaconModule {}

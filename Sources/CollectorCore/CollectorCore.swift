@@ -1,0 +1,2 @@
+// CollectorCore: filled by its issue.
+enum CollectorCoreModule {}

@@ -1,0 +1,2 @@
+// JSON: filled by its issue.
+enum JSONModule {}

@@ -1,0 +1,2 @@
+// SessionStore: filled by its issue.
+enum SessionStoreModule {}

@@ -1,0 +1,2 @@
+// SessiondCore: filled by its issue.
+enum SessiondCoreModule {}

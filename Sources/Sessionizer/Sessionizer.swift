@@ -1,0 +1,2 @@
+// Sessionizer: filled by its issue.
+enum SessionizerModule {}

@@ -1,0 +1,2 @@
+// Transport: filled by its issue.
+enum TransportModule {}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Beacon
+
+@Test func BeaconModuleBuilds() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import CollectorCore
+
+@Test func CollectorCoreModuleBuilds() {
+    #expect(Bool(true))
+}

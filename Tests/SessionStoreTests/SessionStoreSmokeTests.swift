@@ -1,0 +1,6 @@
+import Testing
+@testable import SessionStore
+
+@Test func SessionStoreModuleBuilds() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import SessiondCore
+
+@Test func SessiondCoreModuleBuilds() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Sessionizer
+
+@Test func SessionizerModuleBuilds() {
+    #expect(Bool(true))
+}

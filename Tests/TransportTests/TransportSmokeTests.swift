@@ -1,0 +1,6 @@
+import Testing
+@testable import Transport
+
+@Test func TransportModuleBuilds() {
+    #expect(Bool(true))
+}
