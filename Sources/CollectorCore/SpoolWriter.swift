@@ -1,0 +1,331 @@
+// The files of the spool. Owned by the spool's writer thread after `open()`; nothing else
+// touches this state.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Wire
+
+final class SpoolWriter: @unchecked Sendable {
+    struct Segment {
+        var number: UInt64
+        var size: Int64
+        var live: Int
+    }
+
+    final class Stream {
+        let shard: String
+        let path: String
+        var segments: [Segment] = []
+        var currentFD: Int32 = -1
+        var nextNumber: UInt64 = 1
+        /// Live batches and the segment each one is in.
+        var live: [BatchID: UInt64] = [:]
+
+        init(shard: String, path: String) {
+            self.shard = shard
+            self.path = path
+        }
+
+        var current: Segment? { currentFD >= 0 ? segments.last : nil }
+    }
+
+    let directory: String
+    let options: SpoolOptions
+    private(set) var bytesOnDisk: Int64 = 0
+    private var streams: [String: Stream] = [:]
+
+    init(directory: String, options: SpoolOptions) {
+        self.directory = directory
+        self.options = options
+    }
+
+    // MARK: names
+
+    /// A shard id as a directory name: safe bytes as they are, anything else as %XX.
+    static func directoryName(shard: String) -> String {
+        var out = ""
+        for (index, byte) in shard.utf8.enumerated() {
+            let safe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2D || byte == 0x5F || (byte == 0x2E && index > 0)
+            if safe {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" : "") + hex
+            }
+        }
+        return out.isEmpty ? "%" : out
+    }
+
+    static func shard(directoryName name: String) -> String? {
+        if name == "%" { return "" }
+        var bytes: [UInt8] = []
+        var iterator = Array(name.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next(), let low = iterator.next(),
+                      let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    static func segmentName(_ number: UInt64) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".seg"
+    }
+
+    static func segmentPath(directory: String, shard: String, number: UInt64) -> String {
+        directory + "/" + directoryName(shard: shard) + "/" + segmentName(number)
+    }
+
+    // MARK: open and replay
+
+    func open() throws(SpoolError) -> SpoolReplay {
+        var replay = SpoolReplay()
+        for name in try FileIO.list(directory).sorted() {
+            let path = directory + "/" + name
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR,
+                  let shard = Self.shard(directoryName: name) else { continue }
+            let stream = Stream(shard: shard, path: path)
+            streams[shard] = stream
+            try replayStream(stream, into: &replay)
+        }
+        return replay
+    }
+
+    private func replayStream(_ stream: Stream, into replay: inout SpoolReplay) throws(SpoolError) {
+        let numbers = try FileIO.list(stream.path).compactMap { name -> UInt64? in
+            guard name.hasSuffix(".seg"), name.utf8.count == 24 else { return nil }
+            return UInt64(name.dropLast(4))
+        }.sorted()
+        var ordered: [SpooledBatch] = []
+        var finished = Set<BatchID>()
+        var highest: UInt64?
+        for number in numbers {
+            let path = stream.path + "/" + Self.segmentName(number)
+            let fd = try FileIO.open(path, flags: O_RDWR)
+            defer { FileIO.close(fd) }
+            let size = try FileIO.fileSize(fd, path: path)
+            guard let count = Int(exactly: size) else { continue }
+            let bytes = try FileIO.pread(fd, count: count, offset: 0, path: path)
+            var offset = 0
+            var cutReason: String?
+            bytes.withUnsafeBytes { raw in
+                scan: while true {
+                    switch SpoolFormat.decode(raw, at: offset, maxBodyBytes: options.maxRecordBytes) {
+                    case .end:
+                        break scan
+                    case let .invalid(reason):
+                        cutReason = reason
+                        break scan
+                    case let .record(record, recordSize):
+                        switch record.kind {
+                        case .batch:
+                            if highest.map({ record.id.sequence > $0 }) ?? true { highest = record.id.sequence }
+                            ordered.append(SpooledBatch(
+                                id: record.id, shard: stream.shard, createdAt: record.createdAt, segment: number,
+                                payloadOffset: Int64(offset + SpoolFormat.headerSize + record.payloadOffsetInBody),
+                                payloadLength: record.payloadLength))
+                        case .acknowledged, .deadLettered:
+                            finished.insert(record.id)
+                        }
+                        offset += recordSize
+                    }
+                }
+            }
+            if let cutReason {
+                try FileIO.truncate(fd, to: Int64(offset), path: path)
+                try FileIO.fsync(fd, path: path)
+                replay.cuts.append((path, Int64(offset), size - Int64(offset), cutReason))
+            }
+            stream.segments.append(Segment(number: number, size: Int64(offset), live: 0))
+            bytesOnDisk += Int64(offset)
+            stream.nextNumber = number &+ 1
+        }
+        var unacknowledged: [SpooledBatch] = []
+        for batch in ordered where !finished.contains(batch.id) && stream.live[batch.id] == nil {
+            stream.live[batch.id] = batch.segment
+            if let index = stream.segments.firstIndex(where: { $0.number == batch.segment }) {
+                stream.segments[index].live += 1
+            }
+            unacknowledged.append(batch)
+        }
+        if !unacknowledged.isEmpty { replay.unacknowledged[stream.shard] = unacknowledged }
+        if let highest { replay.highestSequence[stream.shard] = highest }
+        try collect(stream)
+    }
+
+    // MARK: writing
+
+    private func stream(for shard: String) throws(SpoolError) -> Stream {
+        if let existing = streams[shard] { return existing }
+        let path = directory + "/" + Self.directoryName(shard: shard)
+        try FileIO.makeDirectory(path)
+        try FileIO.fsyncDirectory(directory)
+        let stream = Stream(shard: shard, path: path)
+        streams[shard] = stream
+        return stream
+    }
+
+    private func openSegment(_ stream: Stream) throws(SpoolError) {
+        let number = stream.nextNumber
+        let path = stream.path + "/" + Self.segmentName(number)
+        let fd = try FileIO.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try FileIO.fsyncDirectory(stream.path)
+        } catch {
+            FileIO.close(fd)
+            throw error
+        }
+        stream.currentFD = fd
+        stream.nextNumber = number &+ 1
+        stream.segments.append(Segment(number: number, size: 0, live: 0))
+    }
+
+    private func closeSegment(_ stream: Stream) {
+        if stream.currentFD >= 0 { FileIO.close(stream.currentFD) }
+        stream.currentFD = -1
+    }
+
+    /// Deletes the oldest segments that hold nothing live, in order, never the one being written.
+    private func collect(_ stream: Stream) throws(SpoolError) {
+        while let first = stream.segments.first, first.live == 0 {
+            if stream.currentFD >= 0 && stream.segments.count == 1 { break }
+            try FileIO.unlink(stream.path + "/" + Self.segmentName(first.number))
+            bytesOnDisk -= first.size
+            stream.segments.removeFirst()
+        }
+    }
+
+    struct CommitOutcome {
+        var results: [Result<SpooledBatch, SpoolError>]
+        /// Live batches that acknowledgements or dead letters removed.
+        var removedLive: Int
+    }
+
+    /// Writes the appends and marks of one group, fsyncs every stream that got appends, and
+    /// tells each append whether it is durable.
+    func commit(appends: [(SpooledBatch, [UInt8])], marks: [(SpooledBatch, SpoolRecordKind)]) -> CommitOutcome {
+        var outcome = CommitOutcome(results: Array(repeating: .failure(.closed), count: appends.count), removedLive: 0)
+        var shardOrder: [String] = []
+        var appendsByShard: [String: [Int]] = [:]
+        var marksByShard: [String: [(SpooledBatch, SpoolRecordKind)]] = [:]
+        for (index, append) in appends.enumerated() {
+            if appendsByShard[append.0.shard] == nil && marksByShard[append.0.shard] == nil { shardOrder.append(append.0.shard) }
+            appendsByShard[append.0.shard, default: []].append(index)
+        }
+        for mark in marks {
+            if appendsByShard[mark.0.shard] == nil && marksByShard[mark.0.shard] == nil { shardOrder.append(mark.0.shard) }
+            marksByShard[mark.0.shard, default: []].append(mark)
+        }
+        for shard in shardOrder {
+            commitStream(shard: shard, appendIndexes: appendsByShard[shard] ?? [], appends: appends,
+                         marks: marksByShard[shard] ?? [], outcome: &outcome)
+        }
+        return outcome
+    }
+
+    private func commitStream(shard: String, appendIndexes: [Int], appends: [(SpooledBatch, [UInt8])],
+                              marks: [(SpooledBatch, SpoolRecordKind)], outcome: inout CommitOutcome) {
+        let stream: Stream
+        do {
+            stream = try self.stream(for: shard)
+        } catch {
+            for index in appendIndexes { outcome.results[index] = .failure(error) }
+            return
+        }
+        var buffer: [UInt8] = []
+        var stagedAppends: [(Int, SpooledBatch)] = []
+        var stagedMarks: [(SpooledBatch, SpoolRecordKind)] = []
+        var failure: SpoolError?
+
+        // Writes the buffer to the current segment (fsync when it holds batches) and applies
+        // what it held; on failure cuts the segment back so no half-written group survives.
+        func flush() {
+            guard !buffer.isEmpty, stream.currentFD >= 0, let last = stream.segments.indices.last else { return }
+            let path = stream.path + "/" + Self.segmentName(stream.segments[last].number)
+            let before = stream.segments[last].size
+            do throws(SpoolError) {
+                try FileIO.writeAll(stream.currentFD, buffer, path: path)
+                if !stagedAppends.isEmpty { try FileIO.fsync(stream.currentFD, path: path) }
+                stream.segments[last].size += Int64(buffer.count)
+                bytesOnDisk += Int64(buffer.count)
+                for (index, batch) in stagedAppends {
+                    stream.live[batch.id] = batch.segment
+                    stream.segments[last].live += 1
+                    outcome.results[index] = .success(batch)
+                }
+                for (batch, _) in stagedMarks {
+                    guard let segment = stream.live.removeValue(forKey: batch.id) else { continue }
+                    if let i = stream.segments.firstIndex(where: { $0.number == segment }) { stream.segments[i].live -= 1 }
+                    outcome.removedLive += 1
+                }
+            } catch {
+                failure = error
+                for (index, _) in stagedAppends { outcome.results[index] = .failure(error) }
+                // A failed fsync leaves the page cache state unknown: cut back to the last good size.
+                if (try? FileIO.truncate(stream.currentFD, to: before, path: path)) == nil {
+                    closeSegment(stream)
+                }
+            }
+            buffer.removeAll(keepingCapacity: true)
+            stagedAppends.removeAll()
+            stagedMarks.removeAll()
+        }
+
+        func ensureSegment(adding bytes: Int) throws(SpoolError) {
+            if let current = stream.current,
+               current.size + Int64(buffer.count) > 0,
+               current.size + Int64(buffer.count) + Int64(bytes) > options.segmentBytes {
+                flush()
+                closeSegment(stream)
+            }
+            if stream.currentFD < 0 { try openSegment(stream) }
+        }
+
+        for index in appendIndexes {
+            if let failure {
+                outcome.results[index] = .failure(failure)
+                continue
+            }
+            var batch = appends[index].0
+            let payload = appends[index].1
+            let size = SpoolFormat.recordSize(shard: shard, payloadCount: payload.count)
+            do throws(SpoolError) {
+                try ensureSegment(adding: size)
+            } catch {
+                failure = error
+                outcome.results[index] = .failure(error)
+                continue
+            }
+            guard let current = stream.current else { continue }
+            batch.segment = current.number
+            batch.payloadOffset = current.size + Int64(buffer.count) + Int64(size - payload.count)
+            SpoolFormat.encode(kind: .batch, id: batch.id, createdAt: batch.createdAt, shard: shard,
+                               payload: payload, into: &buffer)
+            stagedAppends.append((index, batch))
+        }
+        for mark in marks where failure == nil {
+            guard stream.live[mark.0.id] != nil else { continue }
+            do throws(SpoolError) {
+                try ensureSegment(adding: SpoolFormat.ackRecordSize)
+            } catch {
+                failure = error
+                break
+            }
+            SpoolFormat.encode(kind: mark.1, id: mark.0.id, into: &buffer)
+            stagedMarks.append(mark)
+        }
+        flush()
+        try? collect(stream)
+    }
+
+    func closeFiles() {
+        for stream in streams.values { closeSegment(stream) }
+    }
+}
