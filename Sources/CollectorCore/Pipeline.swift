@@ -392,6 +392,8 @@ public final class Pipeline: Sendable {
         let result = AckPolicy.answer(mode: options.ackMode, after: .shuttingDown, retryAfterSeconds: options.retryAfterSeconds)
         if let result { for done in waiting { done(result) } }
         spool.close()
+        // Count again once the spool has applied every acknowledgement queued before it closed.
+        if case let .exit(_, timedOut) = decision { decision = .exit(leftInSpool: spool.liveBatches, timedOut: timedOut) }
         return decision
     }
 }

@@ -52,12 +52,15 @@ final class Collector<Value: Sendable>: Sendable {
         arrived.signal()
     }
 
-    /// Waits for `count` values. The generous bound only keeps a broken build from hanging CI;
-    /// no test depends on how long it takes.
+    /// Waits until `count` values arrived in total. The generous bound only keeps a broken build
+    /// from hanging CI; no test depends on how long it takes.
     @discardableResult
     func wait(count: Int) -> [Value] {
-        for _ in 0..<count { _ = arrived.wait(timeout: .now() + .seconds(60)) }
-        return values.withLock { $0 }
+        let deadline = DispatchTime.now() + .seconds(60)
+        while values.withLock({ $0.count }) < count {
+            if arrived.wait(timeout: deadline) == .timedOut { break }
+        }
+        return all
     }
 
     var all: [Value] { values.withLock { $0 } }
