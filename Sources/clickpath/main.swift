@@ -35,6 +35,7 @@ case "bench":
     case "wire": exit(WireBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
+case "spool-writer": exit(SpoolWriterCommand.run(arguments))
 case "-h", "--help", "help":
     print(usage, terminator: "")
 default:
