@@ -23,7 +23,8 @@ public enum SubmitResult: Sendable, Equatable {
     /// 503 with Retry-After: the collector could not make the promise its ack mode requires
     /// (disk error, no shard, shutting down, sessiond did not answer in time).
     case unavailable(retryAfterSeconds: Int, reason: String)
-    /// 500: sessiond refused the batch for good (`--ack=sessiond` only); it is in the dead-letter file.
+    /// 500: the batch can never be stored: sessiond refused it for good (`--ack=sessiond`; it is
+    /// in the dead-letter file), or it cannot be framed.
     case rejected(reason: String)
 }
 
@@ -35,14 +36,26 @@ public enum BatchEvent: Sendable, Equatable {
     case spooled
     /// The spool refused or failed the batch.
     case spoolFailed(SpoolError)
+    /// The batch cannot be framed (larger than the Wire frame bound); retrying cannot help.
+    case unencodable(reason: String)
     /// The shard answered.
-    case shardAnswered(BatchOutcome)
+    case shardAnswered(ShardAnswer)
     /// The batch went to the dead-letter file without an answer (expired).
     case deadLettered(reason: String)
     /// No answer within `--sessiond-ack-timeout` (the batch stays in the spool and is delivered later).
     case timedOut
     /// The collector is exiting before the promise could be kept.
     case shuttingDown
+}
+
+extension BatchEvent {
+    /// Whether events already answered 202 in `--ack=memory` are lost by this event.
+    var losesAnsweredEvents: Bool {
+        switch self {
+        case .spoolFailed, .unencodable: true
+        default: false
+        }
+    }
 }
 
 public enum AckPolicy {
@@ -71,6 +84,8 @@ public enum AckPolicy {
         case (.sessiond, .timedOut):
             return .unavailable(retryAfterSeconds: retryAfterSeconds,
                                 reason: "sessiond did not acknowledge in time; the events are spooled and will be delivered")
+        case let (_, .unencodable(reason)):
+            return .rejected(reason: reason)
         case let (_, .spoolFailed(error)):
             if case .full = error { return .spoolFull(retryAfterSeconds: retryAfterSeconds) }
             return .unavailable(retryAfterSeconds: retryAfterSeconds, reason: error.description)

@@ -11,7 +11,8 @@ import Wire
 /// Turns a batch of beacons into the Wire frame sent to a shard (Wire's EventBatch codec).
 public protocol BatchEncoder: Sendable {
     /// The complete frame, exactly as it goes on the wire; spooled and re-sent byte for byte.
-    func encode(id: BatchID, shard: String, beacons: [Beacon]) -> [UInt8]
+    /// Throws when the batch cannot be framed (larger than the frame bound).
+    func encode(id: BatchID, shard: String, beacons: [Beacon]) throws -> [UInt8]
     /// About how many bytes `beacon` adds to a frame (drives the batch size limit).
     func estimatedSize(of beacon: Beacon) -> Int
 }
@@ -128,7 +129,7 @@ public final class Pipeline: Sendable {
         eventsAccepted = metrics.counter("clickpath_events_spooled_total", help: "Events handed to the pipeline.")
         beaconsRefused = metrics.counter("clickpath_beacons_refused_total", help: "Beacons answered 503 by the pipeline.")
         batchesLost = metrics.counter("clickpath_batches_lost_total",
-                                      help: "Batches answered 202 in --ack=memory that the spool then refused.")
+                                      help: "Batches answered 202 in --ack=memory that could not be spooled afterwards.")
         batchesSpooled = metrics.counter("clickpath_batches_spooled_total", help: "Batches made durable in the spool.")
         batchEvents = metrics.histogram("clickpath_batch_events", help: "Events per batch.",
                                         bounds: [1, 10, 50, 100, 250, 500, 1000, 5000])
@@ -213,8 +214,14 @@ public final class Pipeline: Sendable {
         let sequence = s.nextSequence[shard] ?? 1
         s.nextSequence[shard] = sequence &+ 1
         let id = BatchID(producer: identity.producer, epoch: identity.epoch, sequence: sequence)
-        let frame = encoder.encode(id: id, shard: shard, beacons: batch.items.map(\.beacon))
         let completions = batch.items.compactMap(\.completion)
+        let frame: [UInt8]
+        do {
+            frame = try encoder.encode(id: id, shard: shard, beacons: batch.items.map(\.beacon))
+        } catch {
+            log.write("collector: batch \(id) for shard \(shard) cannot be encoded: \(error)")
+            return answer(completions, after: .unencodable(reason: "\(error)"), batch: id)
+        }
         batchEvents.observe(Double(batch.events))
         if options.ackMode == .sessiond {
             s.waiting[id] = Waiter(deadline: clock.monotonicNanoseconds() &+ options.sessiondAckTimeoutNanoseconds,
@@ -253,9 +260,9 @@ public final class Pipeline: Sendable {
     }
 
     private func answer(_ completions: [Completion], after event: BatchEvent, batch id: BatchID) -> [(Completion, SubmitResult)] {
-        if options.ackMode == .memory, case .spoolFailed = event {
+        if options.ackMode == .memory, event.losesAnsweredEvents {
             batchesLost.increment()
-            log.write("collector: batch \(id) was answered 202 (--ack=memory) but the spool refused it; its events are lost")
+            log.write("collector: batch \(id) was answered 202 (--ack=memory) but could not be spooled; its events are lost")
         }
         guard let result = AckPolicy.answer(mode: options.ackMode, after: event, retryAfterSeconds: options.retryAfterSeconds) else {
             return []

@@ -5,7 +5,7 @@
 import Wire
 
 /// sessiond's answer to one batch (Wire `BatchAck`).
-public enum BatchOutcome: Sendable, Equatable {
+public enum ShardAnswer: Sendable, Equatable {
     /// Durable in sessiond.
     case committed
     /// Seen before under the same id; not applied again, but durable.
@@ -46,7 +46,7 @@ public struct SendWindow: Sendable {
         /// Read the batch from the spool and send its frame.
         case send(SpooledBatch)
         /// sessiond has it: mark it acknowledged in the spool.
-        case acknowledge(SpooledBatch, BatchOutcome)
+        case acknowledge(SpooledBatch, ShardAnswer)
         /// Move it to the dead-letter file.
         case deadLetter(SpooledBatch, DeadLetterCause)
     }
@@ -99,7 +99,7 @@ public struct SendWindow: Sendable {
 
     /// sessiond answered the batch `id`. Answers for ids not in flight (a late answer from a
     /// previous connection) are ignored: the batch is either re-queued or already settled.
-    public mutating func received(_ outcome: BatchOutcome, for id: BatchID, now: Int64) -> [Action] {
+    public mutating func received(_ outcome: ShardAnswer, for id: BatchID, now: Int64) -> [Action] {
         guard let index = inFlight.firstIndex(where: { $0.id == id }) else { return pump(now: now) }
         let batch = inFlight.remove(at: index)
         var actions: [Action]

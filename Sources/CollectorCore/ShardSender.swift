@@ -68,7 +68,7 @@ public final class ShardSender: Sendable {
     }
 
     /// sessiond's `BatchAck` for `id`.
-    public func received(_ outcome: BatchOutcome, for id: BatchID) {
+    public func received(_ outcome: ShardAnswer, for id: BatchID) {
         perform { $0.received(outcome, for: id, now: wallClock()) }
     }
 

@@ -15,6 +15,16 @@ struct TextEncoder: BatchEncoder {
     func estimatedSize(of beacon: Beacon) -> Int { 100 + beacon.events.count * 50 }
 }
 
+struct TooLarge: Error, CustomStringConvertible {
+    var description: String { "frame length 20000000 exceeds limit 16777216" }
+}
+
+/// Fails like Wire's codec does for a batch beyond the frame bound.
+struct RefusingEncoder: BatchEncoder {
+    func encode(id: BatchID, shard: String, beacons: [Beacon]) throws -> [UInt8] { throw TooLarge() }
+    func estimatedSize(of beacon: Beacon) -> Int { 100 }
+}
+
 /// Records every frame the pipeline sends.
 final class RecordingConnection: BatchSender {
     let frames = Collector<(BatchID, [UInt8])>()
@@ -47,13 +57,14 @@ struct Harness {
     let logs = Collector<String>()
 
     init(dir: TemporaryDirectory = TemporaryDirectory(), shards: [String] = ["s1"], options: PipelineOptions,
-         spoolOptions: SpoolOptions = SpoolOptions(), epoch: UInt32 = 1, clock: ManualClock = ManualClock()) throws {
+         spoolOptions: SpoolOptions = SpoolOptions(), epoch: UInt32 = 1, clock: ManualClock = ManualClock(),
+         encoder: any BatchEncoder = TextEncoder()) throws {
         self.dir = dir
         self.clock = clock
         spool = try Spool(directory: dir.path + "/spool", options: spoolOptions, metrics: metrics)
         let logs = self.logs
         pipeline = Pipeline(identity: ProducerIdentity(producer: 7, epoch: epoch), shards: shards, spool: spool,
-                            encoder: TextEncoder(), options: options, clock: clock.clock, metrics: metrics,
+                            encoder: encoder, options: options, clock: clock.clock, metrics: metrics,
                             log: Log { logs.add($0) })
         for sender in pipeline.shardSenders { sender.attach(connection) }
     }
@@ -173,6 +184,15 @@ let oneEventBatches = BatchLimits(maxEvents: 1, maxBytes: 1 << 20, maxAgeNanosec
         #expect(results.first == .accepted)
         #expect(results.last == .spoolFull(retryAfterSeconds: 7))
         #expect(!results.contains { if case .unavailable = $0 { true } else { false } })
+    }
+
+    @Test func aBatchThatCannotBeFramedIsRefusedWithTheReason() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches), encoder: RefusingEncoder())
+        defer { h.close(); h.dir.remove() }
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v1", events: ["e1"]), completion: answers.add)
+        #expect(answers.wait(count: 1) == [.rejected(reason: "frame length 20000000 exceeds limit 16777216")])
+        #expect(h.spool.liveBatches == 0)
     }
 
     @Test func oneVisitorAlwaysGoesToOneShard() throws {

@@ -114,6 +114,8 @@ func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
         Case(mode: .sessiond, event: .deadLettered(reason: "expired"), answer: unavailable),
         Case(mode: .sessiond, event: .timedOut, answer: unavailable),
         Case(mode: .sessiond, event: .shuttingDown, answer: unavailable),
+        Case(mode: .spool, event: .unencodable(reason: "too big"), answer: .rejected(reason: "too big")),
+        Case(mode: .memory, event: .unencodable(reason: "too big"), answer: nil),
     ]
 
     @Test(arguments: cases)
