@@ -360,6 +360,14 @@ public final class Pipeline: Sendable {
         }
     }
 
+    /// For `/readyz`: not ready while the spool is full and no shard is reachable (nothing
+    /// would free space), nor once shutdown began.
+    public var isReady: Bool {
+        guard state.withLock({ $0.accepting }) else { return false }
+        let full = spool.wouldOverflow(adding: SpoolFormat.recordSize(shard: "", payloadCount: 4096))
+        return !full || senders.values.contains { $0.isConnected }
+    }
+
     /// Counts the shutdown plan needs.
     public var progress: (inFlight: Int, liveInSpool: Int, pendingAppends: Int) {
         let pending = state.withLock { $0.pendingAppends }

@@ -183,6 +183,9 @@ let oneEventBatches = BatchLimits(maxEvents: 1, maxBytes: 1 << 20, maxAgeNanosec
         }
         #expect(results.first == .accepted)
         #expect(results.last == .spoolFull(retryAfterSeconds: 7))
+        #expect(!h.pipeline.isReady, "full spool and no shard reachable")
+        h.pipeline.sender(for: "s1")?.connected()
+        #expect(h.pipeline.isReady, "a reachable shard will drain the spool")
         #expect(!results.contains { if case .unavailable = $0 { true } else { false } })
     }
 
