@@ -180,7 +180,12 @@ public struct FrameDecoder: Sendable {
     /// Call at end of stream: throws `truncated` if part of a frame is still buffered.
     public func finish() throws(WireError) {
         if case let .failed(error) = state { throw error }
-        if bufferedByteCount > 0 { throw .truncated(buffered: bufferedByteCount) }
+        switch state {
+        case .waitingForBody:
+            throw .truncated(buffered: bufferedByteCount &+ FrameHeader.lengthPrefixSize)
+        case .waitingForLength, .failed:
+            if bufferedByteCount > 0 { throw .truncated(buffered: bufferedByteCount) }
+        }
     }
 
     private struct Header {
