@@ -92,6 +92,7 @@ enum BeaconLayout {
     static let device: UInt64 = 1 << 2
     static let clientAddress: UInt64 = 1 << 3
     static let userAgent: UInt64 = 1 << 4
+    static let known: UInt64 = (1 << 5) - 1
 }
 
 enum EventLayout {
@@ -106,6 +107,7 @@ enum EventLayout {
     static let message: UInt64 = 1 << 6
     static let stack: UInt64 = 1 << 7
     static let fatal: UInt64 = 1 << 8
+    static let known: UInt64 = (1 << 9) - 1
 }
 
 /// Kind byte of a `number` or `propValue`.
@@ -143,7 +145,7 @@ private func encode(_ beacon: Beacon, into w: inout ByteWriter, table: inout Str
 }
 
 private func decodeBeacon(_ r: inout ByteReader, table: inout StringTableReader) throws(WireError) -> Beacon {
-    let presence = try r.uvarint("Beacon.presence")
+    let presence = try r.presence("Beacon.presence", known: BeaconLayout.known)
     let app = try table.read("Beacon.app", from: &r)
     let rawPlatform = try r.uint8("Beacon.platform")
     guard let platform = Platform(rawValue: rawPlatform) else {
@@ -180,7 +182,7 @@ private func encode(_ device: Device, into w: inout ByteWriter, table: inout Str
 }
 
 private func decodeDevice(_ r: inout ByteReader, table: inout StringTableReader) throws(WireError) -> Device {
-    let presence = try r.uvarint("Device.presence")
+    let presence = try r.presence("Device.presence", known: (1 << 7) - 1)
     func field(_ bit: UInt64, _ name: StaticString, _ r: inout ByteReader,
                _ table: inout StringTableReader) throws(WireError) -> String? {
         presence & (1 << bit) != 0 ? try table.read(name, from: &r) : nil
@@ -240,7 +242,7 @@ private func encode(_ event: Event, base: Int64, into w: inout ByteWriter, table
 }
 
 private func decodeEvent(_ r: inout ByteReader, base: Int64, table: inout StringTableReader) throws(WireError) -> Event {
-    let presence = try r.uvarint("Event.presence")
+    let presence = try r.presence("Event.presence", known: EventLayout.known)
     let id = try r.string("Event.id")
     let rawType = try r.uint8("Event.type")
     guard let type = EventType(rawValue: rawType) else {
@@ -307,6 +309,16 @@ extension ByteWriter {
 }
 
 extension ByteReader {
+    /// A presence bitmap: bit n set means the optional field n follows. A bit this version does
+    /// not define is malformed (new regular fields come with a new message version).
+    @inlinable mutating func presence(_ field: StaticString, known: UInt64) throws(WireError) -> UInt64 {
+        let bits = try uvarint(field)
+        guard bits & ~known == 0 else {
+            throw .malformedField(name: "\(field)", reason: "undefined presence bits 0x\(String(bits & ~known, radix: 16))")
+        }
+        return bits
+    }
+
     /// Numbers come from JSON beacons, so NaN and infinities are malformed.
     @inlinable mutating func number(_ field: StaticString) throws(WireError) -> Double {
         try number(field, kind: try uint8(field))
