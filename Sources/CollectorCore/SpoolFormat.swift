@@ -62,8 +62,8 @@ enum SpoolFormat {
         let length = UInt32(truncatingIfNeeded: body.count)
         var lengthBytes: [UInt8] = []
         put(length, into: &lengthBytes)
-        var crc = lengthBytes.withUnsafeBytes { CRC32C.update(0, $0) }
-        crc = body.withUnsafeBytes { CRC32C.update(crc, $0) }
+        var crc = lengthBytes.withUnsafeBytes { CRC32C.checksum($0) }
+        crc = body.withUnsafeBytes { CRC32C.checksum($0, continuing: crc) }
         put(magic, into: &out)
         put(length, into: &out)
         put(crc, into: &out)
@@ -98,8 +98,8 @@ enum SpoolFormat {
         let bodyStart = offset + headerSize
         guard length <= bytes.count - bodyStart else { return .invalid("record body cut short") }
         let body = UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<bodyStart + length])
-        var computed = CRC32C.update(0, UnsafeRawBufferPointer(rebasing: bytes[offset + 4..<offset + 8]))
-        computed = CRC32C.update(computed, body)
+        var computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[offset + 4..<offset + 8]))
+        computed = CRC32C.checksum(body, continuing: computed)
         guard computed == crc else { return .invalid("record checksum mismatch") }
         guard let kind = SpoolRecordKind(rawValue: body[0]),
               let producer = get(UInt64.self, body, at: 1),
