@@ -1,6 +1,9 @@
 // The I/O shell around `SendWindow` for one shard: reads frames back from the spool, hands them
 // to the shard's Wire connection, and settles answers in the spool. Reconnecting is the
-// connection's job; it reports `connected()`, `disconnected()` and each `BatchAck` here.
+// connection's job. A connection that re-sends its unanswered frames itself after a reconnect
+// (Transport's `WireClient`) is attached with `resendsUnanswered: true` and only reports
+// `reachable(_:)` and each `BatchAck`; one that does not reports `connected()` and
+// `disconnected()` so this sender re-sends from the spool.
 import Synchronization
 import Wire
 
@@ -20,6 +23,7 @@ public final class ShardSender: Sendable {
         var connection: (any BatchSender)?
         var actions: [SendWindow.Action] = []
         var draining = false
+        var reachable = false
     }
 
     private let state: Mutex<State>
@@ -52,19 +56,30 @@ public final class ShardSender: Sendable {
                                     bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60], labels: labels)
     }
 
-    /// The connection used from now on (set once the Transport client exists).
-    public func attach(_ connection: any BatchSender) {
+    /// The connection used from now on. With `resendsUnanswered`, frames are handed over even
+    /// while it is down (it queues them, at most the window's worth) and re-sent by it.
+    public func attach(_ connection: any BatchSender, resendsUnanswered: Bool = false) {
         state.withLock { $0.connection = connection }
+        if resendsUnanswered { perform { $0.connected(now: wallClock()) } }
     }
 
+    /// The connection is up and handshaken: send (or re-send) from the spool.
     public func connected() {
-        connectedGauge.set(1)
+        reachable(true)
         perform { $0.connected(now: wallClock()) }
     }
 
+    /// The connection dropped: unanswered batches are re-sent from the spool on `connected()`.
     public func disconnected() {
-        connectedGauge.set(0)
+        reachable(false)
         perform { $0.disconnected(); return [] }
+    }
+
+    /// Whether the shard is reachable (for `/readyz` and `clickpath_shard_connected`), without
+    /// changing what is sent.
+    public func reachable(_ up: Bool) {
+        connectedGauge.set(up ? 1 : 0)
+        state.withLock { $0.reachable = up }
     }
 
     /// sessiond's `BatchAck` for `id`.
@@ -85,7 +100,7 @@ public final class ShardSender: Sendable {
         perform { $0.stopSending(); return [] }
     }
 
-    public var isConnected: Bool { state.withLock { $0.window.isConnected } }
+    public var isConnected: Bool { state.withLock { $0.reachable } }
     public var inFlightCount: Int { state.withLock { $0.window.inFlightCount } }
     public var queuedCount: Int { state.withLock { $0.window.queuedCount } }
     public var oldestCreatedAt: Int64? { state.withLock { $0.window.oldestCreatedAt } }

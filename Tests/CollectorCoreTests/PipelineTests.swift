@@ -198,6 +198,22 @@ let oneEventBatches = BatchLimits(maxEvents: 1, maxBytes: 1 << 20, maxAgeNanosec
         #expect(h.spool.liveBatches == 0)
     }
 
+    @Test func aConnectionThatResendsItselfGetsFramesWhileDownButOnlyTheWindow() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches, maxInFlight: 2))
+        defer { h.close(); h.dir.remove() }
+        let sender = try #require(h.pipeline.sender(for: "s1"))
+        sender.attach(h.connection, resendsUnanswered: true)
+        #expect(!sender.isConnected)
+        for n in 0..<4 { h.pipeline.submit(beacon("v", events: ["e\(n)"])) { _ in } }
+        let frames = h.connection.frames.wait(count: 2)
+        drain(h.spool)
+        #expect(h.connection.frames.all.count == 2, "the window bounds what the connection holds")
+        sender.reachable(true)
+        #expect(sender.isConnected)
+        sender.received(.committed, for: frames[0].0)
+        #expect(h.connection.frames.wait(count: 3).count == 3)
+    }
+
     @Test func oneVisitorAlwaysGoesToOneShard() throws {
         let h = try Harness(shards: ["a", "b", "c"], options: PipelineOptions(ackMode: .memory, batchLimits: oneEventBatches))
         defer { h.close(); h.dir.remove() }
