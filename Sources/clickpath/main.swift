@@ -13,6 +13,7 @@ commands:
   bench sessiond    sessiond durable ingest vs raw SQLite, same run
   bench ingress     collector ingress vs nginx, same run
   bench pipeline    collector + sessiond end to end vs raw SQLite, same run
+  bench spool       collector spool group commit vs one fsync per record, same run
   replay --db FILE  recompute every session from stored events and report differences
 
 """
@@ -33,6 +34,7 @@ case "bench":
     let rest = Array(arguments.dropFirst())
     switch which {
     case "wire": exit(WireBench.run(rest))
+    case "spool": exit(SpoolBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "spool-writer": exit(SpoolWriterCommand.run(arguments))
