@@ -120,13 +120,17 @@ public struct SendWindow: Sendable {
         return [.deadLetter(batch, .unreadable(error))] + pump(now: now)
     }
 
-    /// Sends what the window allows; batches past the maximum age are dead-lettered.
+    /// Sends what the window allows; a batch past the maximum age is dead-lettered instead.
     public mutating func pump(now: Int64) -> [Action] {
         var actions = expire(now: now)
         guard isConnected, isSending else { return actions }
         while inFlight.count < maxInFlight, head < queued.count {
             let batch = queued[head]
             head += 1
+            if isExpired(batch, now: now) {
+                actions.append(.deadLetter(batch, .expired(maxAgeMilliseconds: maxAgeMilliseconds)))
+                continue
+            }
             inFlight.append(batch)
             actions.append(.send(batch))
         }
@@ -134,27 +138,26 @@ public struct SendWindow: Sendable {
         return actions
     }
 
-    /// Dead-letters every queued batch older than the maximum age (also while disconnected, so
-    /// the spool frees their space). In-flight batches are judged when they would be re-sent.
+    /// Dead-letters expired batches at the front of the queue (also while disconnected, so the
+    /// spool frees their space). Batches are queued roughly oldest first, so this stops at the
+    /// first young one instead of scanning a long backlog on every tick; every batch is judged
+    /// again right before it would be sent, in flight or not.
     public mutating func expire(now: Int64) -> [Action] {
         var actions: [Action] = []
-        var kept: [SpooledBatch] = []
-        for batch in queued[head...] {
-            if now &- batch.createdAt > maxAgeMilliseconds {
-                actions.append(.deadLetter(batch, .expired(maxAgeMilliseconds: maxAgeMilliseconds)))
-            } else {
-                kept.append(batch)
-            }
+        while head < queued.count, isExpired(queued[head], now: now) {
+            actions.append(.deadLetter(queued[head], .expired(maxAgeMilliseconds: maxAgeMilliseconds)))
+            head += 1
         }
-        if !actions.isEmpty {
-            queued = kept
-            head = 0
-        }
+        compact()
         return actions
     }
 
+    private func isExpired(_ batch: SpooledBatch, now: Int64) -> Bool {
+        now &- batch.createdAt > maxAgeMilliseconds
+    }
+
     private mutating func compact() {
-        if head > 0 && head * 2 >= queued.count {
+        if head > 0 && (head == queued.count || head * 2 >= queued.count) {
             queued.removeFirst(head)
             head = 0
         }

@@ -57,6 +57,16 @@ func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
         #expect(window.oldestCreatedAt == 1500)
     }
 
+    @Test func aYoungBatchAheadOfAnOldOneIsSentAndTheOldOneJudgedWhenItsTurnComes() {
+        var window = SendWindow(maxInFlight: 1, maxAgeMilliseconds: 1000)
+        _ = window.enqueue(spooled(1, createdAt: 900), now: 900)
+        _ = window.enqueue(spooled(2, createdAt: 0), now: 900)
+        #expect(window.expire(now: 1500) == [], "the scan stops at the young head")
+        #expect(window.connected(now: 1500) == [.send(spooled(1, createdAt: 900))])
+        #expect(window.received(.committed, for: id(1), now: 1500)
+                == [.acknowledge(spooled(1, createdAt: 900), .committed), .deadLetter(spooled(2, createdAt: 0), .expired(maxAgeMilliseconds: 1000))])
+    }
+
     @Test func anInFlightBatchIsJudgedByAgeWhenItWouldBeResent() {
         var window = SendWindow(maxInFlight: 4, maxAgeMilliseconds: 1000)
         _ = window.connected(now: 0)
