@@ -97,7 +97,6 @@ enum AppConfigDecoder {
         if let value = field("rules") {
             settings.rules = try decodeRules(value, platform: platform, path: "\(path).rules")
         }
-        settings.rulesVersion = settings.rules.fingerprint(platform: platform)
         return settings
     }
 

@@ -140,6 +140,11 @@ private func parse(_ text: String) throws(ConfigError) -> AppConfig {
         #expect(SessionRules.defaults(for: .web).fingerprint(platform: .web)
                 == SessionRules.defaults(for: .web).fingerprint(platform: .web))
         #expect(version("a") == AppSettings(id: "x", platform: .web).rulesVersion)
+        var changed = AppSettings(id: "x", platform: .web)
+        changed.rules.maxActions = 10
+        #expect(changed.rulesVersion != version("a"), "the version follows a changed rule")
+        changed.rules.maxActions = 200
+        #expect(changed.rulesVersion == version("a"))
     }
 
     @Test func nullSwitchesOffWhereTheBriefAllows() throws {
