@@ -244,6 +244,14 @@ final class SpoolWriter: @unchecked Sendable {
         var stagedMarks: [(SpooledBatch, SpoolRecordKind)] = []
         var failure: SpoolError?
 
+        func applyMarks() {
+            for (batch, _) in stagedMarks {
+                guard let segment = stream.live.removeValue(forKey: batch.id) else { continue }
+                if let i = stream.segments.firstIndex(where: { $0.number == segment }) { stream.segments[i].live -= 1 }
+                outcome.removedLive += 1
+            }
+        }
+
         // Writes the buffer to the current segment (fsync when it holds batches) and applies
         // what it held; on failure cuts the segment back so no half-written group survives.
         func flush() {
@@ -260,11 +268,7 @@ final class SpoolWriter: @unchecked Sendable {
                     stream.segments[last].live += 1
                     outcome.results[index] = .success(batch)
                 }
-                for (batch, _) in stagedMarks {
-                    guard let segment = stream.live.removeValue(forKey: batch.id) else { continue }
-                    if let i = stream.segments.firstIndex(where: { $0.number == segment }) { stream.segments[i].live -= 1 }
-                    outcome.removedLive += 1
-                }
+                applyMarks()
             } catch {
                 failure = error
                 for (index, _) in stagedAppends { outcome.results[index] = .failure(error) }
@@ -272,6 +276,10 @@ final class SpoolWriter: @unchecked Sendable {
                 if (try? FileIO.truncate(stream.currentFD, to: before, path: path)) == nil {
                     closeSegment(stream)
                 }
+                // Acknowledgements count even when their record could not be written (a full
+                // disk): deleting the segments they settle is what frees the space. Losing the
+                // record costs at most a duplicate re-send after a crash.
+                applyMarks()
             }
             buffer.removeAll(keepingCapacity: true)
             stagedAppends.removeAll()
@@ -310,18 +318,23 @@ final class SpoolWriter: @unchecked Sendable {
                                payload: payload, into: &buffer)
             stagedAppends.append((index, batch))
         }
-        for mark in marks where failure == nil {
+        for mark in marks {
             guard stream.live[mark.0.id] != nil else { continue }
-            do throws(SpoolError) {
-                try ensureSegment(adding: SpoolFormat.ackRecordSize)
-            } catch {
-                failure = error
-                break
+            if failure == nil {
+                do throws(SpoolError) {
+                    try ensureSegment(adding: SpoolFormat.ackRecordSize)
+                    SpoolFormat.encode(kind: mark.1, id: mark.0.id, into: &buffer)
+                } catch {
+                    failure = error
+                }
             }
-            SpoolFormat.encode(kind: mark.1, id: mark.0.id, into: &buffer)
             stagedMarks.append(mark)
         }
-        flush()
+        if stream.currentFD >= 0 && !buffer.isEmpty {
+            flush()
+        } else {
+            applyMarks()
+        }
         try? collect(stream)
     }
 

@@ -17,6 +17,11 @@ struct TemporaryDirectory {
         path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// An existing directory (e.g. a mount point) to use as is.
+    init(path: String) {
+        self.path = path
+    }
+
     func remove() {
         _ = "rm -rf '\(path)'".withCString { system($0) }
     }
