@@ -3,7 +3,17 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
+import Synchronization
 import Wire
+
+/// fsync results of one round, filled in parallel.
+private final class SyncErrors: Sendable {
+    private let errors: Mutex<[SpoolError?]>
+    init(count: Int) { errors = Mutex(Array(repeating: nil, count: count)) }
+    func record(_ index: Int, _ error: SpoolError?) { errors.withLock { $0[index] = error } }
+    func value(_ index: Int) -> SpoolError? { errors.withLock { $0[index] } }
+}
 
 final class SpoolWriter: @unchecked Sendable {
     struct Segment {
@@ -175,7 +185,8 @@ final class SpoolWriter: @unchecked Sendable {
     private func openSegment(_ stream: Stream) throws(SpoolError) {
         let number = stream.nextNumber
         let path = stream.path + "/" + Self.segmentName(number)
-        let fd = try FileIO.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        // O_APPEND: after a failed write is cut back by ftruncate, the next write lands at the new end.
+        let fd = try FileIO.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
         do {
             try FileIO.fsyncDirectory(stream.path)
         } catch {
@@ -208,8 +219,22 @@ final class SpoolWriter: @unchecked Sendable {
         var removedLive: Int
     }
 
-    /// Writes the appends and marks of one group, fsyncs every stream that got appends, and
-    /// tells each append whether it is durable.
+    /// Bytes written to one segment in this round whose batches wait for its fsync.
+    private struct PendingSync {
+        let stream: Stream
+        let fd: Int32
+        let path: String
+        let segment: UInt64
+        let sizeBefore: Int64
+        let bytes: Int64
+        let appends: [(Int, SpooledBatch)]
+        /// The segment was rotated out in this round: close its descriptor after the fsync.
+        var closeAfter = false
+    }
+
+    /// Writes the appends and marks of one group, fsyncs every segment that got appends (the
+    /// segments of different shards in parallel, so more shards do not mean a longer round),
+    /// and tells each append whether it is durable.
     func commit(appends: [(SpooledBatch, [UInt8])], marks: [(SpooledBatch, SpoolRecordKind)]) -> CommitOutcome {
         var outcome = CommitOutcome(results: Array(repeating: .failure(.closed), count: appends.count), removedLive: 0)
         var shardOrder: [String] = []
@@ -223,67 +248,113 @@ final class SpoolWriter: @unchecked Sendable {
             if appendsByShard[mark.0.shard] == nil && marksByShard[mark.0.shard] == nil { shardOrder.append(mark.0.shard) }
             marksByShard[mark.0.shard, default: []].append(mark)
         }
+        var pending: [PendingSync] = []
+        var touched: [Stream] = []
         for shard in shardOrder {
-            commitStream(shard: shard, appendIndexes: appendsByShard[shard] ?? [], appends: appends,
-                         marks: marksByShard[shard] ?? [], outcome: &outcome)
+            if let stream = writeStream(shard: shard, appendIndexes: appendsByShard[shard] ?? [], appends: appends,
+                                        marks: marksByShard[shard] ?? [], outcome: &outcome, pending: &pending) {
+                touched.append(stream)
+            }
         }
+
+        let errors = SyncErrors(count: pending.count)
+        let targets = pending.map { ($0.fd, $0.path) }
+        if targets.count == 1 {
+            errors.record(0, Self.sync(targets[0]))
+        } else if targets.count > 1 {
+            DispatchQueue.concurrentPerform(iterations: targets.count) { i in errors.record(i, Self.sync(targets[i])) }
+        }
+
+        for (i, sync) in pending.enumerated() {
+            let stream = sync.stream
+            let index = stream.segments.firstIndex { $0.number == sync.segment }
+            if let error = errors.value(i) {
+                for (appendIndex, _) in sync.appends { outcome.results[appendIndex] = .failure(error) }
+                // A failed fsync leaves the page cache state unknown: cut back to the last good size.
+                if (try? FileIO.truncate(sync.fd, to: sync.sizeBefore, path: sync.path)) != nil {
+                    if let index { stream.segments[index].size = sync.sizeBefore }
+                    bytesOnDisk -= sync.bytes
+                } else if stream.currentFD == sync.fd {
+                    closeSegment(stream)
+                }
+            } else {
+                for (appendIndex, batch) in sync.appends {
+                    stream.live[batch.id] = batch.segment
+                    if let index { stream.segments[index].live += 1 }
+                    outcome.results[appendIndex] = .success(batch)
+                }
+            }
+            if sync.closeAfter { FileIO.close(sync.fd) }
+        }
+        for stream in touched { try? collect(stream) }
         return outcome
     }
 
-    private func commitStream(shard: String, appendIndexes: [Int], appends: [(SpooledBatch, [UInt8])],
-                              marks: [(SpooledBatch, SpoolRecordKind)], outcome: inout CommitOutcome) {
+    private static func sync(_ target: (Int32, String)) -> SpoolError? {
+        do throws(SpoolError) {
+            try FileIO.fsync(target.0, path: target.1)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Encodes and writes one shard's records of this round. Batches become durable only after
+    /// the fsync `commit` runs for the entries this adds to `pending`.
+    private func writeStream(shard: String, appendIndexes: [Int], appends: [(SpooledBatch, [UInt8])],
+                             marks: [(SpooledBatch, SpoolRecordKind)], outcome: inout CommitOutcome,
+                             pending: inout [PendingSync]) -> Stream? {
         let stream: Stream
         do {
             stream = try self.stream(for: shard)
         } catch {
             for index in appendIndexes { outcome.results[index] = .failure(error) }
-            return
+            return nil
         }
         var buffer: [UInt8] = []
         var stagedAppends: [(Int, SpooledBatch)] = []
         var stagedMarks: [(SpooledBatch, SpoolRecordKind)] = []
         var failure: SpoolError?
 
+        // Acknowledgements count even when their record could not be written (a full disk):
+        // deleting the segments they settle is what frees the space. Losing the record costs
+        // at most a duplicate re-send after a crash. They need no fsync either, for that reason.
         func applyMarks() {
             for (batch, _) in stagedMarks {
                 guard let segment = stream.live.removeValue(forKey: batch.id) else { continue }
                 if let i = stream.segments.firstIndex(where: { $0.number == segment }) { stream.segments[i].live -= 1 }
                 outcome.removedLive += 1
             }
+            stagedMarks.removeAll()
         }
 
-        // Writes the buffer to the current segment (fsync when it holds batches) and applies
-        // what it held; on failure cuts the segment back so no half-written group survives.
+        // Writes the buffer to the current segment; its batches wait in `pending` for the fsync.
+        // A failed write cuts the segment back so no half-written group survives.
         func flush() {
+            defer {
+                buffer.removeAll(keepingCapacity: true)
+                stagedAppends.removeAll()
+                applyMarks()
+            }
             guard !buffer.isEmpty, stream.currentFD >= 0, let last = stream.segments.indices.last else { return }
             let path = stream.path + "/" + Self.segmentName(stream.segments[last].number)
             let before = stream.segments[last].size
             do throws(SpoolError) {
                 try FileIO.writeAll(stream.currentFD, buffer, path: path)
-                if !stagedAppends.isEmpty { try FileIO.fsync(stream.currentFD, path: path) }
                 stream.segments[last].size += Int64(buffer.count)
                 bytesOnDisk += Int64(buffer.count)
-                for (index, batch) in stagedAppends {
-                    stream.live[batch.id] = batch.segment
-                    stream.segments[last].live += 1
-                    outcome.results[index] = .success(batch)
+                if !stagedAppends.isEmpty {
+                    pending.append(PendingSync(stream: stream, fd: stream.currentFD, path: path,
+                                               segment: stream.segments[last].number, sizeBefore: before,
+                                               bytes: Int64(buffer.count), appends: stagedAppends))
                 }
-                applyMarks()
             } catch {
                 failure = error
                 for (index, _) in stagedAppends { outcome.results[index] = .failure(error) }
-                // A failed fsync leaves the page cache state unknown: cut back to the last good size.
                 if (try? FileIO.truncate(stream.currentFD, to: before, path: path)) == nil {
                     closeSegment(stream)
                 }
-                // Acknowledgements count even when their record could not be written (a full
-                // disk): deleting the segments they settle is what frees the space. Losing the
-                // record costs at most a duplicate re-send after a crash.
-                applyMarks()
             }
-            buffer.removeAll(keepingCapacity: true)
-            stagedAppends.removeAll()
-            stagedMarks.removeAll()
         }
 
         func ensureSegment(adding bytes: Int) throws(SpoolError) {
@@ -291,7 +362,13 @@ final class SpoolWriter: @unchecked Sendable {
                current.size + Int64(buffer.count) > 0,
                current.size + Int64(buffer.count) + Int64(bytes) > options.segmentBytes {
                 flush()
-                closeSegment(stream)
+                // The descriptor may still owe this round's fsync: close it after that.
+                if let last = pending.indices.last, pending[last].fd == stream.currentFD {
+                    pending[last].closeAfter = true
+                    stream.currentFD = -1
+                } else {
+                    closeSegment(stream)
+                }
             }
             if stream.currentFD < 0 { try openSegment(stream) }
         }
@@ -330,12 +407,8 @@ final class SpoolWriter: @unchecked Sendable {
             }
             stagedMarks.append(mark)
         }
-        if stream.currentFD >= 0 && !buffer.isEmpty {
-            flush()
-        } else {
-            applyMarks()
-        }
-        try? collect(stream)
+        flush()
+        return stream
     }
 
     func closeFiles() {

@@ -244,6 +244,35 @@ import Wire
         #expect(fsyncs.value - before == 1)
     }
 
+    @Test func oneRoundThatRotatesThroughManySegmentsKeepsEveryBatch() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let options = SpoolOptions(maxBytes: 1 << 20, segmentBytes: 150)
+        do {
+            let spool = try Spool(directory: dir.path, options: options)
+            let first = try appendDurably(spool, 1, shard: "a", payload: payload(1))
+            spool.acknowledge(first)
+            let release = DispatchSemaphore(value: 0)
+            let held = Collector<Bool>()
+            spool.barrier { held.add(true); release.wait() }
+            held.wait(count: 1)
+            let done = Collector<Result<SpooledBatch, SpoolError>>()
+            for n in UInt64(2)...11 {
+                #expect(spool.append(id: id(n), shard: n % 3 == 0 ? "b" : "a", createdAt: 0, payload: payload(n), completion: done.add) == nil)
+            }
+            release.signal()
+            let results = done.wait(count: 10)
+            #expect(results.allSatisfy { (try? $0.get()) != nil })
+            for result in results { if let batch = try? result.get() { #expect(try spool.read(batch) == payload(batch.id.sequence)) } }
+            spool.close()
+        }
+        let spool = try Spool(directory: dir.path, options: options)
+        defer { spool.close() }
+        #expect(spool.replay.unacknowledged["a"]?.map(\.id.sequence) == [2, 4, 5, 7, 8, 10, 11])
+        #expect(spool.replay.unacknowledged["b"]?.map(\.id.sequence) == [3, 6, 9])
+        #expect(spool.replay.cuts.isEmpty)
+    }
+
     @Test(arguments: ["shard-1", "a/b", "..", ".hidden", "%41", "ünï", ""])
     func shardIdsBecomeSafeDirectoryNamesAndBack(_ shard: String) {
         let name = SpoolWriter.directoryName(shard: shard)
