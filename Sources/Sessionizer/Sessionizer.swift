@@ -35,6 +35,21 @@ public struct Sessionizer: Sendable {
     private var ids: any RandomNumberGenerator & Sendable
     /// The highest watermark seen (server time, epoch ms).
     public private(set) var watermark: Int64 = .min
+    /// Counters for metrics and benchmarks.
+    public private(set) var stats = Stats()
+
+    public struct Stats: Sendable, Hashable {
+        /// Ingests that extended a live session in memory.
+        public var fastPath = 0
+        /// Ingests that recomputed a stretch from stored events.
+        public var slowPath = 0
+        /// Fast paths abandoned because the bounded rating tables could not decide.
+        public var ratingFallbacks = 0
+        /// Sessions completed by `advance(to:)`.
+        public var completedByWatermark = 0
+
+        public init() {}
+    }
 
     /// `ids` makes session ids (128 random bits each); inject a seeded generator in tests.
     public init(ids: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
@@ -59,8 +74,10 @@ public struct Sessionizer: Sendable {
         var update: VisitorUpdate
         if let current = live[key], current.platform == platform, earliest > current.state.lastKey,
            let fast = fastPath(key, current, incoming, limits) {
+            stats.fastPath &+= 1
             update = fast
         } else {
+            stats.slowPath &+= 1
             update = try slowPath(key, platform: platform, limits: limits, incoming: incoming,
                                   anchor: earliest, history: history)
         }
@@ -97,6 +114,7 @@ public struct Sessionizer: Sendable {
                 continue
             }
             live[top.key] = nil
+            stats.completedByWatermark &+= 1
             let summary = session.state.summary(platform: session.platform, visitor: top.key.visitor, live: false,
                                                 endReason: session.reason)
             let record = SessionRecord(id: session.id, revision: session.revision &+ 1, app: top.key.app,
@@ -162,7 +180,10 @@ public struct Sessionizer: Sendable {
                 revision = 0
                 state = SessionState(first: tracked, continued: continued)
             }
-            guard state!.absorb(tracked, limits, exact: &noExact) else { return nil }
+            guard state!.absorb(tracked, limits, exact: &noExact) else {
+                stats.ratingFallbacks &+= 1
+                return nil
+            }
             placed = (placed?.from ?? tracked.key, tracked.key)
         }
         var liveState: SessionState?
