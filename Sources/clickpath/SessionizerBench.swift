@@ -34,8 +34,8 @@ enum SessionizerBench {
 
     /// One realistic visit: a view, then actions with their requests, over a few pages.
     static func visit(_ rng: inout Generator, start: Int64, events count: Int) -> [TrackedEvent] {
-        let pages = ["https://shop.example.com/", "https://shop.example.com/products/12345",
-                     "https://shop.example.com/cart", "https://shop.example.com/checkout/payment"]
+        // Every string is built per event, as the beacon parser would: no shared storage.
+        let pages = ["", "products/", "cart/", "checkout/payment/"]
         let session = uuid(&rng)
         let device = Device(browser: "Chrome", browserVersion: "131.0", os: "Android", osVersion: "14",
                             deviceType: "mobile", screen: "412x915", appVersion: nil)
@@ -47,7 +47,10 @@ enum SessionizerBench {
             let id = uuid(&rng)
             let event: Event
             switch index % 4 {
-            case 0: event = Event(id: id, type: .view, ts: ts, duration: 1500, url: pages[Int(rng.next() % 4)])
+            case 0:
+                let page = Int(rng.next() % 4)
+                event = Event(id: id, type: .view, ts: ts, duration: 1500,
+                              url: "https://shop.example.com/\(pages[page])\(page * 1000 + 7)?ref=\(rng.next() % 100)")
             case 1, 3:
                 event = Event(id: id, type: .action, ts: ts, duration: Int64(rng.next() % 5000), name: "click")
                 lastAction = id
@@ -55,7 +58,7 @@ enum SessionizerBench {
                 event = Event(id: id, type: .request, ts: ts, duration: 120, url: "https://api.example.com/v1/items",
                               parent: lastAction, status: rng.next() % 10 == 0 ? 500 : 200)
             }
-            events.append(TrackedEvent(event: event, clientSession: session,
+            events.append(TrackedEvent(event: event, clientSession: String(session.utf8.map { Character(Unicode.Scalar($0)) }),
                                        user: index == 3 ? "user\(rng.next() % 100_000)@example.com" : nil,
                                        device: device))
         }

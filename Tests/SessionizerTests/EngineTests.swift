@@ -140,18 +140,26 @@ private func padded(_ number: Int, _ width: Int) -> String {
         #expect(harness.store.sessions(of: "v").first?.revision == 51)
     }
 
-    @Test func historyFailureIsATypedErrorAndChangesNothing() {
+    @Test func historyFailureIsATypedErrorAndChangesNothing() throws {
         struct Broken: EventHistory {
             struct DiskGone: Error {}
             func events(app: String, visitor: String, from: EventKey) throws -> [TrackedEvent] { throw DiskGone() }
             func sessions(app: String, visitor: String, from: EventKey) throws -> [StoredSession] { [] }
         }
-        var sessionizer = Sessionizer(ids: SplitMix64(seed: 1))
+        var harness = Harness(platform: .web)
+        try harness.ingest([ev("a", .view, at: t0)], watermark: t0)
+        // A late event needs the history, which fails.
         #expect(throws: SessionizerError.self) {
-            try sessionizer.ingest(app: "app", visitor: "v", platform: .web, rules: .defaults(for: .web),
-                                   events: [ev("a", .view, at: t0)], watermark: t0, history: Broken())
+            try harness.sessionizer.ingest(app: "app", visitor: "v", platform: .web, rules: .defaults(for: .web),
+                                           events: [ev("b", .view, at: t0 - 1)], watermark: t0, history: Broken())
         }
-        #expect(sessionizer.liveSessionCount == 0)
+        #expect(harness.sessionizer.liveSessionCount == 1)
+        // The live session is intact: the fast path still extends it.
+        try harness.ingest([ev("c", .view, at: t0 + 1)], watermark: t0 + 1)
+        #expect(harness.sessionizer.stats.fastPath == 1)
+        #expect(harness.store.sessions(of: "v").first?.summary.eventCount == 2)
+        let completed = harness.sessionizer.advance(to: t0 + hour)
+        #expect(completed.count == 1)
     }
 
     @Test func sessionIDsAreRandom128BitHex() throws {
