@@ -11,6 +11,8 @@ struct Limits: Sendable, Hashable {
     var backstop: Int64?
     var activeGap: Int64
     var apdex: Int64
+    var toleratingFactor: Int64
+    var shares: Shares
 
     init(_ rules: SessionRules) {
         func on(_ value: Int64?) -> Int64? { value.flatMap { $0 >= 0 ? $0 : nil } }
@@ -22,6 +24,9 @@ struct Limits: Sendable, Hashable {
         backstop = on(rules.backstop)
         activeGap = max(0, rules.activeGap)
         apdex = max(0, rules.apdexThreshold)
+        toleratingFactor = max(1, rules.toleratingFactor)
+        shares = Shares(frustrated: rules.frustratedShare.isFinite ? rules.frustratedShare : 0.3,
+                        satisfied: rules.satisfiedShare.isFinite ? rules.satisfiedShare : 0.5)
     }
 }
 
@@ -59,6 +64,17 @@ extension Event {
         }
         return name
     }
+}
+
+/// The session experience thresholds (kept per live session, for completion by the watermark).
+struct Shares: Sendable, Hashable {
+    var frustrated: Double
+    var satisfied: Double
+}
+
+/// part / whole >= share, tolerant of the share's binary rounding (0.3 is not exact).
+func atLeast(_ part: Int, of whole: Int, _ share: Double) -> Bool {
+    Double(part) >= share * Double(whole) - 1e-9
 }
 
 /// What ends the open session before an event, or nil when the event joins it.
@@ -181,10 +197,10 @@ struct SessionState: Sendable {
                     if pages.count < SessionSummary.maxPagesVisited { pages.append(page) }
                 }
             }
-            ratingsOK = ratings.addItem(event, isAction: false, apdex: limits.apdex, exact: &exact)
+            ratingsOK = ratings.addItem(event, isAction: false, limits, exact: &exact)
         case .action:
             actions &+= 1
-            ratingsOK = ratings.addItem(event, isAction: true, apdex: limits.apdex, exact: &exact)
+            ratingsOK = ratings.addItem(event, isAction: true, limits, exact: &exact)
         case .request:
             requests &+= 1
             if event.failed { failedRequests &+= 1 }
@@ -224,7 +240,8 @@ struct SessionState: Sendable {
     }
 
     /// The session as the rules see it at this point.
-    func summary(platform: Platform, visitor: String, live: Bool, endReason: EndReason?) -> SessionSummary {
+    func summary(platform: Platform, visitor: String, live: Bool, endReason: EndReason?,
+                 _ shares: Shares) -> SessionSummary {
         let rated = actions > 0 ? ratings.actions.counts : ratings.views.counts
         let lastRating = actions > 0 ? ratings.lastAction?.rating : ratings.lastView?.rating
         let experience: Experience?
@@ -232,9 +249,9 @@ struct SessionState: Sendable {
             experience = .frustrated
         } else if rated.rated == 0 {
             experience = nil
-        } else if lastRating == .frustrated || rated.frustrated &* 10 >= rated.rated &* 3 {
+        } else if lastRating == .frustrated || atLeast(rated.frustrated, of: rated.rated, shares.frustrated) {
             experience = .frustrated
-        } else if rated.frustrated == 0 && rated.satisfied &* 2 >= rated.rated {
+        } else if rated.frustrated == 0 && atLeast(rated.satisfied, of: rated.rated, shares.satisfied) {
             experience = .satisfied
         } else {
             experience = .tolerating
@@ -294,15 +311,15 @@ struct Ratings: Sendable {
     var nextOrdinal: UInt32 = 0
     var actionsSeen: Int32 = 0
 
-    static func base(duration: Int64?, apdex: Int64) -> Experience? {
+    static func base(duration: Int64?, apdex: Int64, factor: Int64) -> Experience? {
         guard let duration else { return nil }
-        let (fourT, overflow) = apdex.multipliedReportingOverflow(by: 4)
+        let (fourT, overflow) = apdex.multipliedReportingOverflow(by: factor)
         if duration <= apdex { return .satisfied }
         if overflow || duration <= fourT { return .tolerating }
         return .frustrated
     }
 
-    mutating func addItem(_ event: Event, isAction: Bool, apdex: Int64, exact: inout ExactRatings?) -> Bool {
+    mutating func addItem(_ event: Event, isAction: Bool, _ limits: Limits, exact: inout ExactRatings?) -> Bool {
         // Once a session has an action, views are no longer rated: forget them.
         if isAction {
             if actionsSeen == 0 { items.removeAll { !$0.isAction } }
@@ -325,7 +342,7 @@ struct Ratings: Sendable {
             return false
         }
         let item = Item(hash: hash, ordinal: nextOrdinal, isAction: isAction,
-                        base: Ratings.base(duration: event.duration, apdex: apdex), errored: errored)
+                        base: Ratings.base(duration: event.duration, apdex: limits.apdex, factor: limits.toleratingFactor), errored: errored)
         nextOrdinal &+= 1
         if items.count >= Ratings.itemCap {
             items.removeFirst()

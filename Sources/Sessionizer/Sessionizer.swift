@@ -30,6 +30,7 @@ public struct Sessionizer: Sendable {
         /// When the session's earliest timer fires (`.max` when every timer is off).
         var fire: Int64
         var reason: EndReason
+        var shares: Shares
         /// Fire time of this session's entry in the deadline heap, if it has one.
         var scheduled: Int64?
     }
@@ -145,7 +146,7 @@ public struct Sessionizer: Sendable {
             release(session)
             stats.completedByWatermark &+= 1
             let summary = session.state.summary(platform: session.platform, visitor: session.key.visitor, live: false,
-                                                endReason: session.reason)
+                                                endReason: session.reason, session.shares)
             let record = SessionRecord(id: session.id, revision: session.revision &+ 1, app: session.key.app,
                                        previousSessionId: session.previous, summary: summary)
             updates.append(VisitorUpdate(app: session.key.app, visitor: session.key.visitor, upserts: [record]))
@@ -182,7 +183,7 @@ public struct Sessionizer: Sendable {
         }
         var session = Live(key: key, slot: slot, generation: generation, id: id, revision: revision, previous: previous,
                            platform: platform, state: state, fire: deadline?.fire ?? .max,
-                           reason: deadline?.reason ?? .inactivity, scheduled: sameSession ? old?.scheduled : nil)
+                           reason: deadline?.reason ?? .inactivity, shares: limits.shares, scheduled: sameSession ? old?.scheduled : nil)
         if deadline != nil, session.scheduled.map({ $0 > session.fire }) ?? true {
             session.scheduled = session.fire
         }
@@ -207,7 +208,7 @@ public struct Sessionizer: Sendable {
 
         func record(_ state: SessionState, reason: EndReason?) -> SessionRecord {
             let summary = state.summary(platform: current.platform, visitor: key.visitor, live: reason == nil,
-                                        endReason: reason)
+                                        endReason: reason, limits.shares)
             return SessionRecord(id: id, revision: revision &+ 1, app: key.app, previousSessionId: previous,
                                  summary: summary)
         }
