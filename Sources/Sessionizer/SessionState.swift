@@ -279,14 +279,44 @@ struct Ratings: Sendable {
     static let itemCap = 8
     static let pendingCap = 8
 
+    /// One rated candidate in 8 bytes: 60 bits of its id's hash, then is-action, errored and
+    /// the duration's rating (0 none, 1 satisfied, 2 tolerating, 3 frustrated).
     struct Item: Sendable {
-        var hash: UInt64
-        var ordinal: UInt32
-        var isAction: Bool
-        var base: Experience?
-        var errored: Bool
+        static let hashMask: UInt64 = ~0xF
+        var bits: UInt64
 
+        init(hash: UInt64, isAction: Bool, base: Experience?, errored: Bool) {
+            let code: UInt64 = switch base {
+            case nil: 0
+            case .satisfied: 1
+            case .tolerating: 2
+            case .frustrated: 3
+            }
+            bits = hash & Item.hashMask | (isAction ? 8 : 0) | (errored ? 4 : 0) | code
+        }
+
+        var hash: UInt64 { bits & Item.hashMask }
+        var isAction: Bool { bits & 8 != 0 }
+        var errored: Bool {
+            get { bits & 4 != 0 }
+            set { bits = newValue ? bits | 4 : bits & ~4 }
+        }
+        var base: Experience? {
+            switch bits & 3 {
+            case 1: .satisfied
+            case 2: .tolerating
+            case 3: .frustrated
+            default: nil
+            }
+        }
         var rating: Experience? { errored ? .frustrated : base }
+    }
+
+    /// The last rated action (or view): its position in `items`, -1 once it left the table
+    /// (then every item still in the table is later than it).
+    struct Last: Sendable {
+        var position: Int8
+        var rating: Experience
     }
 
     /// Counts as Int32 to keep a live session small; `RatingCounts` converts.
@@ -302,13 +332,12 @@ struct Ratings: Sendable {
 
     var actions = Tally()
     var views = Tally()
-    var lastAction: (ordinal: UInt32, rating: Experience)?
-    var lastView: (ordinal: UInt32, rating: Experience)?
+    var lastAction: Last?
+    var lastView: Last?
     var items: [Item] = []
     var pending: [UInt64] = []
     var itemsDropped = false
     var pendingDropped = false
-    var nextOrdinal: UInt32 = 0
     var actionsSeen: Int32 = 0
 
     static func base(duration: Int64?, apdex: Int64, factor: Int64) -> Experience? {
@@ -322,12 +351,15 @@ struct Ratings: Sendable {
     mutating func addItem(_ event: Event, isAction: Bool, _ limits: Limits, exact: inout ExactRatings?) -> Bool {
         // Once a session has an action, views are no longer rated: forget them.
         if isAction {
-            if actionsSeen == 0 { items.removeAll { !$0.isAction } }
+            if actionsSeen == 0 {
+                items.removeAll { !$0.isAction }
+                lastView?.position = -1
+            }
             actionsSeen &+= 1
         } else if actionsSeen > 0 {
             return true
         }
-        let hash = Fingerprint.hash(event.id)
+        let hash = Fingerprint.hash(event.id) & Item.hashMask
         var errored: Bool
         if let pendingIndex = pending.firstIndex(of: hash) {
             pending.remove(at: pendingIndex)
@@ -341,26 +373,28 @@ struct Ratings: Sendable {
         } else if !errored && pendingDropped {
             return false
         }
-        let item = Item(hash: hash, ordinal: nextOrdinal, isAction: isAction,
-                        base: Ratings.base(duration: event.duration, apdex: limits.apdex, factor: limits.toleratingFactor), errored: errored)
-        nextOrdinal &+= 1
+        let item = Item(hash: hash, isAction: isAction,
+                        base: Ratings.base(duration: event.duration, apdex: limits.apdex, factor: limits.toleratingFactor),
+                        errored: errored)
         if items.count >= Ratings.itemCap {
             items.removeFirst()
             itemsDropped = true
+            if let position = lastAction?.position, position >= 0 { lastAction?.position = position - 1 }
+            if let position = lastView?.position, position >= 0 { lastView?.position = position - 1 }
         }
         items.append(item)
-        if let rating = item.rating { count(rating, isAction: isAction, delta: 1, ordinal: item.ordinal) }
+        if let rating = item.rating { count(rating, isAction: isAction, delta: 1, position: items.count - 1) }
         return true
     }
 
     mutating func addChildError(parent: String, exact: inout ExactRatings?) -> Bool {
-        let hash = Fingerprint.hash(parent)
+        let hash = Fingerprint.hash(parent) & Item.hashMask
         if let index = items.lastIndex(where: { $0.hash == hash }) {
             if !items[index].errored {
                 let item = items[index]
-                if let old = item.rating { count(old, isAction: item.isAction, delta: -1, ordinal: nil) }
+                if let old = item.rating { count(old, isAction: item.isAction, delta: -1, position: nil) }
                 items[index].errored = true
-                count(.frustrated, isAction: item.isAction, delta: 1, ordinal: item.ordinal)
+                count(.frustrated, isAction: item.isAction, delta: 1, position: index)
             }
             return true
         }
@@ -381,7 +415,7 @@ struct Ratings: Sendable {
         return true
     }
 
-    private mutating func count(_ rating: Experience, isAction: Bool, delta: Int32, ordinal: UInt32?) {
+    private mutating func count(_ rating: Experience, isAction: Bool, delta: Int32, position: Int?) {
         func apply(_ counts: inout Tally) {
             switch rating {
             case .satisfied: counts.satisfied &+= delta
@@ -390,11 +424,12 @@ struct Ratings: Sendable {
             }
         }
         if isAction { apply(&actions) } else { apply(&views) }
-        guard let ordinal else { return }
+        guard let position else { return }
+        let last = Last(position: Int8(truncatingIfNeeded: position), rating: rating)
         if isAction {
-            if lastAction == nil || ordinal >= lastAction!.ordinal { lastAction = (ordinal, rating) }
+            if lastAction.map({ Int($0.position) <= position }) ?? true { lastAction = last }
         } else {
-            if lastView == nil || ordinal >= lastView!.ordinal { lastView = (ordinal, rating) }
+            if lastView.map({ Int($0.position) <= position }) ?? true { lastView = last }
         }
     }
 }

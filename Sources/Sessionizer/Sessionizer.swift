@@ -37,7 +37,7 @@ public struct Sessionizer: Sendable {
 
     /// Live sessions sit in `slots` (reused through `freeSlots`); `index` maps a visitor to its
     /// slot. A dictionary of large values would reserve up to twice their size in empty buckets.
-    private var index: [VisitorKey: Int32] = [:]
+    private var index = VisitorIndex()
     private var slots = Slots()
     private var freeSlots: [Int32] = []
     private var nextGeneration: UInt32 = 0
@@ -72,7 +72,7 @@ public struct Sessionizer: Sendable {
     /// Takes a visitor's live session out of its slot (so it is mutated without a copy). The
     /// slot stays the visitor's until `keepLive` refills it or `release` frees it.
     private mutating func takeLive(_ key: VisitorKey) -> Live? {
-        guard let slot = index[key] else { return nil }
+        guard let slot = index.slot(of: key, in: slots) else { return nil }
         var taken: Live?
         swap(&taken, &slots[Int(slot)])
         return taken
@@ -80,7 +80,7 @@ public struct Sessionizer: Sendable {
 
     /// The visitor has no live session any more.
     private mutating func release(_ old: Live) {
-        index[old.key] = nil
+        index.remove(old.key, slot: old.slot)
         slots[Int(old.slot)] = nil
         freeSlots.append(old.slot)
     }
@@ -167,10 +167,10 @@ public struct Sessionizer: Sendable {
             slot = old.slot
         } else if let reused = freeSlots.popLast() {
             slot = reused
-            index[key] = slot
+            index.insert(key, slot: slot)
         } else {
             slot = slots.grow()
-            index[key] = slot
+            index.insert(key, slot: slot)
         }
         // The same session keeps its generation, so its heap entry stays valid.
         let sameSession = old.map { $0.id == id } ?? false
@@ -351,6 +351,37 @@ public struct Sessionizer: Sendable {
     }
 }
 
+/// Visitor -> slot, keyed by a 64-bit hash of (app, visitor) so the table holds 12 bytes per
+/// visitor instead of two strings; the rare visitor whose hash is taken goes to `collided`.
+struct VisitorIndex: Sendable {
+    private var byHash: [UInt64: Int32] = [:]
+    private var collided: [Sessionizer.VisitorKey: Int32] = [:]
+
+    var count: Int { byHash.count + collided.count }
+
+    static func hash(_ key: Sessionizer.VisitorKey) -> UInt64 {
+        var fingerprint = Fingerprint()
+        fingerprint.add(key.app)
+        fingerprint.add(key.visitor)
+        return fingerprint.value
+    }
+
+    func slot(of key: Sessionizer.VisitorKey, in slots: Slots) -> Int32? {
+        if let slot = byHash[VisitorIndex.hash(key)], slots.key(at: Int(slot)) == key { return slot }
+        return collided.isEmpty ? nil : collided[key]
+    }
+
+    mutating func insert(_ key: Sessionizer.VisitorKey, slot: Int32) {
+        let hash = VisitorIndex.hash(key)
+        if byHash[hash] == nil { byHash[hash] = slot } else { collided[key] = slot }
+    }
+
+    mutating func remove(_ key: Sessionizer.VisitorKey, slot: Int32) {
+        let hash = VisitorIndex.hash(key)
+        if byHash[hash] == slot { byHash[hash] = nil } else { collided[key] = nil }
+    }
+}
+
 /// Live sessions in fixed chunks: growing never copies them, and at most one chunk is spare
 /// (a single array would reserve up to twice the live sessions while doubling).
 struct Slots: Sendable {
@@ -368,6 +399,11 @@ struct Slots: Sendable {
         chunks[chunks.count - 1].append(nil)
         count += 1
         return Int32(truncatingIfNeeded: count - 1)
+    }
+
+    /// The visitor of a filled slot, without copying the session.
+    func key(at slot: Int) -> Sessionizer.VisitorKey? {
+        chunks[slot / Slots.chunkSize][slot % Slots.chunkSize]?.key
     }
 
     subscript(slot: Int) -> Sessionizer.Live? {
