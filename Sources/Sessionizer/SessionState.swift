@@ -56,9 +56,9 @@ extension Event {
     /// The page a view shows: its URL without query and fragment, else its name.
     var page: String? {
         if let url, !url.isEmpty {
-            if let cut = url.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-                let path = String(url[..<cut])
-                return path.isEmpty ? name : path
+            let bytes = url.utf8
+            if let cut = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+                return cut == bytes.startIndex ? name : String(decoding: bytes[..<cut], as: UTF8.self)
             }
             return url
         }
