@@ -85,10 +85,11 @@ public struct Sessionizer: Sendable {
         freeSlots.append(old.slot)
     }
 
-    /// Places `events` of one visitor of one app (any order, duplicates allowed; events the
-    /// store already holds are recognised by id on the slow path) and returns the decisions.
-    /// `watermark` is server time; sessions whose timeout passed it are completed. Other
-    /// visitors' sessions complete only through `advance(to:)`.
+    /// Places `events` of one visitor of one app and returns the decisions. Pass only events
+    /// the store did not hold yet (it deduplicates on event id, first copy kept, as `events`
+    /// is deduplicated here), in any order; the store may already have inserted them when
+    /// `history` is read. `watermark` is server time; this visitor's sessions whose timeout
+    /// passed it are completed, other visitors' only through `advance(to:)`.
     public mutating func ingest(app: String, visitor: String, platform: Platform, rules: SessionRules,
                                 events: [TrackedEvent], watermark: Int64,
                                 history: some EventHistory) throws(SessionizerError) -> VisitorUpdate {
