@@ -256,18 +256,43 @@ public struct Sessionizer: Sendable {
         return update
     }
 
+    /// Whether no event at or after `key` can join the completed session `stored`: it ended with
+    /// its last event (end-session, crash), or `key` comes after its inactivity timeout, which
+    /// bounds every other timer. Needs the stored end reason (which `continued` depends on).
+    static func cannotJoin(_ stored: StoredSession, from key: EventKey, _ limits: Limits) -> Bool {
+        guard !stored.live, let reason = stored.endReason, key > stored.lastEvent else { return false }
+        if reason == .explicitEnd || reason == .crash { return true }
+        guard let inactivity = limits.inactivity else { return false }
+        return key.ts > plus(stored.lastEvent.ts, inactivity)
+    }
+
     /// Recomputes the visitor's sessions from the latest stored session starting at or before
-    /// `anchor` to the visitor's last event, and diffs them against the stored ones.
+    /// `anchor` (or from `anchor` when the new events cannot join that session) to the
+    /// visitor's last event, and diffs them against the stored ones.
     private mutating func slowPath(_ key: VisitorKey, platform: Platform, limits: Limits,
                                    incoming: [TrackedEvent], anchor: EventKey, history: some EventHistory,
                                    replacing old: Live?) throws(SessionizerError) -> VisitorUpdate {
         let stored: [StoredSession]
         let past: [TrackedEvent]
-        let first: StoredSession?
+        var firstContinued = false
+        var firstPrevious: SessionID?
         do {
-            stored = try history.sessions(app: key.app, visitor: key.visitor, from: anchor)
-            first = stored.first.flatMap { $0.firstEvent <= anchor ? $0 : nil }
-            let stretchStart = first?.firstEvent ?? anchor
+            var sessions = try history.sessions(app: key.app, visitor: key.visitor, from: anchor)
+            var stretchStart = anchor
+            if let first = sessions.first, first.firstEvent <= anchor {
+                if Sessionizer.cannotJoin(first, from: anchor, limits) {
+                    // The new events start after it: it stays as it is, and reading its events
+                    // back (a returning visitor's previous visit) is not needed.
+                    firstContinued = first.endReason?.continues ?? false
+                    firstPrevious = first.id
+                    sessions.removeFirst()
+                } else {
+                    stretchStart = first.firstEvent
+                    firstContinued = first.continued
+                    firstPrevious = first.previousSessionId
+                }
+            }
+            stored = sessions
             past = try history.events(app: key.app, visitor: key.visitor, from: stretchStart)
         } catch {
             // Nothing changes: the live session goes back where it was.
@@ -276,7 +301,7 @@ public struct Sessionizer: Sendable {
         }
         let events = orderedUnique(past + incoming)
         let computed = compute(events, limits: limits, platform: platform, visitor: key.visitor,
-                               firstContinued: first?.continued ?? false, watermark: watermark)
+                               firstContinued: firstContinued, watermark: watermark)
 
         // The stored session each event belonged to (stored sessions never overlap).
         func storedIndex(of eventKey: EventKey) -> Int? {
@@ -325,7 +350,7 @@ public struct Sessionizer: Sendable {
         var lastRevision = 0
         for (position, segment) in computed.segments.enumerated() {
             let id = sessionIDs[position]
-            let previous = position == 0 ? first?.previousSessionId : sessionIDs[position - 1]
+            let previous = position == 0 ? firstPrevious : sessionIDs[position - 1]
             let old = storedByID[id]
             let record = SessionRecord(id: id, revision: (old?.revision ?? 0) &+ 1, app: key.app,
                                        previousSessionId: previous, summary: computed.summaries[position])
@@ -342,7 +367,7 @@ public struct Sessionizer: Sendable {
         update.orphanHeartbeats = computed.orphans.map { events[$0].key }
 
         if let liveState = computed.live, let last = sessionIDs.last {
-            let previous = sessionIDs.count >= 2 ? sessionIDs[sessionIDs.count - 2] : first?.previousSessionId
+            let previous = sessionIDs.count >= 2 ? sessionIDs[sessionIDs.count - 2] : firstPrevious
             keepLive(key, id: last, revision: lastRevision, previous: previous, platform: platform,
                      state: liveState, limits: limits, replacing: old)
         } else if let old {
