@@ -1,2 +1,0 @@
-// SessionStore: filled by its issue.
-enum SessionStoreModule {}
