@@ -20,11 +20,11 @@ public enum Schema {
         CREATE TABLE events(
             rowid INTEGER PRIMARY KEY,
             vid INTEGER NOT NULL,
+            env INTEGER NOT NULL,
             event_id TEXT NOT NULL,
             ts INTEGER NOT NULL,
             type INTEGER NOT NULL,
             duration INTEGER,
-            sid INTEGER,
             received_at INTEGER NOT NULL,
             body BLOB NOT NULL
         );
@@ -38,6 +38,12 @@ public enum Schema {
             app TEXT NOT NULL,
             visitor TEXT NOT NULL,
             UNIQUE(app, visitor)
+        );
+        CREATE TABLE envelopes(
+            env INTEGER PRIMARY KEY,
+            vid INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            UNIQUE(vid, body)
         );
         CREATE TABLE user_links(
             app TEXT NOT NULL,
@@ -65,13 +71,7 @@ public enum Schema {
             user_tag TEXT,
             client_session TEXT,
             platform INTEGER NOT NULL,
-            browser TEXT,
-            browser_version TEXT,
-            os TEXT,
-            os_version TEXT,
-            device_type TEXT,
-            screen TEXT,
-            app_version TEXT,
+            device BLOB,
             start_ts INTEGER NOT NULL,
             end_ts INTEGER NOT NULL,
             duration INTEGER NOT NULL,
@@ -80,17 +80,24 @@ public enum Schema {
             views INTEGER NOT NULL,
             actions INTEGER NOT NULL,
             requests INTEGER NOT NULL,
+            resources INTEGER NOT NULL,
             errors INTEGER NOT NULL,
             failed_requests INTEGER NOT NULL,
             failed_resources INTEGER NOT NULL,
             crashes INTEGER NOT NULL,
+            heartbeats INTEGER NOT NULL,
             frustrated_actions INTEGER NOT NULL,
+            satisfied_ratings INTEGER NOT NULL,
+            tolerating_ratings INTEGER NOT NULL,
+            frustrated_ratings INTEGER NOT NULL,
+            last_rating TEXT,
             entry_page TEXT,
             exit_page TEXT,
-            experience INTEGER,
-            health INTEGER NOT NULL,
+            pages_visited BLOB NOT NULL,
+            experience TEXT,
+            health TEXT NOT NULL,
             health_reasons TEXT NOT NULL,
-            end_reason INTEGER,
+            end_reason TEXT,
             live INTEGER NOT NULL,
             revision INTEGER NOT NULL,
             previous_id TEXT,
@@ -98,12 +105,18 @@ public enum Schema {
             merged_into TEXT,
             rules_id INTEGER NOT NULL REFERENCES rule_sets(rules_id),
             first_event_id TEXT NOT NULL,
+            last_ts INTEGER NOT NULL,
             last_event_id TEXT NOT NULL,
+            fingerprint INTEGER NOT NULL,
+            browser TEXT,
+            os TEXT,
+            device_type TEXT,
+            app_version TEXT,
             created_at INTEGER NOT NULL,
             updated_at INTEGER NOT NULL
         );
         CREATE INDEX sessions_app_start ON sessions(app, start_ts, sid) WHERE merged_into IS NULL;
-        CREATE INDEX sessions_app_end ON sessions(app, end_ts) WHERE merged_into IS NULL;
+        CREATE INDEX sessions_completed_end ON sessions(end_ts) WHERE live = 0;
         CREATE INDEX sessions_visitor ON sessions(vid, start_ts);
         CREATE INDEX sessions_live ON sessions(app, vid) WHERE live = 1;
         CREATE INDEX sessions_app_duration ON sessions(app, duration, sid) WHERE merged_into IS NULL;
