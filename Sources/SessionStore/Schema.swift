@@ -37,6 +37,7 @@ public enum Schema {
             vid INTEGER PRIMARY KEY,
             app TEXT NOT NULL,
             visitor TEXT NOT NULL,
+            platform INTEGER NOT NULL,
             UNIQUE(app, visitor)
         );
         CREATE TABLE envelopes(
