@@ -60,16 +60,21 @@ extension SessionStore {
             }
             var result = ErasureResult(visitors: 0, sessions: 0, events: 0)
             for vid in vids {
-                let visitor = try connection.statement("SELECT visitor FROM visitors WHERE vid = ?")
+                let visitor = try connection.statement("SELECT visitor, platform FROM visitors WHERE vid = ?")
                 try visitor.bind(1, vid)
-                let visitorID = try visitor.step() ? visitor.text(0) : nil
+                var visitorID: String?
+                var platform = Platform.web
+                if try visitor.step() {
+                    visitorID = visitor.text(0)
+                    platform = Platform(rawValue: UInt8(truncatingIfNeeded: visitor.int64(1))) ?? .web
+                }
                 visitor.reset()
                 let counts = try deleteVisitor(vid: vid)
                 result.sessions += counts.sessions
                 result.events += counts.events
                 result.visitors += 1
                 if let visitorID {
-                    forgetLiveState(app: app, visitor: visitorID)
+                    try forgetLiveState(app: app, visitor: visitorID, platform: platform)
                     // The visitor's anonymous events must not come back either.
                     try addTombstone(app: app, kind: .visitor, id: visitorID, now: now)
                 }

@@ -10,6 +10,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case corruptRow(String)
     /// A caller passed something the store cannot hold.
     case invalidArgument(String)
+    /// The sessionizer could not place a batch (it failed reading the visitor's history).
+    case sessionizer(String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
                 + " run a newer Clickpath or restore a backup"
         case let .corruptRow(what): "corrupt row: \(what)"
         case let .invalidArgument(what): "invalid argument: \(what)"
+        case let .sessionizer(message): message
         }
     }
 }

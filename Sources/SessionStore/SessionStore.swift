@@ -66,8 +66,11 @@ public final class SessionStore {
     var ruleSetIDs: [RuleSetKey: Int64] = [:]
     var termIDs: [TermKey: Int64] = [:]
     var hasTombstones: Bool
+    var engine: Sessionizer
+    /// Visitors handed to the sessionizer in the open transaction (to resynchronise on failure).
+    var touched: [VisitorRef] = []
     /// The highest watermark passed to `advance`, persisted in `meta`.
-    public private(set) var watermark: Int64
+    public internal(set) var watermark: Int64
 
     struct RuleSetKey: Hashable {
         var app: String
@@ -89,8 +92,11 @@ public final class SessionStore {
 
     /// Opens (creating or migrating) the store at `path` and rebuilds the sessionizer's live state
     /// from the stored live sessions, so a restart changes no session.
+    /// `sessionIDs` makes session ids (inject a seeded generator in tests).
     public init(path: String, options: StoreOptions = StoreOptions(), now: Int64,
+                sessionIDs: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
                 rules: @escaping RulesProvider) throws(StoreError) {
+        engine = Sessionizer(ids: sessionIDs)
         self.path = path
         self.options = options
         self.rules = rules
@@ -107,6 +113,17 @@ public final class SessionStore {
     /// every session they change, visitor and user-tag links, and the batch id. A batch id already
     /// stored answers `duplicate` and changes nothing. On any error nothing of the batch is stored.
     public func apply(batch: BatchID, beacons: [Beacon], now: Int64) throws(StoreError) -> ApplyResult {
+        do {
+            let result = try applyInTransaction(batch: batch, beacons: beacons, now: now)
+            touched.removeAll(keepingCapacity: true)
+            return result
+        } catch {
+            try? resynchronize()
+            throw error
+        }
+    }
+
+    private func applyInTransaction(batch: BatchID, beacons: [Beacon], now: Int64) throws(StoreError) -> ApplyResult {
         try connection.transaction { () throws(StoreError) -> ApplyResult in
             if try isStored(batch) { return ApplyResult(status: .duplicate) }
             var result = ApplyResult(status: .committed)
