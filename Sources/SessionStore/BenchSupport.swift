@@ -12,11 +12,14 @@ public struct SyntheticTraffic {
     private let eventsPerBeacon: Int
     private var clocks: [Int64]
     private var counters: [UInt32]
+    private let pausePercent: Int
     public private(set) var now: Int64
     public let app: String
 
+    /// `pausePercent`: the chance a beacon comes after a 25–60 min pause (ends sessions by inactivity).
     public init(seed: UInt64 = 42, visitors: Int = 20_000, eventsPerBeacon: Int = 10,
-                start: Int64 = 1_767_225_600_000, app: String = "shop") {
+                start: Int64 = 1_767_225_600_000, app: String = "shop", pausePercent: Int = 1) {
+        self.pausePercent = pausePercent
         state = seed
         self.visitors = max(1, visitors)
         self.eventsPerBeacon = max(1, eventsPerBeacon)
@@ -46,6 +49,7 @@ public struct SyntheticTraffic {
     public mutating func beacon() -> Beacon {
         let index = below(visitors)
         var clock = clocks[index] &+ Int64(1000 + below(20_000))
+        if below(100) < pausePercent { clock &+= Int64(25 * 60_000 + below(35 * 60_000)) }
         var events: [Event] = []
         events.reserveCapacity(eventsPerBeacon)
         var view: String?

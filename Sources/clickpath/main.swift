@@ -33,8 +33,11 @@ case "bench":
     let rest = Array(arguments.dropFirst())
     switch which {
     case "wire": exit(WireBench.run(rest))
+    case "store": exit(StoreBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
+case "replay": exit(ReplayCommand.run(arguments))
+case "store-writer": exit(StoreWriter.run(arguments))
 case "-h", "--help", "help":
     print(usage, terminator: "")
 default:
