@@ -99,6 +99,13 @@ public struct SyntheticTraffic {
                       sentAt: clock, receivedAt: clock, events: events)
     }
 
+    /// The traffic of `clickpath store-writer` (the SIGKILL test regenerates it to check the file).
+    public static func killTestTraffic() -> SyntheticTraffic {
+        SyntheticTraffic(seed: 7, visitors: 300, eventsPerBeacon: 10, pausePercent: 5)
+    }
+
+    public static let killTestBeacons = 20
+
     public mutating func batch(beacons: Int) -> [Beacon] {
         (0..<max(1, beacons)).map { _ in beacon() }
     }

@@ -6,8 +6,9 @@ import Glibc
 #endif
 
 /// Hidden `clickpath store-writer --db FILE [--batches N]`: applies deterministic synthetic
-/// batches (sequence 0, 1, ... of producer 1) in a loop and prints `committed SEQ` after each
-/// commit. The SIGKILL test of SessionStoreTests kills it mid-batch and checks the file.
+/// batches (sequence 0, 1, ... of producer 1; `StoreWriter.batch` regenerates any of them) in a
+/// loop and prints `committed SEQ` after each commit. On start it continues after the highest
+/// stored sequence. The SIGKILL test of SessionStoreTests kills it mid-batch and checks the file.
 enum StoreWriter {
     static func run(_ arguments: [String]) -> Int32 {
         var path: String?
@@ -23,15 +24,20 @@ enum StoreWriter {
         }
         guard let path else { fail("usage: clickpath store-writer --db FILE [--batches N]") }
         do {
-            var traffic = SyntheticTraffic(seed: 7, visitors: 500, eventsPerBeacon: 10)
+            var traffic = SyntheticTraffic.killTestTraffic()
             let store = try SessionStore(path: path, now: traffic.now) { _, platform in
                 SessionRules.defaults(for: platform)
             }
             var sequence: UInt64 = 0
+            if let last = try store.connection.scalarInt("SELECT max(sequence) FROM batches WHERE producer = 1") {
+                for _ in 0...last { _ = traffic.batch(beacons: SyntheticTraffic.killTestBeacons) }
+                sequence = UInt64(last) + 1
+            }
             while sequence < batches {
-                let beacons = traffic.batch(beacons: 20)
+                let beacons = traffic.batch(beacons: SyntheticTraffic.killTestBeacons)
                 let id = BatchID(producer: 1, epoch: 1, sequence: sequence)
                 _ = try store.apply(batch: id, beacons: beacons, now: traffic.now)
+                if sequence % 10 == 9 { try store.advance(watermark: traffic.now - 30 * minute, now: traffic.now) }
                 let line = "committed \(sequence)\n"
                 _ = line.withCString { write(1, $0, strlen($0)) }
                 sequence += 1
