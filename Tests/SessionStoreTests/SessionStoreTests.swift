@@ -263,7 +263,8 @@ import Wire
     @Test func replayFindsNothingOnAnHonestStoreAndFindsATamperedRow() throws {
         let dir = TempDir()
         let store = try openStore(dir.path("s.db"))
-        var traffic = SyntheticTraffic(seed: 3, visitors: 40, eventsPerBeacon: 10, pausePercent: 20)
+        var traffic = SyntheticTraffic(seed: 3, visitors: 40, eventsPerBeacon: 10, millisecondsPerBeacon: 15_000,
+                                       returnPercent: 50)
         var beacons = traffic.batch(beacons: 300)
         // Late and out of order: swap beacons a few positions apart, as offline clients do.
         var ids = SeededIDs(state: 5)
@@ -290,7 +291,7 @@ import Wire
         let honest = try Replay.run(path: store.path)
         #expect(honest.differences == [])
         #expect(honest.events == 3015)
-        #expect(honest.sessions > 80)
+        #expect(honest.sessions > honest.visitors, "some visitors must have several sessions")
         let retired = try store.count("sessions WHERE merged_into IS NOT NULL")
         #expect(retired > 0, "the late beacons must have merged sessions")
         #expect(try retired + honest.sessions == store.count("sessions"))
