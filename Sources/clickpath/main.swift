@@ -34,6 +34,7 @@ case "bench":
     switch which {
     case "wire": exit(WireBench.run(rest))
     case "store": exit(StoreBench.run(rest))
+    case "sessionizer": exit(SessionizerBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "replay": exit(ReplayCommand.run(arguments))
