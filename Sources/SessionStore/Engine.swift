@@ -104,9 +104,12 @@ extension SessionStore {
         }
     }
 
-    /// After a failed transaction the sessionizer's memory may be ahead of the file: re-read the
-    /// visitors it touched from the (rolled back) store.
+    /// After a failed transaction the sessionizer's memory and the id caches may be ahead of the
+    /// file: forget the caches and re-read the visitors the sessionizer touched.
     func resynchronize() throws(StoreError) {
+        // Ids cached from rows the rollback removed would dangle.
+        termIDs.removeAll()
+        ruleSetIDs.removeAll()
         let visitors = touched
         touched.removeAll(keepingCapacity: true)
         try resume(visitors, now: watermark == Int64.min ? 0 : watermark)

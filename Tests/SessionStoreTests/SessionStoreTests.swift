@@ -302,6 +302,12 @@ import Wire
         let tampered = try Replay.run(path: store.path)
         #expect(tampered.differences.count == 1)
         #expect(tampered.differences.first?.contains("errors stored") == true)
+
+        try store.connection.execute("UPDATE sessions SET errors = errors - 1 WHERE sid = (SELECT min(sid) FROM sessions)")
+        try store.connection.execute("DELETE FROM session_terms WHERE (sid, term_id) = (SELECT sid, term_id FROM session_terms LIMIT 1)")
+        let lostTerm = try Replay.run(path: store.path)
+        #expect(lostTerm.differences.count == 1)
+        #expect(lostTerm.differences.first?.contains("filter terms differ") == true)
     }
 }
 
