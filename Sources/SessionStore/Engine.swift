@@ -33,6 +33,7 @@ extension SessionStore {
     @discardableResult
     public func advance(watermark newWatermark: Int64, now: Int64) throws(StoreError) -> Int {
         guard newWatermark > watermark else { return 0 }
+        termsWritten.removeAll(keepingCapacity: true)
         do throws(StoreError) {
             return try connection.transaction { () throws(StoreError) -> Int in
                 let updates = engine.advance(to: newWatermark)
@@ -86,6 +87,7 @@ extension SessionStore {
     /// Re-reads the live state of `visitors` from the store, writing any change, in one transaction.
     func resume(_ visitors: [VisitorRef], now: Int64) throws(StoreError) {
         guard !visitors.isEmpty else { return }
+        termsWritten.removeAll(keepingCapacity: true)
         let history = StoredHistory(connection: connection)
         try connection.transaction { () throws(StoreError) in
             for visitor in visitors {
@@ -110,6 +112,7 @@ extension SessionStore {
         // Ids cached from rows the rollback removed would dangle.
         termIDs.removeAll()
         ruleSetIDs.removeAll()
+        termsWritten.removeAll()
         let visitors = touched
         touched.removeAll(keepingCapacity: true)
         try resume(visitors, now: watermark == Int64.min ? 0 : watermark)

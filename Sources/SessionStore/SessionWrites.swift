@@ -54,6 +54,8 @@ extension SessionStore {
                        now: Int64) throws(StoreError) {
         let appendedFrom = placed.count == 1 && row.revision > 1 && row.firstEvent < placed[0].from
             ? placed[0].from : nil
+        // A slow-path recomputation of a stored session: remember its old extent for the terms.
+        let previous = row.revision > 1 && appendedFrom == nil && !placed.isEmpty ? try extent(of: row.id) : nil
         let sid: Int64
         if row.revision == 1 {
             let insert = try connection.statement("""
@@ -103,12 +105,38 @@ extension SessionStore {
         // Terms: incremental when every event they come from is new in this batch.
         if let appendedFrom {
             try addTerms(of: newEvents, from: appendedFrom, through: row.lastEvent, sid: sid, app: row.app)
-        } else if row.revision == 1,
-                  newEvents.count(where: { !($0.key < row.firstEvent) && !(row.lastEvent < $0.key) }) == row.eventCount {
-            try addTerms(of: newEvents, from: row.firstEvent, through: row.lastEvent, sid: sid, app: row.app)
         } else if !placed.isEmpty {
-            try rebuildTerms(sid: sid, row: row, vid: vid)
+            let newInSession = newEvents.filter { !($0.key < row.firstEvent) && !(row.lastEvent < $0.key) }
+            if let old = previous, old.firstEvent == row.firstEvent, old.lastEvent < row.lastEvent,
+               old.eventCount &+ newInSession.count == row.eventCount,
+               newInSession.allSatisfy({ old.lastEvent < $0.key }) {
+                // Recomputed by the slow path but only grew at its end (e.g. the rating tables of
+                // the fast path could not decide): the old terms stay valid.
+                try addTerms(of: newInSession, from: old.lastEvent, through: row.lastEvent, sid: sid, app: row.app)
+            } else if row.revision == 1, newInSession.count == row.eventCount {
+                try addTerms(of: newInSession, from: row.firstEvent, through: row.lastEvent, sid: sid, app: row.app)
+            } else {
+                try rebuildTerms(sid: sid, row: row, vid: vid)
+            }
         }
+    }
+
+    /// The extent of a stored session before this write (slow-path recomputations only).
+    struct PreviousExtent {
+        var firstEvent: EventKey
+        var lastEvent: EventKey
+        var eventCount: Int
+    }
+
+    private func extent(of id: String) throws(StoreError) -> PreviousExtent? {
+        let select = try connection.statement(
+            "SELECT start_ts, first_event_id, last_ts, last_event_id, event_count FROM sessions WHERE id = ?")
+        defer { select.reset() }
+        try select.bind(1, id)
+        guard try select.step() else { return nil }
+        return PreviousExtent(firstEvent: EventKey(ts: select.int64(0), id: select.text(1)),
+                              lastEvent: EventKey(ts: select.int64(2), id: select.text(3)),
+                              eventCount: select.int(4))
     }
 
     // MARK: Terms (page visited, action name, prop value filters)
