@@ -76,6 +76,11 @@ public final class SessionStore {
         var sid: Int64
         var term: Int64
     }
+    /// How the sessionizer placed events so far (fast path in memory vs recomputation).
+    public var sessionizerStats: Sessionizer.Stats { engine.stats }
+    /// Live sessions held in the sessionizer's memory.
+    public var liveSessionCount: Int { engine.liveSessionCount }
+
     /// The highest watermark passed to `advance`, persisted in `meta`.
     public internal(set) var watermark: Int64
 

@@ -69,7 +69,8 @@ extension SessionStore {
             try insert.run()
             sid = connection.lastInsertRowID
         } else {
-            let sql = appendedFrom != nil && row.live
+            let grows = appendedFrom != nil && row.live
+            let sql = grows
                 ? """
                   UPDATE sessions SET user_tag = ?5, end_ts = ?10, duration = ?11, active_time = ?12,
                       event_count = ?13, views = ?14, actions = ?15, requests = ?16, resources = ?17, errors = ?18,
@@ -95,7 +96,7 @@ extension SessionStore {
                   """
             let update = try connection.statement(sql)
             defer { update.reset() }
-            try row.bind(to: update, vid: vid)
+            if grows { try row.bindGrowth(to: update) } else { try row.bind(to: update, vid: vid) }
             try update.bind(49, now)
             guard try update.step() else {
                 throw .corruptRow("session \(row.id) revision \(row.revision) has no stored row to update")
