@@ -35,7 +35,7 @@ extension SessionStore {
         guard newWatermark > watermark else { return 0 }
         termsWritten.removeAll(keepingCapacity: true)
         do throws(StoreError) {
-            return try connection.transaction { () throws(StoreError) -> Int in
+            let written = try connection.transaction { () throws(StoreError) -> Int in
                 let updates = engine.advance(to: newWatermark)
                 var written = 0
                 for update in updates {
@@ -45,10 +45,11 @@ extension SessionStore {
                     written += try write(update, vid: vid, platform: platform, newEvents: [], now: now)
                 }
                 try setMeta("watermark", newWatermark)
-                watermark = newWatermark
-                touched.removeAll(keepingCapacity: true)
                 return written
             }
+            watermark = newWatermark
+            touched.removeAll(keepingCapacity: true)
+            return written
         } catch {
             try? resynchronize()
             throw error

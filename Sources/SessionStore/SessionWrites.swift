@@ -43,7 +43,7 @@ extension SessionStore {
     }
 
     /// Writes one session row and keeps its terms, deciding from the sessionizer's placements
-    /// (no read of the old row):
+    /// (only a slow-path recomputation reads the old row's extent):
     /// - revision 1: a new session, INSERT;
     /// - placed only after its first event: the fast path appended new events to it, so its
     ///   identity, start and entry page are unchanged; while still live a narrow UPDATE leaves
