@@ -8,6 +8,7 @@ usage: clickpath <command> [options]
 
 commands:
   bench wire        Wire encode/decode vs Foundation JSON, same run
+  bench json        JSON reader vs JSONSerialization and JSONDecoder, same run
   bench http        HTTP server vs nginx, same run
   bench store       SessionStore vs raw SQLite, same run
   bench sessiond    sessiond durable ingest vs raw SQLite, same run
@@ -35,6 +36,7 @@ case "bench":
     case "wire": exit(WireBench.run(rest))
     case "store": exit(StoreBench.run(rest))
     case "sessionizer": exit(SessionizerBench.run(rest))
+    case "json": exit(JSONBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "replay": exit(ReplayCommand.run(arguments))
