@@ -11,6 +11,7 @@ commands:
   bench json        JSON reader vs JSONSerialization and JSONDecoder, same run
   bench http        HTTP server vs nginx, same run
   bench store       SessionStore vs raw SQLite, same run
+  bench sessionizer Sessionizer bytes per live session, fast path vs pure function, same run
   bench sessiond    sessiond durable ingest vs raw SQLite, same run
   bench ingress     collector ingress vs nginx, same run
   bench pipeline    collector + sessiond end to end vs raw SQLite, same run
