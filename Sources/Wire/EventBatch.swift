@@ -23,8 +23,9 @@ public struct EventBatch: WireMessage {
         var table = StringTableWriter()
         writer.batchID(batchID)
         writer.uvarint(UInt64(beacons.count))
-        for beacon in beacons {
-            encode(beacon, into: &writer, table: &table)
+        // Indices, not `for beacon in`, so no beacon or event is copied (retained) on the way.
+        for index in beacons.indices {
+            encode(beacons[index], into: &writer, table: &table)
         }
         writer.noTaggedFields()
     }
@@ -138,8 +139,8 @@ private func encode(_ beacon: Beacon, into w: inout ByteWriter, table: inout Str
     if let address = beacon.clientAddress { table.write(address, into: &w) }
     if let agent = beacon.userAgent { table.write(agent, into: &w) }
     w.uvarint(UInt64(beacon.events.count))
-    for event in beacon.events {
-        encode(event, base: beacon.receivedAt, into: &w, table: &table)
+    for index in beacon.events.indices {
+        encode(beacon.events[index], base: beacon.receivedAt, into: &w, table: &table)
     }
     w.noTaggedFields()
 }

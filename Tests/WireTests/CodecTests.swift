@@ -272,3 +272,30 @@ func malformedPayloadsNameTheField(_ label: String, _ frame: Frame, _ expected: 
     let decoded = try EventBatch(frameBytes: try batch.encodeFrame())
     #expect(try decoded.encodeFrame() == (try batch.encodeFrame()))
 }
+
+/// Wire's UTF-8 validator against the stdlib's: every 1- and 2-byte input, 3- and 4-byte inputs
+/// around every boundary of Unicode Table 3-7.
+@Test func utf8ValidatorAgreesWithTheStandardLibrary() {
+    func check(_ bytes: [UInt8]) {
+        let ours = bytes.withUnsafeBufferPointer { isValidUTF8($0) }
+        let stdlib = String(validating: bytes, as: UTF8.self) != nil
+        if ours != stdlib { Issue.record("\(bytes): ours \(ours), stdlib \(stdlib)") }
+    }
+    let edges: [UInt8] = [0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF]
+    for a in 0...255 {
+        check([UInt8(a)])
+        for b in 0...255 {
+            check([UInt8(a), UInt8(b)])
+            if a >= 0xC0 { for c in edges { check([UInt8(a), UInt8(b), c]) } }
+        }
+    }
+    for lead: UInt8 in [0xF0, 0xF1, 0xF3, 0xF4, 0xF5] {
+        for b in stride(from: 0x70, through: 0xC0, by: 1) {
+            check([lead, UInt8(b), 0x80, 0x80])
+            check([lead, UInt8(b), 0x80, 0x7F])
+            check(Array("abcdefgh".utf8) + [lead, UInt8(b), 0xBF, 0xBF] + Array("12345678".utf8))
+        }
+    }
+    check(Array("plain ASCII longer than eight bytes".utf8))
+    check(Array("préférence → 漢字 😀".utf8))
+}
