@@ -48,17 +48,106 @@ public struct EventBatch: WireMessage {
 
 /// Each string field of a batch is a reference: 0 = a literal follows (uvarint length + UTF-8)
 /// and becomes the next table entry; n > 0 = entry n-1 of the literals so far.
+///
+/// The writer finds repeats with its own open-addressing table over the literals already in the
+/// output (hashing with `Dictionary<String, _>` cost a third of the encoding time). Probing stops
+/// after a few slots and writes a literal instead, so crafted colliding strings cannot make
+/// encoding quadratic; a repeated literal is legal and only costs bytes.
 struct StringTableWriter {
-    private var indices: [String: UInt64] = [:]
+    private var slots = [Int](repeating: -1, count: 1024)
+    private var used = 0
+    private var literals: [(hash: UInt64, offset: Int, length: Int)] = []
+
+    private static let maxProbes = 8
 
     mutating func write(_ value: String, into writer: inout ByteWriter) {
-        if let index = indices[value] {
-            writer.uvarint(index &+ 1)
-        } else {
-            indices[value] = UInt64(indices.count)
-            writer.uint8(0)
-            writer.string(value)
+        var value = value
+        value.withUTF8 { write($0, into: &writer) }
+    }
+
+    private mutating func write(_ utf8: UnsafeBufferPointer<UInt8>, into writer: inout ByteWriter) {
+        let hash = Self.hash(utf8)
+        let mask = slots.count &- 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        var probes = 0
+        while probes < Self.maxProbes {
+            let entry = slots[slot]
+            if entry < 0 { break }
+            let literal = literals[entry]
+            if literal.hash == hash && literal.length == utf8.count
+                && Self.equal(utf8, writer.bytes, at: literal.offset) {
+                writer.uvarint(UInt64(entry) &+ 1)
+                return
+            }
+            slot = (slot &+ 1) & mask
+            probes &+= 1
         }
+        writer.uint8(0)
+        writer.uvarint(UInt64(utf8.count))
+        literals.append((hash, writer.bytes.count, utf8.count))
+        writer.bytes.append(contentsOf: utf8)
+        if slots[slot] < 0 {
+            slots[slot] = literals.count &- 1
+            used &+= 1
+            if used &* 2 > slots.count { grow() }
+        }
+    }
+
+    private mutating func grow() {
+        slots = [Int](repeating: -1, count: slots.count &* 2)
+        used = 0
+        let mask = slots.count &- 1
+        for (entry, literal) in literals.enumerated() {
+            var slot = Int(truncatingIfNeeded: literal.hash) & mask
+            var probes = 0
+            while slots[slot] >= 0 && probes < Self.maxProbes {
+                slot = (slot &+ 1) & mask
+                probes &+= 1
+            }
+            if slots[slot] < 0 {
+                slots[slot] = entry
+                used &+= 1
+            }
+        }
+    }
+
+    private static func equal(_ utf8: UnsafeBufferPointer<UInt8>, _ bytes: [UInt8], at offset: Int) -> Bool {
+        bytes.withUnsafeBufferPointer { all in
+            guard let base = all.baseAddress, let other = utf8.baseAddress else { return utf8.isEmpty }
+            let stored = base + offset
+            var index = 0
+            while utf8.count &- index >= 8 {
+                if UnsafeRawPointer(stored + index).loadUnaligned(as: UInt64.self)
+                    != UnsafeRawPointer(other + index).loadUnaligned(as: UInt64.self) { return false }
+                index &+= 8
+            }
+            while index < utf8.count {
+                if stored[index] != other[index] { return false }
+                index &+= 1
+            }
+            return true
+        }
+    }
+
+    /// A fast multiply-xor hash over eight bytes at a time; only the encoder's table sees it.
+    private static func hash(_ utf8: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(utf8.count)
+        guard let base = utf8.baseAddress else { return hash }
+        var index = 0
+        while utf8.count &- index >= 8 {
+            hash = (hash ^ UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            hash ^= hash >> 32
+            index &+= 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < utf8.count {
+            tail |= UInt64(base[index]) << shift
+            shift &+= 8
+            index &+= 1
+        }
+        hash = (hash ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        return hash ^ (hash >> 29)
     }
 }
 

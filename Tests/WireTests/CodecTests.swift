@@ -299,3 +299,20 @@ func malformedPayloadsNameTheField(_ label: String, _ frame: Frame, _ expected: 
     check(Array("plain ASCII longer than eight bytes".utf8))
     check(Array("préférence → 漢字 😀".utf8))
 }
+
+@Test func stringTableHandlesThousandsOfDistinctAndRepeatedStrings() throws {
+    // More literals than the writer's initial table, each used twice, plus empty and long strings.
+    let urls = (0..<5000).map { "https://shop.example/p/\($0)" }
+    let events = urls.enumerated().map { index, url in
+        Event(id: "e\(index)", type: .resource, ts: Int64(index), name: index % 2 == 0 ? "" : String(repeating: "x", count: index % 97),
+              url: url, parent: urls[(index * 7) % urls.count])
+    }
+    let batch = EventBatch(batchID: BatchID(producer: 1, epoch: 1, sequence: 1), beacons: [
+        Beacon(app: "a", platform: .web, visitor: "v", sentAt: 0, receivedAt: 0, events: events),
+    ])
+    let bytes = try batch.encodeFrame()
+    #expect(try EventBatch(frameBytes: bytes) == batch)
+    // Every URL travels once: the second use (as a parent) is a reference of at most 3 bytes.
+    let urlBytes = urls.reduce(0) { $0 + $1.utf8.count }
+    #expect(bytes.count < urlBytes + 5000 * 20)
+}
