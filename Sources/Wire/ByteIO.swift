@@ -215,7 +215,8 @@ public struct ByteReader {
 
 /// Well-formed UTF-8 as Unicode Table 3-7 defines it: no overlong forms, no surrogates, nothing
 /// above U+10FFFF, no truncated sequence. ASCII runs are checked eight bytes at a time.
-@usableFromInline func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+/// Public so other byte-level parsers can share it.
+public func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     let count = bytes.count
     guard let base = bytes.baseAddress else { return true }
     var index = 0

@@ -4,7 +4,8 @@
 // 2. as a byte stream fed to FrameDecoder in one piece and in chunks whose sizes come from the
 //    input itself: both must yield the same messages and the same error;
 // 3. every message that decodes is re-encoded, and the re-encoding must decode to the same value
-//    and re-encode to the same bytes.
+//    and re-encode to the same bytes;
+// 4. Wire's UTF-8 validator must agree with the standard library's on the raw bytes.
 // Any violated expectation traps, which libFuzzer reports as a crash.
 import Wire
 
@@ -12,6 +13,8 @@ import Wire
 public func fuzzWire(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data, size > 0 else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    precondition(isValidUTF8(UnsafeBufferPointer(start: data, count: size))
+        == (String(validating: bytes, as: UTF8.self) != nil), "UTF-8 validators disagree")
 
     for kind in MessageKind.allCases {
         for version: UInt16 in [0, 1, 2] {
