@@ -117,7 +117,7 @@ public struct FrameWriter: Sendable {
 /// buffer grows for the body. After an error the stream cannot be resynchronised: every later
 /// call throws the same error, and the connection should be closed.
 public struct FrameDecoder: Sendable {
-    public let maxFrameLength: Int
+    public private(set) var maxFrameLength: Int
     private var buffer: [UInt8] = []
     private var readIndex = 0
     private var state = State.waitingForLength
@@ -131,6 +131,12 @@ public struct FrameDecoder: Sendable {
     /// `maxFrameLength` bounds the length prefix's value (the bytes after the prefix).
     public init(maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) {
         self.maxFrameLength = max(FrameHeader.fixedOverhead, maxFrameLength)
+    }
+
+    /// Changes the bound for every frame whose length prefix has not been checked yet; bytes
+    /// already buffered are kept (for a limit agreed in the handshake).
+    public mutating func setMaxFrameLength(_ limit: Int) {
+        maxFrameLength = max(FrameHeader.fixedOverhead, limit)
     }
 
     /// Bytes received but not yet returned as frames.

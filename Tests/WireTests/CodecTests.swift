@@ -98,6 +98,16 @@ func decoderAcceptsAnyChunking(_ chunk: Int) throws {
     #expect(throws: WireError.frameTooLong(length: 1025, limit: 1024)) { try decoder.next() }
 }
 
+@Test func limitCanChangeWithBytesBuffered() throws {
+    let small = try Ping(nonce: 1).encodeFrame()
+    let large = try GoAway(reason: String(repeating: "x", count: 200), drainDeadlineMs: 1).encodeFrame()
+    var decoder = FrameDecoder(maxFrameLength: 1 << 20)
+    decoder.append(small + large)
+    #expect(try decoder.nextMessage() == .ping(Ping(nonce: 1)))
+    decoder.setMaxFrameLength(100)
+    #expect(throws: WireError.frameTooLong(length: large.count - 4, limit: 100)) { try decoder.next() }
+}
+
 @Test(arguments: [
     ([0xFF, 0xFF, 0xFF, 0xFF], WireError.frameTooLong(length: 0xFFFF_FFFF, limit: 16 << 20)),
     ([0x80, 0x00, 0x00, 0x00], WireError.frameTooLong(length: 0x8000_0000, limit: 16 << 20)),
