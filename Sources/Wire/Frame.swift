@@ -70,11 +70,11 @@ public struct Frame: Sendable, Hashable {
 
     /// Decodes exactly one frame that fills `bytes` completely.
     public init(bytes: [UInt8], maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) throws(WireError) {
-        var decoder = FrameDecoder(maxFrameLength: maxFrameLength)
-        decoder.append(bytes)
-        guard let frame = try decoder.next() else { throw .truncated(buffered: bytes.count) }
-        try decoder.finish()
-        self = frame
+        self = try withBytes(bytes) { (raw) throws(WireError) -> Frame in
+            let header = try FrameDecoder.checkComplete(raw, maxFrameLength: maxFrameLength)
+            return Frame(kind: header.kind, version: header.version, flags: header.flags,
+                         payload: Array(raw[header.payload]))
+        }
     }
 }
 
@@ -194,7 +194,7 @@ public struct FrameDecoder: Sendable {
         }
     }
 
-    private struct Header {
+    struct Header {
         var kind: MessageKind
         var version: UInt16
         var flags: UInt8
@@ -233,16 +233,45 @@ public struct FrameDecoder: Sendable {
     }
 
     private mutating func check(start: Int, end: Int) throws(WireError) -> Header {
+        do {
+            return try withBytes(buffer) { (raw) throws(WireError) -> Header in
+                try Self.verify(raw, start: start, end: end)
+            }
+        } catch {
+            return try fail(error)
+        }
+    }
+
+    /// Checksum, kind and flags of the frame body `start..<end` (after the length prefix).
+    static func verify(_ raw: UnsafeRawBufferPointer, start: Int, end: Int) throws(WireError) -> Header {
         let crcStart = end &- 4
-        let expected = UInt32(buffer[crcStart]) << 24 | UInt32(buffer[crcStart &+ 1]) << 16
-            | UInt32(buffer[crcStart &+ 2]) << 8 | UInt32(buffer[crcStart &+ 3])
-        let actual = buffer.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<crcStart])) }
-        guard expected == actual else { return try fail(.badChecksum(expected: expected, actual: actual)) }
-        guard let kind = MessageKind(rawValue: buffer[start]) else { return try fail(.unknownKind(buffer[start])) }
-        let version = UInt16(buffer[start &+ 1]) << 8 | UInt16(buffer[start &+ 2])
-        let flags = buffer[start &+ 3]
-        guard flags & ~FrameHeader.knownFlags == 0 else { return try fail(.unsupportedFlags(flags)) }
+        let expected = UInt32(raw[crcStart]) << 24 | UInt32(raw[crcStart &+ 1]) << 16
+            | UInt32(raw[crcStart &+ 2]) << 8 | UInt32(raw[crcStart &+ 3])
+        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[start..<crcStart]))
+        guard expected == actual else { throw .badChecksum(expected: expected, actual: actual) }
+        guard let kind = MessageKind(rawValue: raw[start]) else { throw .unknownKind(raw[start]) }
+        let version = UInt16(raw[start &+ 1]) << 8 | UInt16(raw[start &+ 2])
+        let flags = raw[start &+ 3]
+        guard flags & ~FrameHeader.knownFlags == 0 else { throw .unsupportedFlags(flags) }
         return Header(kind: kind, version: version, flags: flags, payload: (start &+ 4)..<crcStart)
+    }
+
+    /// Checks a buffer holding exactly one frame, in place, with the same errors the
+    /// incremental path gives for the same bytes.
+    static func checkComplete(_ raw: UnsafeRawBufferPointer, maxFrameLength: Int) throws(WireError) -> Header {
+        let limit = max(FrameHeader.fixedOverhead, maxFrameLength)
+        guard raw.count >= FrameHeader.lengthPrefixSize else { throw .truncated(buffered: raw.count) }
+        let prefix = UInt32(raw[0]) << 24 | UInt32(raw[1]) << 16 | UInt32(raw[2]) << 8 | UInt32(raw[3])
+        guard let length = Int(exactly: prefix), length <= limit else {
+            throw .frameTooLong(length: Int(exactly: prefix) ?? Int.max, limit: limit)
+        }
+        guard length >= FrameHeader.fixedOverhead else { throw .frameTooShort(length: length) }
+        let end = FrameHeader.lengthPrefixSize &+ length
+        guard raw.count >= end else { throw .truncated(buffered: raw.count) }
+        let header = try verify(raw, start: FrameHeader.lengthPrefixSize, end: end)
+        // Bytes after the frame are the start of another one that never completes.
+        guard raw.count == end else { throw .truncated(buffered: raw.count &- end) }
+        return header
     }
 
     private mutating func fail<T>(_ error: WireError) throws(WireError) -> T {

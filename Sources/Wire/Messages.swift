@@ -30,14 +30,14 @@ extension WireMessage {
         guard reader.isAtEnd else { throw .trailingBytes(kind: Self.kind.name, count: reader.remaining) }
     }
 
-    /// Decodes one complete frame of this kind.
+    /// Decodes one complete frame of this kind, in place.
     public init(frameBytes: [UInt8], maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) throws(WireError) {
-        let frame = try Frame(bytes: frameBytes, maxFrameLength: maxFrameLength)
-        guard frame.kind == Self.kind else {
-            throw .unexpectedMessage(kind: frame.kind.name, state: "expecting \(Self.kind.name)")
-        }
-        self = try withBytes(frame.payload) { (raw) throws(WireError) -> Self in
-            try Self(payload: raw, version: frame.version)
+        self = try withBytes(frameBytes) { (raw) throws(WireError) -> Self in
+            let header = try FrameDecoder.checkComplete(raw, maxFrameLength: maxFrameLength)
+            guard header.kind == Self.kind else {
+                throw .unexpectedMessage(kind: header.kind.name, state: "expecting \(Self.kind.name)")
+            }
+            return try Self(payload: UnsafeRawBufferPointer(rebasing: raw[header.payload]), version: header.version)
         }
     }
 }
@@ -99,9 +99,13 @@ public enum Message: Sendable, Hashable {
         }
     }
 
-    /// Decodes one complete frame.
+    /// Decodes one complete frame, in place.
     public init(frameBytes: [UInt8], maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) throws(WireError) {
-        try self.init(frame: try Frame(bytes: frameBytes, maxFrameLength: maxFrameLength))
+        self = try withBytes(frameBytes) { (raw) throws(WireError) -> Message in
+            let header = try FrameDecoder.checkComplete(raw, maxFrameLength: maxFrameLength)
+            return try Message(kind: header.kind, version: header.version,
+                               payload: UnsafeRawBufferPointer(rebasing: raw[header.payload]))
+        }
     }
 
     /// Encodes at the message version that `protocolVersion` prescribes for this kind.

@@ -26,6 +26,14 @@ public func fuzzWire(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let whole = decodeStream(bytes, chunkSeed: nil)
     let chunked = decodeStream(bytes, chunkSeed: UInt64(size) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes[0]))
     precondition(whole == chunked, "chunking changed the decoding")
+    let single = Result { () throws(WireError) in try Message(frameBytes: bytes, maxFrameLength: 1 << 20) }
+    if whole.messages.count == 1, case let .success(message) = whole.messages[0], whole.end == nil {
+        precondition(single == .success(message), "single-frame decode differs")
+    } else if whole.messages.isEmpty, let error = whole.end {
+        precondition(single == .failure(error), "single-frame decode fails differently")
+    } else if whole.messages.count == 1, case let .failure(error) = whole.messages[0] {
+        precondition(single == .failure(error), "single-frame decode fails differently")
+    }
     for case let .success(message) in whole.messages { checkRoundTrip(message) }
 
     var server = ServerHandshake(shardID: "s1", nodeID: "n1")
