@@ -72,6 +72,7 @@ public struct Frame: Sendable, Hashable {
     public init(bytes: [UInt8], maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) throws(WireError) {
         self = try withBytes(bytes) { (raw) throws(WireError) -> Frame in
             let header = try FrameDecoder.checkComplete(raw, maxFrameLength: maxFrameLength)
+            try FrameDecoder.checkNothingAfter(header, in: raw)
             return Frame(kind: header.kind, version: header.version, flags: header.flags,
                          payload: Array(raw[header.payload]))
         }
@@ -256,8 +257,9 @@ public struct FrameDecoder: Sendable {
         return Header(kind: kind, version: version, flags: flags, payload: (start &+ 4)..<crcStart)
     }
 
-    /// Checks a buffer holding exactly one frame, in place, with the same errors the
-    /// incremental path gives for the same bytes.
+    /// Checks the frame at the start of a buffer meant to hold exactly one, in place, with the
+    /// errors the incremental path gives for the same bytes. The caller decodes the payload,
+    /// then calls `checkNothingAfter`, so errors come in the incremental path's order too.
     static func checkComplete(_ raw: UnsafeRawBufferPointer, maxFrameLength: Int) throws(WireError) -> Header {
         let limit = max(FrameHeader.fixedOverhead, maxFrameLength)
         guard raw.count >= FrameHeader.lengthPrefixSize else { throw .truncated(buffered: raw.count) }
@@ -268,10 +270,13 @@ public struct FrameDecoder: Sendable {
         guard length >= FrameHeader.fixedOverhead else { throw .frameTooShort(length: length) }
         let end = FrameHeader.lengthPrefixSize &+ length
         guard raw.count >= end else { throw .truncated(buffered: raw.count) }
-        let header = try verify(raw, start: FrameHeader.lengthPrefixSize, end: end)
-        // Bytes after the frame are the start of another one that never completes.
+        return try verify(raw, start: FrameHeader.lengthPrefixSize, end: end)
+    }
+
+    /// Bytes after the frame are the start of another one that never completes.
+    static func checkNothingAfter(_ header: Header, in raw: UnsafeRawBufferPointer) throws(WireError) {
+        let end = header.payload.upperBound &+ 4
         guard raw.count == end else { throw .truncated(buffered: raw.count &- end) }
-        return header
     }
 
     private mutating func fail<T>(_ error: WireError) throws(WireError) -> T {

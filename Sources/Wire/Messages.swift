@@ -37,7 +37,9 @@ extension WireMessage {
             guard header.kind == Self.kind else {
                 throw .unexpectedMessage(kind: header.kind.name, state: "expecting \(Self.kind.name)")
             }
-            return try Self(payload: UnsafeRawBufferPointer(rebasing: raw[header.payload]), version: header.version)
+            let message = try Self(payload: UnsafeRawBufferPointer(rebasing: raw[header.payload]), version: header.version)
+            try FrameDecoder.checkNothingAfter(header, in: raw)
+            return message
         }
     }
 }
@@ -103,8 +105,10 @@ public enum Message: Sendable, Hashable {
     public init(frameBytes: [UInt8], maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) throws(WireError) {
         self = try withBytes(frameBytes) { (raw) throws(WireError) -> Message in
             let header = try FrameDecoder.checkComplete(raw, maxFrameLength: maxFrameLength)
-            return try Message(kind: header.kind, version: header.version,
-                               payload: UnsafeRawBufferPointer(rebasing: raw[header.payload]))
+            let message = try Message(kind: header.kind, version: header.version,
+                                      payload: UnsafeRawBufferPointer(rebasing: raw[header.payload]))
+            try FrameDecoder.checkNothingAfter(header, in: raw)
+            return message
         }
     }
 

@@ -33,6 +33,10 @@ public func fuzzWire(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         precondition(single == .failure(error), "single-frame decode fails differently")
     } else if whole.messages.count == 1, case let .failure(error) = whole.messages[0] {
         precondition(single == .failure(error), "single-frame decode fails differently")
+    } else if whole.messages.count > 1, case .success = whole.messages[0] {
+        let first = 4 + (Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3]))
+        precondition(single == .failure(.truncated(buffered: bytes.count - first)),
+                     "single-frame decode accepts bytes after the frame")
     }
     for case let .success(message) in whole.messages { checkRoundTrip(message) }
 
