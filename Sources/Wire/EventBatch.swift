@@ -338,35 +338,40 @@ private func decodeEvent(_ r: inout ByteReader, base: Int64, table: inout String
     guard let type = EventType(rawValue: rawType) else {
         throw .malformedField(name: "Event.type", reason: "unknown event type \(rawType)")
     }
-    var event = Event(id: id, type: type, ts: base &+ (try r.svarint("Event.ts")))
-    if presence & EventLayout.duration != 0 { event.duration = try r.svarint("Event.duration") }
-    if presence & EventLayout.name != 0 { event.name = try table.read("Event.name", from: &r) }
-    if presence & EventLayout.url != 0 { event.url = try table.read("Event.url", from: &r) }
-    if presence & EventLayout.parent != 0 { event.parent = try table.read("Event.parent", from: &r) }
+    let ts = base &+ (try r.svarint("Event.ts"))
+    // Fields go to locals and the Event is built once at the end: mutating a `var event`
+    // made the compiler copy the whole struct (retaining every field) on return.
+    let duration = presence & EventLayout.duration != 0 ? try r.svarint("Event.duration") : nil
+    let name = presence & EventLayout.name != 0 ? try table.read("Event.name", from: &r) : nil
+    let url = presence & EventLayout.url != 0 ? try table.read("Event.url", from: &r) : nil
+    let parent = presence & EventLayout.parent != 0 ? try table.read("Event.parent", from: &r) : nil
+    var status: Int32? = nil
     if presence & EventLayout.status != 0 {
-        let status = try r.svarint("Event.status")
-        guard let narrowed = Int32(exactly: status) else {
-            throw .malformedField(name: "Event.status", reason: "\(status) does not fit 32 bits")
+        let raw = try r.svarint("Event.status")
+        guard let narrowed = Int32(exactly: raw) else {
+            throw .malformedField(name: "Event.status", reason: "\(raw) does not fit 32 bits")
         }
-        event.status = narrowed
+        status = narrowed
     }
-    if presence & EventLayout.method != 0 { event.method = try table.read("Event.method", from: &r) }
-    if presence & EventLayout.message != 0 { event.message = try table.read("Event.message", from: &r) }
-    if presence & EventLayout.stack != 0 { event.stack = try table.read("Event.stack", from: &r) }
-    if presence & EventLayout.fatal != 0 { event.fatal = try r.bool("Event.fatal") }
+    let method = presence & EventLayout.method != 0 ? try table.read("Event.method", from: &r) : nil
+    let message = presence & EventLayout.message != 0 ? try table.read("Event.message", from: &r) : nil
+    let stack = presence & EventLayout.stack != 0 ? try table.read("Event.stack", from: &r) : nil
+    let fatal = presence & EventLayout.fatal != 0 ? try r.bool("Event.fatal") : nil
+    var timing: [(String, Double)] = []
     let timingCount = try r.count("Event.timing", minimumElementSize: 3)
     if timingCount > 0 {
-        event.timing.reserveCapacity(timingCount)
+        timing.reserveCapacity(timingCount)
         for _ in 0..<timingCount {
-            let name = try table.read("Event.timing.name", from: &r)
-            event.timing.append((name, try r.number("Event.timing.value")))
+            let key = try table.read("Event.timing.name", from: &r)
+            timing.append((key, try r.number("Event.timing.value")))
         }
     }
+    var props: [(String, PropValue)] = []
     let propCount = try r.count("Event.props", minimumElementSize: 2)
     if propCount > 0 {
-        event.props.reserveCapacity(propCount)
+        props.reserveCapacity(propCount)
         for _ in 0..<propCount {
-            let name = try table.read("Event.props.name", from: &r)
+            let key = try table.read("Event.props.name", from: &r)
             let value: PropValue
             switch try r.uint8("Event.props.value") {
             case ValueKind.integer: value = .number(try r.number("Event.props.value", kind: ValueKind.integer))
@@ -376,11 +381,13 @@ private func decodeEvent(_ r: inout ByteReader, base: Int64, table: inout String
             case ValueKind.true: value = .bool(true)
             case let other: throw .malformedField(name: "Event.props.value", reason: "unknown value kind \(other)")
             }
-            event.props.append((name, value))
+            props.append((key, value))
         }
     }
     try r.taggedFields("Event") { (_, _) throws(WireError) -> Bool in false }
-    return event
+    return Event(id: id, type: type, ts: ts, duration: duration, name: name, url: url, parent: parent,
+                 status: status, method: method, message: message, stack: stack, fatal: fatal,
+                 timing: timing, props: props)
 }
 
 extension ByteWriter {
