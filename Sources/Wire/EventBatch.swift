@@ -16,6 +16,9 @@ public struct EventBatch: WireMessage {
         self.beacons = beacons
     }
 
+    /// Realistic events take ~90 bytes, beacons ~100 more.
+    public var payloadSizeHint: Int { 64 &+ beacons.count &* 128 &+ eventCount &* 112 }
+
     /// Number of events over all beacons.
     public var eventCount: Int { beacons.reduce(0) { $0 &+ $1.events.count } }
 

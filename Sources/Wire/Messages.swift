@@ -6,6 +6,12 @@ public protocol WireMessage: Sendable, Hashable {
     static var versions: ClosedRange<UInt16> { get }
     func encodePayload(into writer: inout ByteWriter, version: UInt16)
     init(payload reader: inout ByteReader, version: UInt16) throws(WireError)
+    /// A guess of the payload size, so encoding a frame rarely regrows its buffer.
+    var payloadSizeHint: Int { get }
+}
+
+extension WireMessage {
+    public var payloadSizeHint: Int { 256 }
 }
 
 extension WireMessage {
@@ -15,7 +21,7 @@ extension WireMessage {
         guard Self.versions.contains(version) else {
             throw .unsupportedVersion(kind: Self.kind.name, version: version, supported: Self.versions)
         }
-        var frame = FrameWriter(kind: Self.kind, version: version)
+        var frame = FrameWriter(kind: Self.kind, version: version, payloadCapacity: payloadSizeHint)
         encodePayload(into: &frame.payload, version: version)
         return try frame.finish(maxFrameLength: maxFrameLength)
     }
