@@ -186,11 +186,12 @@ public struct FrameDecoder: Sendable {
 
     /// Call at end of stream: throws `truncated` if part of a frame is still buffered.
     public func finish() throws(WireError) {
-        if case let .failed(error) = state { throw error }
         switch state {
+        case let .failed(error):
+            throw error
         case .waitingForBody:
             throw .truncated(buffered: bufferedByteCount &+ FrameHeader.lengthPrefixSize)
-        case .waitingForLength, .failed:
+        case .waitingForLength:
             if bufferedByteCount > 0 { throw .truncated(buffered: bufferedByteCount) }
         }
     }
