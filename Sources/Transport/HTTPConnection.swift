@@ -7,7 +7,7 @@ import CLinux
 
 final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     enum Phase {
-        case head, body, chunked
+        case head, body
         /// No more requests are read (after `Connection: close` or an error); input is discarded.
         case stopped
         /// The last answer is out and our side is shut down; waiting for the peer's EOF.
@@ -37,14 +37,11 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     private var largeBodyOffset = 0
 
     private var phase = Phase.head
-    private var headScanFrom = 0
+    private var decoder: HTTPRequestDecoder
     private var requestStarted = false
     private var head = HTTPHead()
     private var headBytes: [UInt8] = []
     private var body: [UInt8] = []
-    private var bodyRemaining = 0
-    private var bodyLimit = 0
-    private var chunkedDecoder = ChunkedDecoder()
     private var routeIndex = 0
     private var routeParameters: [(name: String, value: String)] = []
 
@@ -74,6 +71,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         self.listener = listener
         self.loop = listener.loop
         self.shared = listener.shared
+        self.decoder = HTTPRequestDecoder(limits: listener.shared.limits)
     }
 
     func start() {
@@ -154,47 +152,31 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
                 }
                 if !requestStarted {
                     requestStarted = true
-                    headScanFrom = 0
                     setDeadline(seconds: limits.headerTimeout)
                 }
                 let bytes = input.readableBytes
-                guard let length = HTTPHeadParser.findEnd(bytes, from: headScanFrom - 3) else {
-                    headScanFrom = available
-                    if let error = HTTPHeadParser.checkIncomplete(bytes, limits: limits) {
-                        fail(error, sequence: nil)
-                    }
-                    return
-                }
-                let headRange = UnsafeRawBufferPointer(rebasing: bytes[0..<length])
                 do {
-                    head = try HTTPHeadParser.parse(headRange, limits: limits)
+                    guard let parsed = try decoder.decodeHead(bytes) else { return }
+                    head = parsed
                 } catch {
                     fail(error, sequence: nil)
                     return
                 }
-                headBytes = Array(headRange)
+                let length = Int(head.length)
+                headBytes = Array(UnsafeRawBufferPointer(rebasing: bytes[0..<length]))
                 input.consume(length)
                 beginRequest()
             case .body:
-                let n = min(bodyRemaining, input.readable)
-                if n > 0 {
-                    body.append(contentsOf: UnsafeRawBufferPointer(rebasing: input.readableBytes[0..<n]))
-                    input.consume(n)
-                    bodyRemaining -= n
-                }
-                if bodyRemaining > 0 { return }
-                dispatch()
-            case .chunked:
                 if input.readable == 0 { return }
-                let consumed: Int
+                let step: (consumed: Int, complete: Bool)
                 do {
-                    consumed = try chunkedDecoder.decode(input.readableBytes, into: &body, maxBody: bodyLimit)
+                    step = try decoder.decodeBody(input.readableBytes, into: &body)
                 } catch {
                     fail(error, sequence: nextRequestSequence &- 1)
                     return
                 }
-                input.consume(consumed)
-                if chunkedDecoder.isDone { dispatch() } else { return }
+                input.consume(step.consumed)
+                if step.complete { dispatch() } else { return }
             }
         }
     }
@@ -241,27 +223,25 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             return
         }
 
-        bodyLimit = shared.router.routes[routeIndex].maxBodyBytes ?? limits.maxBodyBytes
-        if let length = head.contentLength, length > bodyLimit {
-            fail(HTTPParseError(status: 413, reason: "body of \(length) bytes exceeds the limit of \(bodyLimit) bytes"), sequence: sequence)
+        let bodyLimit = shared.router.routes[routeIndex].maxBodyBytes ?? limits.maxBodyBytes
+        let expectsBody: Bool
+        do {
+            expectsBody = try decoder.beginBody(of: head, limit: bodyLimit)
+        } catch {
+            fail(error, sequence: sequence)
             return
         }
-        if head.expectContinue && hasBody && sequence == nextResponseSequence && input.readable == 0 {
+        guard expectsBody else {
+            dispatch()
+            return
+        }
+        if head.expectContinue && sequence == nextResponseSequence && input.readable == 0 {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         body = []
-        if head.chunked {
-            chunkedDecoder = ChunkedDecoder(maxSideBytes: limits.maxHeaderBytes)
-            phase = .chunked
-            setDeadline(seconds: limits.bodyTimeout)
-        } else if let length = head.contentLength, length > 0 {
-            body.reserveCapacity(length)
-            bodyRemaining = length
-            phase = .body
-            setDeadline(seconds: limits.bodyTimeout)
-        } else {
-            dispatch()
-        }
+        if let length = head.contentLength { body.reserveCapacity(length) }
+        phase = .body
+        setDeadline(seconds: limits.bodyTimeout)
     }
 
     private var pathString: String {
@@ -462,7 +442,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     /// End of stream from the peer: close once nothing is left to answer.
     private func finishIfDone() {
         guard !closed, peerClosed else { return }
-        if phase == .lingering || (pending.isEmpty && output.readable == 0) || phase == .body || phase == .chunked
+        if phase == .lingering || (pending.isEmpty && output.readable == 0) || phase == .body
             || (phase == .head && requestStarted && pending.isEmpty) {
             close()
         }
@@ -515,7 +495,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         switch phase {
         case .head where requestStarted:
             fail(HTTPParseError(status: 408, reason: "request head not received within \(limits.headerTimeout) s"), sequence: nil)
-        case .body, .chunked:
+        case .body:
             fail(HTTPParseError(status: 408, reason: "request body not received within \(limits.bodyTimeout) s"),
                  sequence: nextRequestSequence &- 1)
         default:

@@ -192,6 +192,16 @@ public enum HTTPHeadParser {
         var head = HTTPHead()
         let count = bytes.count
         guard count <= Int(Int32.max) else { throw HTTPParseError(status: 431, reason: "request head too large") }
+        // The size limits first, in the order `checkIncomplete` applies them, so a request gets
+        // the same answer however its bytes are split into reads.
+        var lineEnd = -1
+        for j in 0..<min(count, limits.maxRequestLineBytes + 2) where bytes[j] == 0x0A {
+            lineEnd = j
+            break
+        }
+        if lineEnd < 0 {
+            throw HTTPParseError(status: 414, reason: "request line longer than \(limits.maxRequestLineBytes) bytes")
+        }
         if count > limits.maxHeaderBytes {
             throw HTTPParseError(status: 431, reason: "request head larger than \(limits.maxHeaderBytes) bytes")
         }
@@ -236,9 +246,6 @@ public enum HTTPHeadParser {
         }
         head.version = minor == 0x31 ? .http11 : .http10
         head.keepAlive = head.version == .http11
-        if i + 8 > limits.maxRequestLineBytes {
-            throw HTTPParseError(status: 414, reason: "request line longer than \(limits.maxRequestLineBytes) bytes")
-        }
         i += 10
 
         // Target forms: origin ("/path"), asterisk ("*", OPTIONS only), absolute ("http://h/p").
@@ -524,5 +531,119 @@ private func hexValue(_ b: UInt8) -> UInt8? {
     case 0x41...0x46: b - 0x41 + 10
     case 0x61...0x66: b - 0x61 + 10
     default: nil
+    }
+}
+
+/// Splits a byte stream into requests: finds and parses each head, then reads its body by
+/// Content-Length or chunked framing. The server's connections use it, and so does the fuzzer.
+public struct HTTPRequestDecoder: Sendable {
+    public let limits: HTTPLimits
+    private var scanFrom = 0
+    private var remaining = 0
+    private var chunked: ChunkedDecoder? = nil
+    private var bodyLimit = 0
+
+    public init(limits: HTTPLimits) {
+        self.limits = limits
+    }
+
+    /// Looks for a complete head at the start of `bytes` (the unconsumed input). Nil means more
+    /// bytes are needed; a head that can no longer fit the limits throws 414/431 right away.
+    /// On success the head is `head.length` bytes long.
+    public mutating func decodeHead(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPHead? {
+        guard let length = HTTPHeadParser.findEnd(bytes, from: scanFrom - 3) else {
+            scanFrom = bytes.count
+            if let error = HTTPHeadParser.checkIncomplete(bytes, limits: limits) { throw error }
+            return nil
+        }
+        scanFrom = 0
+        return try HTTPHeadParser.parse(UnsafeRawBufferPointer(rebasing: bytes[0..<length]), limits: limits)
+    }
+
+    /// Prepares to read the body of `head` under `limit` bytes (the route's limit). Throws 413
+    /// when the declared length is over it. Returns false when the request has no body.
+    public mutating func beginBody(of head: HTTPHead, limit: Int) throws(HTTPParseError) -> Bool {
+        bodyLimit = limit
+        chunked = nil
+        remaining = 0
+        if head.chunked {
+            chunked = ChunkedDecoder(maxSideBytes: limits.maxHeaderBytes)
+            return true
+        }
+        guard let length = head.contentLength, length > 0 else { return false }
+        if length > limit {
+            throw HTTPParseError(status: 413, reason: "body of \(length) bytes exceeds the limit of \(limit) bytes")
+        }
+        remaining = length
+        return true
+    }
+
+    /// Appends body bytes from the start of `bytes` to `body`. Returns how many bytes were
+    /// consumed and whether the body is complete; bytes after the body are left alone.
+    public mutating func decodeBody(_ bytes: UnsafeRawBufferPointer, into body: inout [UInt8]) throws(HTTPParseError) -> (consumed: Int, complete: Bool) {
+        if var decoder = chunked {
+            let consumed = try decoder.decode(bytes, into: &body, maxBody: bodyLimit)
+            chunked = decoder
+            return (consumed, decoder.isDone)
+        }
+        let n = min(remaining, bytes.count)
+        if n > 0 {
+            body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<n]))
+            remaining -= n
+        }
+        return (n, remaining == 0)
+    }
+
+    /// One request of a stream, or the error that ended the stream.
+    public enum Outcome: Sendable, Equatable {
+        case request(method: HTTPMethod, target: [UInt8], body: [UInt8], keepAlive: Bool)
+        case failure(status: Int)
+    }
+
+    /// Decodes a whole stream delivered in pieces of the given sizes (nil: in one piece), the
+    /// way a connection does: for tests and the fuzzer, which check that the split does not matter.
+    public static func decodeAll(_ stream: [UInt8], limits: HTTPLimits, pieces: [Int]? = nil) -> [Outcome] {
+        var decoder = HTTPRequestDecoder(limits: limits)
+        var outcomes: [Outcome] = []
+        var buffer: [UInt8] = []
+        var offset = 0
+        var pieceIndex = 0
+        var current: (head: HTTPHead, target: [UInt8])? = nil
+        var body: [UInt8] = []
+        while true {
+            if offset < stream.count {
+                var take = stream.count - offset
+                if let pieces, !pieces.isEmpty {
+                    take = min(take, max(1, pieces[pieceIndex % pieces.count]))
+                    pieceIndex += 1
+                }
+                buffer.append(contentsOf: stream[offset..<(offset + take)])
+                offset += take
+            }
+            while true {
+                let step = buffer.withUnsafeBytes { raw in
+                    Result { () throws(HTTPParseError) -> (consumed: Int, complete: Bool) in
+                        if current != nil { return try decoder.decodeBody(raw, into: &body) }
+                        guard let head = try decoder.decodeHead(raw) else { return (0, false) }
+                        current = (head, Array(raw[Int(head.targetStart)..<Int(head.targetEnd)]))
+                        body = []
+                        let hasBody = try decoder.beginBody(of: head, limit: limits.maxBodyBytes)
+                        return (Int(head.length), !hasBody)
+                    }
+                }
+                guard case .success(let (consumed, complete)) = step else {
+                    if case .failure(let error) = step { outcomes.append(.failure(status: error.status)) }
+                    return outcomes
+                }
+                buffer.removeFirst(consumed)
+                if complete, let (head, target) = current {
+                    outcomes.append(.request(method: head.method, target: target, body: body, keepAlive: head.keepAlive))
+                    current = nil
+                    continue
+                }
+                if consumed == 0 || buffer.isEmpty { break }
+            }
+            if offset >= stream.count { return outcomes }
+        }
     }
 }
