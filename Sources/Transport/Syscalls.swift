@@ -6,7 +6,7 @@ import Glibc
 import CLinux
 
 /// A failed system call: which call and the errno it returned.
-public struct SyscallError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct SyscallError: Error, Sendable, Hashable, CustomStringConvertible {
     public let call: String
     public let errno: Int32
 

@@ -13,17 +13,19 @@ enum HTTPBench {
 
     static func run(_ arguments: [String]) -> Int32 {
         if arguments.first == "--serve" { return serve(edgeTriggered: !arguments.contains("--level")) }
-        var duration = 10
+        var duration = 5
         var connections = 50
+        var rounds = 3
         var level = false
         var index = 0
         while index < arguments.count {
             switch arguments[index] {
             case "--duration": index += 1; duration = Int(arguments[safe: index] ?? "") ?? duration
             case "--connections": index += 1; connections = Int(arguments[safe: index] ?? "") ?? connections
+            case "--rounds": index += 1; rounds = max(1, Int(arguments[safe: index] ?? "") ?? rounds)
             case "--level": level = true
             default:
-                say("usage: clickpath bench http [--duration SECONDS] [--connections N] [--level]")
+                say("usage: clickpath bench http [--duration SECONDS] [--connections N] [--rounds N] [--level]")
                 return 2
             }
             index += 1
@@ -46,20 +48,64 @@ enum HTTPBench {
         wrk.body = '\(body)'
         """.write(toFile: script, atomically: true, encoding: .utf8)
 
-        say("bench http: \(body.utf8.count)-byte POST, wrk -t1 -c\(connections) -d\(duration)s on core 1, servers on core 0")
+        say("bench http: \(body.utf8.count)-byte POST, wrk -t1 -c\(connections) -d\(duration)s on core 1, servers on core 0, "
+            + "\(rounds) alternating rounds, \(level ? "level" : "edge")-triggered epoll")
+        guard let nginxServer = startNginx(nginx: nginx, work: work) else { return 1 }
+        defer { nginxServer.stop() }
+        guard let ourServer = startOurs(level: level) else { return 1 }
+        defer { ourServer.stop() }
 
-        guard let nginxResult = measureNginx(nginx: nginx, wrk: wrk, script: script, work: work,
-                                             connections: connections, duration: duration) else { return 1 }
-        guard let ours = measureOurs(wrk: wrk, script: script, connections: connections, duration: duration, level: level) else { return 1 }
+        var nginxRounds: [Result] = [], ourRounds: [Result] = []
+        for round in 1...rounds {
+            for (name, server) in [("nginx", nginxServer), ("clickpath", ourServer)] {
+                guard let result = load(pid: server.pid, port: server.port, wrk: wrk, script: script,
+                                        connections: connections, duration: duration) else { return 1 }
+                say(String(format: "  round %d %-10@ %9.0f req/s   p50 %7.3f ms   p99 %7.3f ms   cpu %6.2f us/req",
+                           round, name as NSString, result.requestsPerSecond, result.p50ms, result.p99ms, result.cpuMicrosPerRequest))
+                if name == "nginx" { nginxRounds.append(result) } else { ourRounds.append(result) }
+            }
+        }
+        // The best round of each: on a shared box, noise only ever slows a server down.
+        let nginxResult = summary(nginxRounds), ours = summary(ourRounds)
         for (name, r) in [("nginx", nginxResult), ("clickpath", ours)] {
-            say(String(format: "%-10@ %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   cpu %6.2f us/req   (%d requests, %d non-2xx)",
-                       name as NSString, r.requestsPerSecond, r.p50ms, r.p99ms, r.cpuMicrosPerRequest, r.requests, r.errors))
+            say(String(format: "%-10@ %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   cpu %6.2f us/req   (best of %d; %d non-2xx)",
+                       name as NSString, r.requestsPerSecond, r.p50ms, r.p99ms, r.cpuMicrosPerRequest, rounds, r.errors))
         }
         let ratio = ours.requestsPerSecond / max(nginxResult.requestsPerSecond, 1)
         let cpuRatio = nginxResult.cpuMicrosPerRequest / max(ours.cpuMicrosPerRequest, 0.001)
-        say(String(format: "http cpu ratio %.2fx nginx (nginx us/req / ours)", cpuRatio))
+        say(String(format: "http cpu ratio %.2fx nginx (nginx cpu per request / ours)", cpuRatio))
         say(String(format: "http ratio %.2fx nginx", ratio))
         return ours.errors == 0 ? 0 : 1
+    }
+
+    /// Highest throughput round with its latencies; lowest CPU per request over the rounds.
+    static func summary(_ rounds: [Result]) -> Result {
+        var best = rounds.max { $0.requestsPerSecond < $1.requestsPerSecond } ?? Result()
+        best.cpuMicrosPerRequest = rounds.map(\.cpuMicrosPerRequest).min() ?? 0
+        best.errors = rounds.reduce(0) { $0 + $1.errors }
+        return best
+    }
+
+    final class RunningServer {
+        let process: Process
+        let port: UInt16
+        let input: Pipe?
+        var pid: Int32 { process.processIdentifier }
+
+        init(process: Process, port: UInt16, input: Pipe?) {
+            self.process = process
+            self.port = port
+            self.input = input
+        }
+
+        func stop() {
+            if let input {
+                try? input.fileHandleForWriting.close()
+            } else {
+                process.terminate()
+            }
+            process.waitUntilExit()
+        }
     }
 
     struct Result {
@@ -100,7 +146,7 @@ enum HTTPBench {
         return 0
     }
 
-    static func measureNginx(nginx: String, wrk: String, script: String, work: URL, connections: Int, duration: Int) -> Result? {
+    static func startNginx(nginx: String, work: URL) -> RunningServer? {
         let prefix = work.appendingPathComponent("nginx").path
         try? FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
         let port = freePort()
@@ -135,15 +181,16 @@ enum HTTPBench {
             say("bench http: cannot start nginx: \(error)")
             return nil
         }
-        defer { process.terminate(); process.waitUntilExit() }
+        let server = RunningServer(process: process, port: port, input: nil)
         guard waitForPort(port) else {
             say("bench http: nginx did not start; see \(prefix)/logs/error.log")
+            server.stop()
             return nil
         }
-        return load(pid: process.processIdentifier, port: port, wrk: wrk, script: script, connections: connections, duration: duration)
+        return server
     }
 
-    static func measureOurs(wrk: String, script: String, connections: Int, duration: Int, level: Bool) -> Result? {
+    static func startOurs(level: Bool) -> RunningServer? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
         process.arguments = ["-c", "0", "/proc/self/exe".resolvingSymlink, "bench", "http", "--serve"] + (level ? ["--level"] : [])
@@ -154,10 +201,6 @@ enum HTTPBench {
             say("bench http: cannot start our server: \(error)")
             return nil
         }
-        defer {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-        }
         var line = ""
         let handle = output.fileHandleForReading
         while !line.hasSuffix("\n") {
@@ -165,11 +208,13 @@ enum HTTPBench {
             if data.isEmpty { break }
             line += String(decoding: data, as: UTF8.self)
         }
+        let server = RunningServer(process: process, port: 0, input: input)
         guard line.hasPrefix("listening http="), let port = UInt16(line.dropFirst(15).trimmingCharacters(in: .whitespacesAndNewlines)) else {
             say("bench http: our server did not start: \(line)")
+            server.stop()
             return nil
         }
-        return load(pid: process.processIdentifier, port: port, wrk: wrk, script: script, connections: connections, duration: duration)
+        return RunningServer(process: process, port: port, input: input)
     }
 
     // MARK: load and measurement
