@@ -337,3 +337,21 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         #expect(!loop.inEventLoop)
     }
 }
+
+@Suite struct SignalTests {
+    @Test func signalsAreDeliveredOnTheLoop() throws {
+        let loop = try EventLoop.start(name: "signal-test")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let seen = Mutex<[(Int32, Bool)]>([])
+        // SIGUSR2 stands in for SIGTERM so the test runner itself is not asked to stop.
+        let subscription = try Signals.deliver([SIGUSR2], to: loop) { number in
+            seen.withLock { $0.append((number, loop.inEventLoop)) }
+        }
+        defer { subscription.cancel() }
+        Syscalls.raiseSignal(SIGUSR2)
+        #expect(eventually { !seen.withLock { $0 }.isEmpty })
+        let first = seen.withLock { $0.first }
+        #expect(first?.0 == SIGUSR2)
+        #expect(first?.1 == true)
+    }
+}
