@@ -60,6 +60,8 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     private var interest: UInt32 = 0
 
     private var deadline: UInt64 = 0
+    /// The header or body deadline of the request being read (kept across a write timeout).
+    private var requestDeadline: UInt64 = 0
     private var armedDeadline: UInt64 = 0
 
     private var limits: HTTPLimits { shared.limits }
@@ -153,6 +155,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
                 if !requestStarted {
                     requestStarted = true
                     setDeadline(seconds: limits.headerTimeout)
+                    requestDeadline = deadline
                 }
                 let bytes = input.readableBytes
                 do {
@@ -242,6 +245,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         if let length = head.contentLength { body.reserveCapacity(length) }
         phase = .body
         setDeadline(seconds: limits.bodyTimeout)
+        requestDeadline = deadline
     }
 
     private var pathString: String {
@@ -403,6 +407,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
                 largeBodyOffset = 0
             }
         }
+        let wasBlocked = writeBlocked
         if writeBlocked {
             writeBlocked = false
             updateInterest()
@@ -418,6 +423,13 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             if !processing { readAvailable(drainFully: true) }
         } else if pending.isEmpty && phase == .head && !requestStarted {
             setDeadline(seconds: limits.idleTimeout)
+        } else if wasBlocked {
+            // Back from the write timeout to the deadline of the request being read, if any.
+            if phase == .body || (phase == .head && requestStarted) {
+                setDeadline(at: requestDeadline)
+            } else {
+                deadline = 0
+            }
         }
     }
 
@@ -465,7 +477,11 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     /// Sets the connection's deadline. One loop timer per connection is armed lazily: when it
     /// fires early it re-arms at the current deadline, so the hot path only stores a number.
     private func setDeadline(seconds: Double) {
-        deadline = loop.now &+ UInt64(seconds * 1e9)
+        setDeadline(at: loop.now &+ UInt64(seconds * 1e9))
+    }
+
+    private func setDeadline(at absolute: UInt64) {
+        deadline = absolute
         if armedDeadline == 0 || deadline < armedDeadline {
             arm(deadline)
         }

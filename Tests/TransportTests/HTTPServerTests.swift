@@ -355,3 +355,17 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         #expect(first?.1 == true)
     }
 }
+
+@Suite struct SlowReaderTests {
+    @Test func clientThatStopsReadingIsDisconnected() throws {
+        let server = try startServer { $0.limits.writeTimeout = 0.3 }
+        defer { server.stop() }
+        let reader = try TestClient(port: server.port)
+        // Twenty 300 KB answers requested, none read: the socket buffers fill, the write blocks.
+        reader.send(String(repeating: get("/big"), count: 20))
+        #expect(eventually { server.connectionCount == 0 })
+        let other = try TestClient(port: server.port)
+        other.send(get("/hello"))
+        #expect(try other.readResponse().status == 200)
+    }
+}
