@@ -369,3 +369,26 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         #expect(try other.readResponse().status == 200)
     }
 }
+
+@Suite struct EpollModeTests {
+    /// More pipelined requests than the pipelining limit (reading pauses and resumes) and
+    /// answers larger than the socket buffer (writes block and resume), in both epoll modes.
+    @Test(arguments: [true, false])
+    func pipeliningPastTheLimitAndBlockedWrites(edgeTriggered: Bool) throws {
+        let server = try startServer { $0.edgeTriggered = edgeTriggered; $0.limits.maxPipelinedRequests = 4 }
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        var batch = ""
+        for i in 0..<40 { batch += i % 10 == 9 ? get("/big") : post("/echo", body: "n\(i)") }
+        client.send(batch)
+        for i in 0..<40 {
+            let response = try client.readResponse()
+            if i % 10 == 9 {
+                #expect(response.body.count == 300_000)
+            } else {
+                #expect(response.text == "n\(i)")
+            }
+        }
+        #expect(server.connectionCount == 1)
+    }
+}
