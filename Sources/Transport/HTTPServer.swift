@@ -103,6 +103,19 @@ public final class HTTPServer: Sendable {
         self.shared = shared
     }
 
+    /// Stops accepting new connections (graceful shutdown: open connections keep being served
+    /// until `stop()`). Blocks; do not call it from one of the server's loops.
+    public func stopAccepting() {
+        let closed = DispatchSemaphore(value: 0)
+        for listener in listeners {
+            listener.loop.execute {
+                listener.closeListener()
+                closed.signal()
+            }
+        }
+        for _ in listeners { closed.wait() }
+    }
+
     /// Stops accepting and closes every connection; stops the loops the server started.
     /// Blocks until done; do not call it from one of the server's loops.
     public func stop() {
@@ -184,9 +197,14 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
         shared.connectionCount.wrappingSubtract(1, ordering: .relaxed)
     }
 
-    func closeAll() {
+    func closeListener() {
+        guard socket != nil else { return }
         loop.deregister(fd: fd)
         socket = nil
+    }
+
+    func closeAll() {
+        closeListener()
         for connection in Array(connections.values) { connection.close() }
     }
 

@@ -167,6 +167,18 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         #expect(client.isClosedByPeer())
     }
 
+    @Test func stopAcceptingKeepsServingOpenConnections() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let open = try TestClient(port: server.port)
+        open.send(get("/hello"))
+        #expect(try open.readResponse().status == 200)
+        server.stopAccepting()
+        #expect(throws: TestClientError.self) { _ = try TestClient(port: server.port) }
+        open.send(get("/hello"))
+        #expect(try open.readResponse().text == "hello")
+    }
+
     @Test func http10ClosesUnlessKeepAlive() throws {
         let server = try startServer()
         defer { server.stop() }
