@@ -489,7 +489,9 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     private func arm(_ at: UInt64) {
         armedDeadline = at
-        loop.schedule(at: at) { [weak self] in self?.timerFired(at) }
+        // A strong capture: a weak one would give every connection a side table and slower
+        // reference counting. A closed connection lives on only until its timer fires.
+        loop.schedule(at: at) { [self] in timerFired(at) }
     }
 
     private func timerFired(_ at: UInt64) {
