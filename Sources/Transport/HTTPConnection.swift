@@ -23,11 +23,14 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     let loop: EventLoop
-    private unowned let listener: HTTPListener
+    // Strong: the listener drops its connections when they close, which breaks the cycle.
+    private let listener: HTTPListener
     private let shared: HTTPServerShared
     private var socket: FileDescriptor?
     let fd: Int32
     let peer: SocketAddress
+    /// Unique per listener: how timers find the connection without holding it.
+    let serial: UInt64
     private(set) var closed = false
 
     private var input = ByteBuffer(capacity: 4096)
@@ -66,7 +69,8 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     private var limits: HTTPLimits { shared.limits }
 
-    init(socket: consuming FileDescriptor, peer: SocketAddress, listener: HTTPListener) {
+    init(socket: consuming FileDescriptor, peer: SocketAddress, listener: HTTPListener, serial: UInt64) {
+        self.serial = serial
         self.fd = socket.rawValue
         self.socket = consume socket
         self.peer = peer
@@ -489,12 +493,11 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     private func arm(_ at: UInt64) {
         armedDeadline = at
-        // A strong capture: a weak one would give every connection a side table and slower
-        // reference counting. A closed connection lives on only until its timer fires.
-        loop.schedule(at: at) { [self] in timerFired(at) }
+        let listener = self.listener, serial = self.serial
+        loop.schedule(at: at) { listener.timerFired(serial: serial, at: at) }
     }
 
-    private func timerFired(_ at: UInt64) {
+    func timerFired(_ at: UInt64) {
         guard !closed, at == armedDeadline else { return }
         armedDeadline = 0
         if deadline == 0 { return }
@@ -532,6 +535,9 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         largeBody = []
         parked = []
         pending = []
+        headBytes = []
+        body = []
+        routeParameters = []
         listener.connectionClosed(self)
     }
 }

@@ -140,7 +140,8 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
     let shared: HTTPServerShared
     private var socket: FileDescriptor?
     private let fd: Int32
-    var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    var connections: [UInt64: HTTPConnection] = [:]
+    private var nextSerial: UInt64 = 0
     var date = HTTPDate()
 
     init(socket: consuming FileDescriptor, loop: EventLoop, shared: HTTPServerShared) {
@@ -175,8 +176,10 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
                 refuse(connectionSocket)
                 continue
             }
-            let connection = HTTPConnection(socket: connectionSocket, peer: SocketAddress(storage: peer), listener: self)
-            connections[ObjectIdentifier(connection)] = connection
+            nextSerial &+= 1
+            let connection = HTTPConnection(socket: connectionSocket, peer: SocketAddress(storage: peer), listener: self,
+                                            serial: nextSerial)
+            connections[nextSerial] = connection
             connection.start()
         }
     }
@@ -193,7 +196,7 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
     }
 
     func connectionClosed(_ connection: HTTPConnection) {
-        connections[ObjectIdentifier(connection)] = nil
+        connections[connection.serial] = nil
         shared.connectionCount.wrappingSubtract(1, ordering: .relaxed)
     }
 
@@ -201,6 +204,12 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
         guard socket != nil else { return }
         loop.deregister(fd: fd)
         socket = nil
+    }
+
+    /// A connection's timer fired: find it by serial (timers do not hold connections, so a closed
+    /// one is freed at once and no weak reference slows down reference counting).
+    func timerFired(serial: UInt64, at deadline: UInt64) {
+        connections[serial]?.timerFired(deadline)
     }
 
     func closeAll() {
