@@ -11,6 +11,7 @@ commands:
   bench json        JSON reader vs JSONSerialization and JSONDecoder, same run
   bench http        HTTP server vs nginx, same run
   bench store       SessionStore vs raw SQLite, same run
+  bench sessionizer Sessionizer bytes per live session, fast path vs pure function, same run
   bench sessiond    sessiond durable ingest vs raw SQLite, same run
   bench ingress     collector ingress vs nginx, same run
   bench pipeline    collector + sessiond end to end vs raw SQLite, same run
@@ -34,10 +35,14 @@ case "bench":
     let rest = Array(arguments.dropFirst())
     switch which {
     case "wire": exit(WireBench.run(rest))
+    case "store": exit(StoreBench.run(rest))
+    case "sessionizer": exit(SessionizerBench.run(rest))
     case "json": exit(JSONBench.run(rest))
     case "http": exit(HTTPBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
+case "replay": exit(ReplayCommand.run(arguments))
+case "store-writer": exit(StoreWriter.run(arguments))
 case "-h", "--help", "help":
     print(usage, terminator: "")
 default:
