@@ -71,6 +71,7 @@ public final class HTTPServer: Sendable {
             }
             serverLoops = ownLoops
         }
+        Syscalls.raiseOpenFileLimit()
         let shared = HTTPServerShared(router: router, limits: configuration.limits)
         var listeners: [HTTPListener] = []
         var bound = address
@@ -151,6 +152,8 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
         self.shared = shared
     }
 
+    var isListening: Bool { socket != nil }
+
     func activate() {
         do {
             try loop.register(fd: fd, events: EPOLLIN.rawValue, handler: self)
@@ -166,7 +169,9 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
             do {
                 accepted = try Syscalls.accept(fd, peer: &peer)
             } catch {
-                // EMFILE/ENFILE/ENOBUFS: leave the rest in the backlog; the next event retries.
+                // EMFILE/ENFILE/ENOBUFS: the pending connection keeps the level-triggered listener
+                // readable, so stop listening for 100 ms instead of spinning; the backlog waits.
+                pauseAccepting(loop: loop, fd: fd) { [weak self] in self?.isListening ?? false }
                 return
             }
             guard let connectionSocket = accepted else { return }
@@ -219,6 +224,14 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
 
     func loopWillStop() {
         closeAll()
+    }
+}
+
+/// Takes a listener out of epoll for 100 ms after accept failed for lack of descriptors or memory.
+func pauseAccepting(loop: EventLoop, fd: Int32, stillOpen: @escaping () -> Bool) {
+    try? loop.modify(fd: fd, events: 0)
+    loop.schedule(afterNanoseconds: 100_000_000) {
+        if stillOpen() { try? loop.modify(fd: fd, events: EPOLLIN.rawValue) }
     }
 }
 

@@ -68,6 +68,15 @@ public enum Syscalls {
         _ = signal(SIGPIPE, SIG_IGN)
     }
 
+    /// Raises the soft limit of open descriptors to the hard limit (every connection is one).
+    public static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(resource, &limit)
+    }
+
     /// Catches a signal with a C handler (it must be async-signal-safe).
     static func installSignalHandler(_ number: Int32, _ handler: @convention(c) (Int32) -> Void) {
         _ = signal(number, handler)
