@@ -46,6 +46,10 @@ func makeRouter(reverse: ReverseAnswerer = ReverseAnswerer(count: 3)) -> HTTPRou
     router.add(.get, "/peer") { request, responder in
         responder.respond(HTTPResponse(status: 200, body: Array(request.peer.host.utf8)))
     }
+    router.add(.get, "/twice") { _, responder in
+        responder.respond(HTTPResponse(status: 200, body: Array("first".utf8)))
+        responder.respond(HTTPResponse(status: 500, body: Array("second".utf8)))
+    }
     router.add(.get, "/big") { _, responder in
         responder.respond(HTTPResponse(status: 200, body: [UInt8](repeating: 0x61, count: 300_000)))
     }
@@ -177,6 +181,27 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         #expect(throws: TestClientError.self) { _ = try TestClient(port: server.port) }
         open.send(get("/hello"))
         #expect(try open.readResponse().text == "hello")
+    }
+
+    @Test func aSecondAnswerIsIgnored() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        client.send(get("/twice") + get("/hello"))
+        #expect(try client.readResponse().text == "first")
+        #expect(try client.readResponse().text == "hello")
+    }
+
+    @Test func unroutedRequestWithBodyIsAnsweredThenClosed() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        // The body is never read, so the next request cannot be found: 404, then close.
+        client.send(post("/nope", body: "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") + get("/hello"))
+        let response = try client.readResponse()
+        #expect(response.status == 404)
+        #expect(response.header("Connection") == "close")
+        #expect(client.isClosedByPeer())
     }
 
     @Test func http10ClosesUnlessKeepAlive() throws {
