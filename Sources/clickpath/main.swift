@@ -38,6 +38,7 @@ case "bench":
     case "store": exit(StoreBench.run(rest))
     case "sessionizer": exit(SessionizerBench.run(rest))
     case "json": exit(JSONBench.run(rest))
+    case "http": exit(HTTPBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "replay": exit(ReplayCommand.run(arguments))
