@@ -36,11 +36,15 @@ case "bench":
     let rest = Array(arguments.dropFirst())
     switch which {
     case "wire": exit(WireBench.run(rest))
-    case "json": exit(JSONBench.run(rest))
+    case "store": exit(StoreBench.run(rest))
     case "sessionizer": exit(SessionizerBench.run(rest))
+    case "json": exit(JSONBench.run(rest))
+    case "http": exit(HTTPBench.run(rest))
     case "spool": exit(SpoolBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
+case "replay": exit(ReplayCommand.run(arguments))
+case "store-writer": exit(StoreWriter.run(arguments))
 case "spool-writer": exit(SpoolWriterCommand.run(arguments))
 case "-h", "--help", "help":
     print(usage, terminator: "")
