@@ -23,11 +23,10 @@ extension SessionStore {
         }
         guard !update.upserts.isEmpty || !update.userTags.isEmpty else { return written }
         let rulesID = try ruleSetID(app: update.app, platform: platform).0
-        let sortedNew = newEvents.count > 1 ? newEvents.sorted { $0.key < $1.key } : newEvents
         for record in update.upserts {
             let row = SessionRow(record, rulesID: rulesID)
             let placed = update.placements.filter { $0.session == record.id }
-            try write(row, placed: placed, vid: vid, newEvents: sortedNew, now: now)
+            try write(row, placed: placed, vid: vid, newEvents: newEvents, now: now)
             written += 1
         }
         for tag in update.userTags {
@@ -180,9 +179,10 @@ extension SessionStore {
     /// without query and fragment, else its name.
     public static func page(of view: Event) -> String? {
         if let url = view.url, !url.isEmpty {
-            if let cut = url.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-                let path = String(url[..<cut])
-                return path.isEmpty ? view.name : path
+            // On UTF-8 bytes: Character iteration costs more than the rest of the term.
+            let bytes = url.utf8
+            if let cut = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+                return cut == bytes.startIndex ? view.name : String(decoding: bytes[..<cut], as: UTF8.self)
             }
             return url
         }
