@@ -10,6 +10,16 @@ public final class Counter: Sendable {
         storage.wrappingAdd(amount, ordering: .relaxed)
     }
     public var value: UInt64 { storage.load(ordering: .relaxed) }
+
+    /// Raises the count to `total` (never lowers it): for totals kept elsewhere, copied at scrape time.
+    public func advance(to total: UInt64) {
+        var current = storage.load(ordering: .relaxed)
+        while current < total {
+            let (exchanged, original) = storage.compareExchange(expected: current, desired: total, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
 }
 
 /// A value that goes up and down.

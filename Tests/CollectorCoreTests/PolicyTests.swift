@@ -211,6 +211,16 @@ func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
         #expect(registry.counter("c", help: "h", labels: [("a", "2")]).value == 0)
     }
 
+    @Test func countersAdvanceToATotalKeptElsewhereButNeverBack() {
+        let counter = MetricsRegistry().counter("c", help: "h")
+        counter.advance(to: 5)
+        counter.advance(to: 3)
+        #expect(counter.value == 5)
+        counter.increment()
+        counter.advance(to: 6)
+        #expect(counter.value == 6)
+    }
+
     @Test func labelledHistogramsAddTheBoundLabel() {
         let registry = MetricsRegistry()
         registry.histogram("h", help: "x", bounds: [1], labels: [("shard", "a")]).observe(0.5)
