@@ -26,8 +26,8 @@ public struct TimelineNode: Sendable, Hashable {
         self.children = children
     }
 
-    /// Deeper parent chains are flattened into the node at this depth, so a hostile chain of
-    /// parents cannot exhaust the stack.
+    /// Nesting levels at most (top level included): deeper parent chains are flattened into the
+    /// last level, so a hostile chain of parents cannot exhaust the stack.
     public static let maxDepth = 16
 
     /// Orders events by (ts, id) and nests every event whose parent is an action of the session
@@ -84,7 +84,7 @@ public struct TimelineNode: Sendable, Hashable {
                 rating = Rating.rate(duration: d, threshold: threshold, hasError: false)
             }
             var kids: [TimelineNode] = []
-            if depth + 1 < maxDepth {
+            if depth + 2 < maxDepth {
                 for j in children[e.id] ?? [] where !used[j] { kids.append(node(j, depth: depth + 1)) }
             } else {
                 // Flatten the rest of the chain, in time order.
