@@ -1,2 +1,318 @@
-// Sessionizer: filled by its issue.
-enum SessionizerModule {}
+import Config
+import Wire
+
+/// The incremental sessionizer: pure state owned by one writer (sessiond's writer thread).
+/// It keeps a small summary per live session (no events) and turns new events plus a
+/// watermark (server time) into `VisitorUpdate` decisions for the store. Its results equal
+/// `sessionize` over all of the visitor's events, whatever the arrival order and batching.
+///
+/// Fast path: a visitor with a live session whose new events all come after its last event
+/// extends that session in memory. Slow path (late events, a visitor without live state, a
+/// rating the bounded tables cannot decide): recompute from the latest stored session that
+/// starts at or before the earliest new event to the visitor's last event, reading events
+/// back through `EventHistory`.
+public struct Sessionizer: Sendable {
+    struct VisitorKey: Hashable, Sendable {
+        var app: String
+        var visitor: String
+    }
+
+    struct Live: Sendable {
+        var id: SessionID
+        var revision: Int
+        var previous: SessionID?
+        var platform: Platform
+        var state: SessionState
+        /// When the session's earliest timer fires (`.max` when every timer is off).
+        var fire: Int64
+        var reason: EndReason
+        /// Fire time of this session's entry in the deadline heap, if it has one.
+        var scheduled: Int64?
+    }
+
+    private var live: [VisitorKey: Live] = [:]
+    private var deadlines = DeadlineHeap()
+    private var ids: any RandomNumberGenerator & Sendable
+    /// The highest watermark seen (server time, epoch ms).
+    public private(set) var watermark: Int64 = .min
+
+    /// `ids` makes session ids (128 random bits each); inject a seeded generator in tests.
+    public init(ids: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
+        self.ids = ids
+    }
+
+    /// Visitors with a live session held in memory.
+    public var liveSessionCount: Int { live.count }
+
+    /// Places `events` of one visitor of one app (any order, duplicates allowed; events the
+    /// store already holds are recognised by id on the slow path) and returns the decisions.
+    /// `watermark` is server time; sessions whose timeout passed it are completed. Other
+    /// visitors' sessions complete only through `advance(to:)`.
+    public mutating func ingest(app: String, visitor: String, platform: Platform, rules: SessionRules,
+                                events: [TrackedEvent], watermark: Int64,
+                                history: some EventHistory) throws(SessionizerError) -> VisitorUpdate {
+        self.watermark = max(self.watermark, watermark)
+        let incoming = orderedUnique(events)
+        let key = VisitorKey(app: app, visitor: visitor)
+        guard let earliest = incoming.first?.key else { return VisitorUpdate(app: app, visitor: visitor) }
+        let limits = Limits(rules)
+        var update: VisitorUpdate
+        if let current = live[key], current.platform == platform, earliest > current.state.lastKey,
+           let fast = fastPath(key, current, incoming, limits) {
+            update = fast
+        } else {
+            update = try slowPath(key, platform: platform, limits: limits, incoming: incoming,
+                                  anchor: earliest, history: history)
+        }
+        var tags: [String] = []
+        for tracked in incoming {
+            if let user = tracked.user, !tags.contains(user) { tags.append(user) }
+        }
+        update.userTags = tags
+        return update
+    }
+
+    /// Rebuilds the live state of a visitor after a restart from what the store holds, and
+    /// returns whatever changed meanwhile (usually nothing). Call it for every visitor with a
+    /// live stored session when opening the store.
+    public mutating func resume(app: String, visitor: String, platform: Platform, rules: SessionRules,
+                                history: some EventHistory) throws(SessionizerError) -> VisitorUpdate {
+        try slowPath(VisitorKey(app: app, visitor: visitor), platform: platform, limits: Limits(rules),
+                     incoming: [], anchor: EventKey(ts: .max, id: "\u{10FFFF}"), history: history)
+    }
+
+    /// Advances server time: completes every live session whose timeout passed `watermark`.
+    /// Cost: O(log n) per completed session (a min-heap of deadlines).
+    public mutating func advance(to watermark: Int64) -> [VisitorUpdate] {
+        self.watermark = max(self.watermark, watermark)
+        var updates: [VisitorUpdate] = []
+        while let top = deadlines.min, self.watermark > top.fire {
+            deadlines.removeMin()
+            guard var session = live[top.key], session.scheduled == top.fire else { continue }
+            if session.fire != top.fire {
+                // The deadline moved later since this entry was pushed: re-arm once.
+                session.scheduled = session.fire
+                deadlines.insert(fire: session.fire, key: top.key)
+                live[top.key] = session
+                continue
+            }
+            live[top.key] = nil
+            let summary = session.state.summary(platform: session.platform, visitor: top.key.visitor, live: false,
+                                                endReason: session.reason)
+            let record = SessionRecord(id: session.id, revision: session.revision &+ 1, app: top.key.app,
+                                       previousSessionId: session.previous, summary: summary)
+            updates.append(VisitorUpdate(app: top.key.app, visitor: top.key.visitor, upserts: [record]))
+        }
+        return updates
+    }
+
+    private mutating func freshID() -> SessionID {
+        SessionID(high: ids.next(), low: ids.next())
+    }
+
+    private mutating func keepLive(_ key: VisitorKey, id: SessionID, revision: Int, previous: SessionID?,
+                                   platform: Platform, state: SessionState, limits: Limits) {
+        let deadline = state.deadline(limits)
+        var session = Live(id: id, revision: revision, previous: previous, platform: platform, state: state,
+                           fire: deadline?.fire ?? .max, reason: deadline?.reason ?? .inactivity,
+                           scheduled: live[key]?.scheduled)
+        if deadline != nil, session.scheduled.map({ $0 > session.fire }) ?? true {
+            session.scheduled = session.fire
+            deadlines.insert(fire: session.fire, key: key)
+        }
+        live[key] = session
+    }
+
+    /// New events all after the live session's last event: fold them into its summary.
+    /// Returns nil when the bounded rating tables cannot decide (nothing has changed then).
+    private mutating func fastPath(_ key: VisitorKey, _ current: Live, _ incoming: [TrackedEvent],
+                                   _ limits: Limits) -> VisitorUpdate? {
+        var update = VisitorUpdate(app: key.app, visitor: key.visitor)
+        var state: SessionState? = current.state
+        var id = current.id
+        var revision = current.revision
+        var previous = current.previous
+        var placed: (from: EventKey, to: EventKey)?
+        var continued = false
+        var noExact: ExactRatings?
+
+        func record(_ state: SessionState, reason: EndReason?) -> SessionRecord {
+            let summary = state.summary(platform: current.platform, visitor: key.visitor, live: reason == nil,
+                                        endReason: reason)
+            return SessionRecord(id: id, revision: revision &+ 1, app: key.app, previousSessionId: previous,
+                                 summary: summary)
+        }
+
+        for tracked in incoming {
+            if let open = state, case let .close(reason) = open.boundary(before: tracked, limits) {
+                update.upserts.append(record(open, reason: reason))
+                if let placed { update.placements.append(Placement(session: id, from: placed.from, to: placed.to)) }
+                placed = nil
+                state = nil
+                previous = id
+                continued = reason.continues
+            }
+            if state == nil {
+                if tracked.event.type == .heartbeat {
+                    update.orphanHeartbeats.append(tracked.key)
+                    continue
+                }
+                // A fallback below may waste this id; ids are random, so nothing depends on it.
+                id = freshID()
+                revision = 0
+                state = SessionState(first: tracked, continued: continued)
+            }
+            guard state!.absorb(tracked, limits, exact: &noExact) else { return nil }
+            placed = (placed?.from ?? tracked.key, tracked.key)
+        }
+        var liveState: SessionState?
+        if let open = state {
+            let reason = completion(open, limits, watermark: watermark)
+            update.upserts.append(record(open, reason: reason))
+            if let placed { update.placements.append(Placement(session: id, from: placed.from, to: placed.to)) }
+            if reason == nil { liveState = open }
+        }
+
+        if let liveState, let last = update.upserts.last {
+            keepLive(key, id: last.id, revision: last.revision, previous: last.previousSessionId,
+                     platform: current.platform, state: liveState, limits: limits)
+        } else {
+            live[key] = nil
+        }
+        return update
+    }
+
+    /// Recomputes the visitor's sessions from the latest stored session starting at or before
+    /// `anchor` to the visitor's last event, and diffs them against the stored ones.
+    private mutating func slowPath(_ key: VisitorKey, platform: Platform, limits: Limits,
+                                   incoming: [TrackedEvent], anchor: EventKey,
+                                   history: some EventHistory) throws(SessionizerError) -> VisitorUpdate {
+        let stored: [StoredSession]
+        let past: [TrackedEvent]
+        let first: StoredSession?
+        do {
+            stored = try history.sessions(app: key.app, visitor: key.visitor, from: anchor)
+            first = stored.first.flatMap { $0.firstEvent <= anchor ? $0 : nil }
+            let stretchStart = first?.firstEvent ?? anchor
+            past = try history.events(app: key.app, visitor: key.visitor, from: stretchStart)
+        } catch {
+            throw .history(app: key.app, visitor: key.visitor, message: "\(error)")
+        }
+        let events = orderedUnique(past + incoming)
+        let computed = compute(events, limits: limits, platform: platform, visitor: key.visitor,
+                               firstContinued: first?.continued ?? false, watermark: watermark)
+
+        // The stored session each event belonged to (stored sessions never overlap).
+        func storedIndex(of eventKey: EventKey) -> Int? {
+            var low = 0
+            var high = stored.count
+            while low < high {
+                let middle = (low + high) / 2
+                if stored[middle].firstEvent <= eventKey { low = middle + 1 } else { high = middle }
+            }
+            guard low > 0, eventKey <= stored[low - 1].lastEvent else { return nil }
+            return low - 1
+        }
+
+        // A session keeps the id of the earliest stored session it holds events of whose id no
+        // earlier session took; otherwise it gets a fresh id.
+        var taken = Set<SessionID>()
+        var sessionIDs: [SessionID] = []
+        for segment in computed.segments {
+            var chosen: SessionID?
+            var lastChecked: Int?
+            for index in segment.range {
+                guard let old = storedIndex(of: events[index].key), old != lastChecked else { continue }
+                lastChecked = old
+                if !taken.contains(stored[old].id) {
+                    chosen = stored[old].id
+                    break
+                }
+            }
+            let id = chosen ?? freshID()
+            taken.insert(id)
+            sessionIDs.append(id)
+        }
+
+        var update = VisitorUpdate(app: key.app, visitor: key.visitor)
+        // A retired session merged into the session that now holds its first event.
+        for old in stored where !taken.contains(old.id) {
+            guard !computed.segments.isEmpty else { break }
+            let position = computed.segments.firstIndex { segment in
+                segment.range.last.map { events[$0].key >= old.firstEvent } ?? false
+            } ?? computed.segments.count - 1
+            update.retired.append(Retirement(id: old.id, mergedInto: sessionIDs[position]))
+        }
+
+        var storedByID: [SessionID: StoredSession] = [:]
+        for old in stored { storedByID[old.id] = old }
+        var lastRevision = 0
+        for (position, segment) in computed.segments.enumerated() {
+            let id = sessionIDs[position]
+            let previous = position == 0 ? first?.previousSessionId : sessionIDs[position - 1]
+            let old = storedByID[id]
+            let record = SessionRecord(id: id, revision: (old?.revision ?? 0) &+ 1, app: key.app,
+                                       previousSessionId: previous, summary: computed.summaries[position])
+            if let old, old.fingerprint == record.fingerprint {
+                lastRevision = old.revision
+                continue
+            }
+            lastRevision = record.revision
+            update.upserts.append(record)
+            if let from = segment.range.first, let to = segment.range.last {
+                update.placements.append(Placement(session: id, from: events[from].key, to: events[to].key))
+            }
+        }
+        update.orphanHeartbeats = computed.orphans.map { events[$0].key }
+
+        if let liveState = computed.live, let last = sessionIDs.last {
+            let previous = sessionIDs.count >= 2 ? sessionIDs[sessionIDs.count - 2] : first?.previousSessionId
+            keepLive(key, id: last, revision: lastRevision, previous: previous, platform: platform,
+                     state: liveState, limits: limits)
+        } else {
+            live[key] = nil
+        }
+        return update
+    }
+}
+
+/// Binary min-heap of (deadline, visitor). Entries may be stale; `advance` checks each one.
+struct DeadlineHeap: Sendable {
+    struct Entry: Sendable {
+        var fire: Int64
+        var key: Sessionizer.VisitorKey
+    }
+
+    private var entries: [Entry] = []
+
+    var min: Entry? { entries.first }
+    var count: Int { entries.count }
+
+    mutating func insert(fire: Int64, key: Sessionizer.VisitorKey) {
+        entries.append(Entry(fire: fire, key: key))
+        var child = entries.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard entries[child].fire < entries[parent].fire else { break }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func removeMin() {
+        guard !entries.isEmpty else { return }
+        entries.swapAt(0, entries.count - 1)
+        entries.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < entries.count && entries[left].fire < entries[smallest].fire { smallest = left }
+            if right < entries.count && entries[right].fire < entries[smallest].fire { smallest = right }
+            guard smallest != parent else { return }
+            entries.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}

@@ -1,0 +1,369 @@
+import Config
+import Wire
+
+/// Session rule numbers resolved once: nil (or a negative number) switches a rule off.
+struct Limits: Sendable, Hashable {
+    var inactivity: Int64?
+    var heartbeat: Int64?
+    var maxDuration: Int64?
+    var maxActions: Int?
+    var background: Int64?
+    var backstop: Int64?
+    var activeGap: Int64
+    var apdex: Int64
+
+    init(_ rules: SessionRules) {
+        func on(_ value: Int64?) -> Int64? { value.flatMap { $0 >= 0 ? $0 : nil } }
+        inactivity = on(rules.inactivityTimeout)
+        heartbeat = on(rules.heartbeatTimeout)
+        maxDuration = on(rules.maxDuration)
+        maxActions = rules.maxActions.flatMap { $0 > 0 ? $0 : nil }
+        background = on(rules.backgroundTimeout)
+        backstop = on(rules.backstop)
+        activeGap = max(0, rules.activeGap)
+        apdex = max(0, rules.apdexThreshold)
+    }
+}
+
+/// Saturating addition: input-derived times never trap.
+@inline(__always) func plus(_ a: Int64, _ b: Int64) -> Int64 {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? (b > 0 ? .max : .min) : sum
+}
+
+@inline(__always) func minus(_ a: Int64, _ b: Int64) -> Int64 {
+    let (difference, overflow) = a.subtractingReportingOverflow(b)
+    return overflow ? (b < 0 ? .max : .min) : difference
+}
+
+extension Event {
+    /// A request or resource that failed: HTTP status >= 400, or 0 for a network failure.
+    var failed: Bool {
+        guard let status else { return false }
+        return status >= 400 || status == 0
+    }
+
+    /// Makes its parent action (or view) frustrated: an error event or a failed request.
+    var errorsParent: Bool {
+        parent != nil && (type == .error || (type == .request && failed))
+    }
+
+    /// The page a view shows: its URL without query and fragment, else its name.
+    var page: String? {
+        if let url, !url.isEmpty {
+            if let cut = url.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+                let path = String(url[..<cut])
+                return path.isEmpty ? name : path
+            }
+            return url
+        }
+        return name
+    }
+}
+
+/// What ends the open session before an event, or nil when the event joins it.
+enum Boundary: Equatable {
+    case join
+    /// The session ends with this reason; a non-heartbeat event starts the next one,
+    /// a heartbeat becomes an orphan.
+    case close(EndReason)
+}
+
+/// Where exact ratings come from while folding a whole session (pure function, slow path):
+/// the parents that have an error child anywhere in the session, and the items seen so far.
+struct ExactRatings {
+    var erroredParents: Set<String>
+    var seenItems: Set<String> = []
+}
+
+/// The in-memory summary of one session: everything its rules and summary need, no events.
+/// The pure function folds it over a session's events; the engine keeps it for each live session
+/// and feeds it new events on the fast path.
+struct SessionState: Sendable {
+    var firstKey: EventKey
+    var lastKey: EventKey
+    var lastActiveTs: Int64
+    var end: Int64
+    var activeTime: Int64 = 0
+
+    var eventCount: Int32 = 0
+    var views: Int32 = 0
+    var actions: Int32 = 0
+    var requests: Int32 = 0
+    var resources: Int32 = 0
+    var errors: Int32 = 0
+    var failedRequests: Int32 = 0
+    var failedResources: Int32 = 0
+    var crashes: Int32 = 0
+    var heartbeats: Int32 = 0
+
+    var entryPage: String?
+    var exitPage: String?
+    var pages: [String] = []
+
+    var user: String?
+    var clientSession: String?
+    var device: Device?
+
+    var heartbeatSeen = false
+    var continued: Bool
+    /// Set by app_background, cleared by app_foreground or app_start.
+    var backgroundSince: Int64?
+    /// session_end or a fatal error ended the session with the event itself.
+    var closedBy: EndReason?
+
+    var ratings = Ratings()
+
+    var start: Int64 { firstKey.ts }
+
+    init(first: TrackedEvent, continued: Bool) {
+        firstKey = first.key
+        lastKey = first.key
+        lastActiveTs = first.event.ts
+        end = first.event.ts
+        self.continued = continued
+    }
+
+    /// The earliest timer that ends the session, ties broken in this order: max-duration,
+    /// backstop, background, heartbeat-timeout, inactivity. An event strictly after `fire`
+    /// starts a new session; a watermark strictly after `fire` completes the session.
+    func deadline(_ limits: Limits) -> (fire: Int64, reason: EndReason)? {
+        if let closedBy { return (.min, closedBy) }
+        var best: (fire: Int64, reason: EndReason)?
+        func consider(_ fire: Int64, _ reason: EndReason) {
+            if best == nil || fire < best!.fire { best = (fire, reason) }
+        }
+        if let maxDuration = limits.maxDuration { consider(plus(start, maxDuration), .maxDuration) }
+        if let backstop = limits.backstop { consider(plus(start, backstop), .backstop) }
+        if let background = limits.background, let backgroundSince {
+            consider(plus(backgroundSince, background), .background)
+        }
+        if heartbeatSeen, let heartbeat = limits.heartbeat { consider(plus(lastKey.ts, heartbeat), .heartbeatTimeout) }
+        if let inactivity = limits.inactivity { consider(plus(lastKey.ts, inactivity), .inactivity) }
+        return best
+    }
+
+    /// Whether `next` (later in key order than every event so far) joins this session.
+    func boundary(before next: TrackedEvent, _ limits: Limits) -> Boundary {
+        if let closedBy { return .close(closedBy) }
+        if let (fire, reason) = deadline(limits), next.event.ts > fire { return .close(reason) }
+        if let incoming = next.clientSession, let current = clientSession, incoming != current {
+            return .close(.clientSessionChanged)
+        }
+        switch next.event.type {
+        case .sessionStart: return .close(.newSessionRequested)
+        case .appStart: return .close(.processRestart)
+        case .action:
+            if let maxActions = limits.maxActions, Int(actions) >= maxActions { return .close(.maxActions) }
+            return .join
+        default: return .join
+        }
+    }
+
+    /// Adds an event that joins the session. Returns false when the bounded rating tables cannot
+    /// decide the event exactly (fast path only; `exact` folds never fail): the caller then
+    /// recomputes the session from stored events.
+    mutating func absorb(_ tracked: TrackedEvent, _ limits: Limits, exact: inout ExactRatings?) -> Bool {
+        let event = tracked.event
+        if eventCount > 0 && event.type != .heartbeat {
+            let gap = minus(event.ts, lastActiveTs)
+            if gap < limits.activeGap { activeTime = plus(activeTime, gap) }
+        }
+        var ratingsOK = true
+        switch event.type {
+        case .view:
+            views &+= 1
+            if let page = event.page {
+                if entryPage == nil { entryPage = page }
+                exitPage = page
+                if pages.count < SessionSummary.maxPagesVisited && !pages.contains(page) { pages.append(page) }
+            }
+            ratingsOK = ratings.addItem(event, isAction: false, apdex: limits.apdex, exact: &exact)
+        case .action:
+            actions &+= 1
+            ratingsOK = ratings.addItem(event, isAction: true, apdex: limits.apdex, exact: &exact)
+        case .request:
+            requests &+= 1
+            if event.failed { failedRequests &+= 1 }
+        case .resource:
+            resources &+= 1
+            if event.failed { failedResources &+= 1 }
+        case .error:
+            errors &+= 1
+            if event.fatal == true {
+                crashes &+= 1
+                closedBy = .crash
+            }
+        case .heartbeat:
+            heartbeats &+= 1
+            heartbeatSeen = true
+        case .sessionEnd:
+            closedBy = .explicitEnd
+        case .appBackground:
+            if backgroundSince == nil { backgroundSince = event.ts }
+        case .appForeground, .appStart:
+            backgroundSince = nil
+        case .sessionStart, .custom:
+            break
+        }
+        if event.errorsParent, let parent = event.parent {
+            ratingsOK = ratings.addChildError(parent: parent, exact: &exact) && ratingsOK
+        }
+        guard ratingsOK else { return false }
+        eventCount &+= 1
+        if event.type != .heartbeat { lastActiveTs = event.ts }
+        lastKey = tracked.key
+        end = max(end, plus(event.ts, max(0, event.duration ?? 0)))
+        if let incoming = tracked.user { user = incoming }
+        if clientSession == nil { clientSession = tracked.clientSession }
+        if device == nil { device = tracked.device }
+        return true
+    }
+
+    /// The session as the rules see it at this point.
+    func summary(platform: Platform, visitor: String, live: Bool, endReason: EndReason?) -> SessionSummary {
+        let rated = actions > 0 ? ratings.actions : ratings.views
+        let lastRating = actions > 0 ? ratings.lastAction?.rating : ratings.lastView?.rating
+        let experience: Experience?
+        if crashes > 0 {
+            experience = .frustrated
+        } else if rated.rated == 0 {
+            experience = nil
+        } else if lastRating == .frustrated || rated.frustrated &* 10 >= rated.rated &* 3 {
+            experience = .frustrated
+        } else if rated.frustrated == 0 && rated.satisfied &* 2 >= rated.rated {
+            experience = .satisfied
+        } else {
+            experience = .tolerating
+        }
+        return SessionSummary(
+            platform: platform, visitor: visitor, user: user, clientSession: clientSession, device: device,
+            firstEvent: firstKey, lastEvent: lastKey, start: start, end: end, duration: minus(end, start),
+            activeTime: activeTime, eventCount: Int(eventCount), views: Int(views), actions: Int(actions),
+            requests: Int(requests), resources: Int(resources), errors: Int(errors),
+            failedRequests: Int(failedRequests), failedResources: Int(failedResources), crashes: Int(crashes),
+            heartbeats: Int(heartbeats), entryPage: entryPage, exitPage: exitPage, pagesVisited: pages,
+            live: live, endReason: endReason, continued: continued, ratings: rated, lastRating: lastRating,
+            experience: experience,
+            healthReasons: HealthReasons(crashes: Int(crashes), errors: Int(errors),
+                                         failedRequests: Int(failedRequests), failedResources: Int(failedResources),
+                                         frustratedActions: ratings.actions.frustrated))
+    }
+}
+
+/// Apdex ratings of a session's actions and views, exact with bounded memory: the ids of the
+/// last `itemCap` rated candidates and of `pendingCap` error children whose parent has not been
+/// seen yet are kept as 64-bit hashes. When an answer would need a dropped entry, the fast path
+/// gives up and the engine recomputes from stored events.
+struct Ratings: Sendable {
+    static let itemCap = 16
+    static let pendingCap = 8
+
+    struct Item: Sendable {
+        var hash: UInt64
+        var ordinal: UInt32
+        var isAction: Bool
+        var base: Experience?
+        var errored: Bool
+
+        var rating: Experience? { errored ? .frustrated : base }
+    }
+
+    var actions = RatingCounts()
+    var views = RatingCounts()
+    var lastAction: (ordinal: UInt32, rating: Experience)?
+    var lastView: (ordinal: UInt32, rating: Experience)?
+    var items: [Item] = []
+    var pending: [UInt64] = []
+    var itemsDropped = false
+    var pendingDropped = false
+    var nextOrdinal: UInt32 = 0
+    var actionsSeen: Int32 = 0
+
+    static func base(duration: Int64?, apdex: Int64) -> Experience? {
+        guard let duration else { return nil }
+        let (fourT, overflow) = apdex.multipliedReportingOverflow(by: 4)
+        if duration <= apdex { return .satisfied }
+        if overflow || duration <= fourT { return .tolerating }
+        return .frustrated
+    }
+
+    mutating func addItem(_ event: Event, isAction: Bool, apdex: Int64, exact: inout ExactRatings?) -> Bool {
+        // Once a session has an action, views are no longer rated: forget them.
+        if isAction {
+            if actionsSeen == 0 { items.removeAll { !$0.isAction } }
+            actionsSeen &+= 1
+        } else if actionsSeen > 0 {
+            return true
+        }
+        let hash = Fingerprint.hash(event.id)
+        var errored: Bool
+        if let pendingIndex = pending.firstIndex(of: hash) {
+            pending.remove(at: pendingIndex)
+            errored = true
+        } else {
+            errored = false
+        }
+        if exact != nil {
+            errored = exact!.erroredParents.contains(event.id)
+            exact!.seenItems.insert(event.id)
+        } else if !errored && pendingDropped {
+            return false
+        }
+        let item = Item(hash: hash, ordinal: nextOrdinal, isAction: isAction,
+                        base: Ratings.base(duration: event.duration, apdex: apdex), errored: errored)
+        nextOrdinal &+= 1
+        if items.count >= Ratings.itemCap {
+            items.removeFirst()
+            itemsDropped = true
+        }
+        items.append(item)
+        if let rating = item.rating { count(rating, isAction: isAction, delta: 1, ordinal: item.ordinal) }
+        return true
+    }
+
+    mutating func addChildError(parent: String, exact: inout ExactRatings?) -> Bool {
+        let hash = Fingerprint.hash(parent)
+        if let index = items.lastIndex(where: { $0.hash == hash }) {
+            if !items[index].errored {
+                let item = items[index]
+                if let old = item.rating { count(old, isAction: item.isAction, delta: -1, ordinal: nil) }
+                items[index].errored = true
+                count(.frustrated, isAction: item.isAction, delta: 1, ordinal: item.ordinal)
+            }
+            return true
+        }
+        if exact != nil {
+            // Already counted at its parent when the parent came first; else a later parent may
+            // arrive on the fast path and must find it.
+            if exact!.seenItems.contains(parent) { return true }
+        } else if itemsDropped {
+            return false
+        }
+        if !pending.contains(hash) {
+            if pending.count >= Ratings.pendingCap {
+                pending.removeFirst()
+                pendingDropped = true
+            }
+            pending.append(hash)
+        }
+        return true
+    }
+
+    private mutating func count(_ rating: Experience, isAction: Bool, delta: Int, ordinal: UInt32?) {
+        func apply(_ counts: inout RatingCounts) {
+            switch rating {
+            case .satisfied: counts.satisfied &+= delta
+            case .tolerating: counts.tolerating &+= delta
+            case .frustrated: counts.frustrated &+= delta
+            }
+        }
+        if isAction { apply(&actions) } else { apply(&views) }
+        guard let ordinal else { return }
+        if isAction {
+            if lastAction == nil || ordinal >= lastAction!.ordinal { lastAction = (ordinal, rating) }
+        } else {
+            if lastView == nil || ordinal >= lastView!.ordinal { lastView = (ordinal, rating) }
+        }
+    }
+}
