@@ -27,7 +27,7 @@ public struct SessionCounts: Sendable, Hashable {
     public var errors: Int64 = 0
     public var failedRequests: Int64 = 0
     public var failedResources: Int64 = 0
-    public var custom: Int64 = 0
+    public var heartbeats: Int64 = 0
 
     public init() {}
 }
@@ -130,7 +130,7 @@ public struct SessionInfo: Sendable, Hashable {
         w.field("errors", counts.errors)
         w.field("failedRequests", counts.failedRequests)
         w.field("failedResources", counts.failedResources)
-        w.field("custom", counts.custom)
+        w.field("heartbeats", counts.heartbeats)
         w.endObject()
         w.field("entryPage", entryPage)
         w.field("exitPage", exitPage)

@@ -71,9 +71,12 @@ public struct SessionQuery: Sendable, Hashable {
     public var sort: SortKey
     public var order: SortOrder
     public var limit: Int
-    /// Server time the listing is pinned to: sessions first stored after it are left out, and the
-    /// `duration` sort uses each session's duration clamped at it.
-    public var asOf: Int64
+    /// The commit stamp the listing is pinned to (nil on a first page: the executor takes the
+    /// newest stamp of its read snapshot). Sessions created after it are left out, and the
+    /// `duration`, `errors` and `actions` sorts use each session's value as of this stamp.
+    public var asOf: Int64?
+    /// Server time of the first page: the `now` of relative times (`from=now-2h`) on every page.
+    public var clock: Int64
     /// The last row of the previous page: (sort value, session id); the page starts after it.
     public var after: (value: Int64, id: String)?
 
@@ -82,7 +85,7 @@ public struct SessionQuery: Sendable, Hashable {
 
     public static func == (lhs: SessionQuery, rhs: SessionQuery) -> Bool {
         lhs.from == rhs.from && lhs.to == rhs.to && lhs.filters == rhs.filters && lhs.sort == rhs.sort
-            && lhs.order == rhs.order && lhs.limit == rhs.limit && lhs.asOf == rhs.asOf
+            && lhs.order == rhs.order && lhs.limit == rhs.limit && lhs.asOf == rhs.asOf && lhs.clock == rhs.clock
             && lhs.after?.value == rhs.after?.value && lhs.after?.id == rhs.after?.id
     }
 
@@ -104,9 +107,10 @@ public struct SessionQuery: Sendable, Hashable {
         return h.value
     }
 
-    /// The cursor that continues after the row (`value`, `id`).
-    public func cursor(afterValue value: Int64, id: String) -> Cursor {
-        Cursor(asOf: asOf, sort: sort, order: order, fingerprint: fingerprint, lastValue: value, lastId: id)
+    /// The cursor that continues after the row (`value`, `id`) of a page pinned at `asOf`.
+    public func cursor(asOf: Int64, afterValue value: Int64, id: String) -> Cursor {
+        Cursor(asOf: asOf, clock: clock, sort: sort, order: order, fingerprint: fingerprint, lastValue: value,
+               lastId: id)
     }
 
     /// Parses query parameters. `scope` holds filters fixed by the route (the user tag of
@@ -124,12 +128,19 @@ public struct SessionQuery: Sendable, Hashable {
             }
         }
         var cursor: Cursor?
-        if let text = single["cursor"] { cursor = try Cursor.decode(text) }
-        let asOf = cursor?.asOf ?? now
-        let (from, to) = try resolveRange(single, now: asOf)
+        if let text = single["cursor"] {
+            let decoded = try Cursor.decode(text)
+            guard now &- decoded.clock <= Cursor.lifetime else {
+                throw APIError.badParameter("cursor", "this cursor is older than \(Cursor.lifetime / 60_000) minutes and has expired; drop it to start from the first page")
+            }
+            cursor = decoded
+        }
+        let clock = cursor?.clock ?? now
+        let (from, to) = try resolveRange(single, now: clock)
 
         var query = SessionQuery(from: from, to: to, filters: try filters.build(adding: scope),
-                                 sort: .start, order: .desc, limit: defaultLimit, asOf: asOf, after: nil)
+                                 sort: .start, order: .desc, limit: defaultLimit, asOf: cursor?.asOf, clock: clock,
+                                 after: nil)
         if let text = single["sort"] {
             guard let sort = SortKey(rawValue: text) else {
                 throw APIError.badParameter("sort", "sort must be one of start, duration, errors, actions; got '\(text)'")

@@ -112,17 +112,25 @@ public struct StatsPartial: Sendable, Hashable {
 
     /// Adds one session.
     public mutating func add(_ s: SessionInfo) {
+        add(start: s.startedAt, duration: s.duration, experience: s.experience, abnormal: s.abnormal, live: s.live,
+            endReason: s.endReason, entryPage: s.entryPage, exitPage: s.exitPage)
+    }
+
+    /// Adds one session from its stored fields.
+    public mutating func add(start: Int64, duration ms: Int64, experience rating: String?, abnormal: Bool, live: Bool,
+                             endReason: String?, entryPage: String?, exitPage: String?) {
         sessions &+= 1
-        let frustrated = s.experience == "frustrated"
-        series[bucketStart(s.startedAt), default: SeriesBucket()].sessions &+= 1
-        if s.abnormal { series[bucketStart(s.startedAt), default: SeriesBucket()].abnormal &+= 1 }
-        if frustrated { series[bucketStart(s.startedAt), default: SeriesBucket()].frustrated &+= 1 }
-        experience[s.experience ?? "none", default: 0] &+= 1
-        health[s.abnormal ? "abnormal" : "tolerable", default: 0] &+= 1
-        endReasons[s.live ? "live" : (s.endReason ?? "unknown"), default: 0] &+= 1
-        duration.add(s.duration)
-        if let p = s.entryPage { entryPages[p, default: 0] &+= 1 }
-        if let p = s.exitPage { exitPages[p, default: 0] &+= 1 }
+        var bucket = series[bucketStart(start)] ?? SeriesBucket()
+        bucket.sessions &+= 1
+        if abnormal { bucket.abnormal &+= 1 }
+        if rating == "frustrated" { bucket.frustrated &+= 1 }
+        series[bucketStart(start)] = bucket
+        experience[rating ?? "none", default: 0] &+= 1
+        health[abnormal ? "abnormal" : "tolerable", default: 0] &+= 1
+        endReasons[live ? "live" : (endReason ?? "unknown"), default: 0] &+= 1
+        duration.add(ms)
+        if let p = entryPage { entryPages[p, default: 0] &+= 1 }
+        if let p = exitPage { exitPages[p, default: 0] &+= 1 }
     }
 
     /// Adds `count` error events with this message.

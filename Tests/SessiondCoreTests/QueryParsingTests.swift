@@ -83,7 +83,7 @@ private func rejection(_ query: String) -> APIError? {
         #expect(q.filters.isEmpty)
         #expect(q.sort == .start && q.order == .desc)
         #expect(q.limit == SessionQuery.defaultLimit)
-        #expect(q.asOf == now)
+        #expect(q.clock == now && q.asOf == nil)
         #expect(q.from == nil && q.to == nil && q.after == nil)
     }
 
@@ -183,7 +183,7 @@ private func rejection(_ query: String) -> APIError? {
 
 @Suite struct CursorTests {
     @Test func roundTripsThroughTheOpaqueText() throws {
-        let c = Cursor(asOf: now, sort: .duration, order: .asc, fingerprint: 0xdead_beef_0123_4567,
+        let c = Cursor(asOf: now - 5, clock: now, sort: .duration, order: .asc, fingerprint: 0xdead_beef_0123_4567,
                        lastValue: -42, lastId: "id|with|bars ✓")
         let text = c.encoded
         #expect(text.utf8.allSatisfy { b in
@@ -200,11 +200,12 @@ private func rejection(_ query: String) -> APIError? {
 
     @Test func nextPageKeepsAsOfAndPosition() throws {
         let first = try SessionQuery.parse(try QueryString.parse(Array("app=shop&from=now-1h&sort=duration".utf8)), now: now)
-        let cursor = first.cursor(afterValue: 5000, id: "s9").encoded
+        let cursor = first.cursor(asOf: now - 7, afterValue: 5000, id: "s9").encoded
         let later = now + 60_000
         let second = try SessionQuery.parse(
             try QueryString.parse(Array("app=shop&from=now-1h&sort=duration&limit=10&cursor=\(cursor)".utf8)), now: later)
-        #expect(second.asOf == now)
+        #expect(second.asOf == now - 7)
+        #expect(second.clock == now)
         #expect(second.from == first.from)
         #expect(second.after?.value == 5000 && second.after?.id == "s9")
         #expect(second.limit == 10)
@@ -215,8 +216,15 @@ private func rejection(_ query: String) -> APIError? {
                       "app=shop&from=now-1h&sort=duration&not.browser=Chrome"])
     func cursorRefusedWithOtherQuery(_ other: String) throws {
         let first = try SessionQuery.parse(try QueryString.parse(Array("app=shop&from=now-1h&sort=duration".utf8)), now: now)
-        let cursor = first.cursor(afterValue: 1, id: "x").encoded
+        let cursor = first.cursor(asOf: now, afterValue: 1, id: "x").encoded
         #expect(rejection(other + "&cursor=" + cursor)?.parameter == "cursor")
+    }
+
+    @Test func cursorsExpire() throws {
+        let first = try SessionQuery.parse([], now: now)
+        let cursor = first.cursor(asOf: now, afterValue: 1, id: "x").encoded
+        #expect(throws: Never.self) { try SessionQuery.parse([("cursor", cursor)], now: now + Cursor.lifetime) }
+        #expect(throws: APIError.self) { try SessionQuery.parse([("cursor", cursor)], now: now + Cursor.lifetime + 1) }
     }
 }
 
