@@ -21,7 +21,7 @@ let package = Package(
         // Pure modules.
         .target(name: "Wire"),
         .target(name: "JSON"),
-        .target(name: "Config", dependencies: ["JSON"]),
+        .target(name: "Config", dependencies: ["JSON", "Wire"]),
         .target(name: "Sessionizer", dependencies: ["Wire", "Config"]),
 
         // I/O modules.
