@@ -261,7 +261,7 @@ public enum ResponseBody {
         return w.bytes
     }
 
-    public static func erasure(kind: String, id: String, at: Int64, sessions: Int64, events: Int64,
+    public static func erasure(kind: String, id: String, apps: [String], at: Int64, sessions: Int64, events: Int64,
                                visitors: Int64) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
@@ -275,6 +275,10 @@ public enum ResponseBody {
         w.beginObject()
         w.field("kind", kind)
         w.field("id", id)
+        w.key("apps")
+        w.beginArray()
+        for app in apps { w.value(app) }
+        w.endArray()
         w.field("at", at)
         w.endObject()
         w.endObject()
