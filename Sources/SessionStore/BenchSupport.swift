@@ -3,27 +3,42 @@ import Glibc
 #endif
 import Wire
 
-/// Realistic synthetic traffic for benchmarks: web beacons of `eventsPerBeacon` events from a pool
-/// of visitors, each visitor's clock moving forward a few seconds per beacon, with views,
-/// actions, requests, resources, some failures and errors, timings and props. Deterministic.
+/// Realistic synthetic traffic for benchmarks and tests: web beacons of `eventsPerBeacon` events
+/// from `visitors` concurrently active visitors. Server time advances `millisecondsPerBeacon` per
+/// beacon; each visit lasts 5–40 beacons, then its slot goes to a new visitor (or, with
+/// `returnPercent`, to a returning one, whose next visit is a new session of the same visitor).
+/// Views, actions, requests, resources, some failures and errors, timings and props. Deterministic.
 public struct SyntheticTraffic {
+    private struct Slot {
+        var visitor: Int
+        var remaining: Int
+        var lastTS: Int64
+    }
+
     private var state: UInt64
-    private let visitors: Int
     private let eventsPerBeacon: Int
-    private var clocks: [Int64]
-    private var counters: [UInt32]
+    private let millisecondsPerBeacon: Int64
+    private let returnPercent: Int
+    private var slots: [Slot] = []
+    private var visitorCount = 0
+    private var eventCounter: UInt64 = 0
+    /// Server time: the collector's clock at the last beacon's receipt.
     public private(set) var now: Int64
     public let app: String
 
-    public init(seed: UInt64 = 42, visitors: Int = 20_000, eventsPerBeacon: Int = 10,
-                start: Int64 = 1_767_225_600_000, app: String = "shop") {
+    public init(seed: UInt64 = 42, visitors: Int = 10_000, eventsPerBeacon: Int = 10,
+                millisecondsPerBeacon: Int64 = 4, start: Int64 = 1_767_225_600_000, app: String = "shop",
+                returnPercent: Int = 10) {
         state = seed
-        self.visitors = max(1, visitors)
         self.eventsPerBeacon = max(1, eventsPerBeacon)
-        clocks = Array(repeating: start, count: self.visitors)
-        counters = Array(repeating: 0, count: self.visitors)
+        self.millisecondsPerBeacon = max(0, millisecondsPerBeacon)
+        self.returnPercent = returnPercent
         now = start
         self.app = app
+        for _ in 0..<max(1, visitors) {
+            slots.append(Slot(visitor: visitorCount, remaining: 5 + below(36), lastTS: start))
+            visitorCount += 1
+        }
     }
 
     private mutating func next() -> UInt64 {
@@ -42,18 +57,27 @@ public struct SyntheticTraffic {
                                   "open menu", "click on Product"]
     private static let browsers = ["Chrome", "Firefox", "Safari", "Edge"]
 
-    /// The next beacon; `receivedAt` is the visitor's clock (no skew), server time moves along.
+    /// The next beacon of a random active visitor.
     public mutating func beacon() -> Beacon {
-        let index = below(visitors)
-        var clock = clocks[index] &+ Int64(1000 + below(20_000))
+        now &+= millisecondsPerBeacon
+        let slotIndex = below(slots.count)
+        if slots[slotIndex].remaining == 0 {
+            let returning = visitorCount > slots.count && below(100) < returnPercent
+            let visitor = returning ? below(visitorCount) : visitorCount
+            if !returning { visitorCount += 1 }
+            slots[slotIndex] = Slot(visitor: visitor, remaining: 5 + below(36), lastTS: slots[slotIndex].lastTS)
+        }
+        slots[slotIndex].remaining -= 1
+        let index = slots[slotIndex].visitor
+        var clock = max(now &- 3000, slots[slotIndex].lastTS &+ 1)
         var events: [Event] = []
         events.reserveCapacity(eventsPerBeacon)
         var view: String?
         var action: String?
         for _ in 0..<eventsPerBeacon {
-            counters[index] &+= 1
-            let id = "e\(counters[index])"
-            clock &+= Int64(50 + below(400))
+            eventCounter &+= 1
+            let id = "e\(eventCounter)"
+            clock &+= Int64(50 + below(250))
             let roll = below(100)
             let page = Self.pages[below(Self.pages.count)]
             if view == nil || roll < 10 {
@@ -85,15 +109,22 @@ public struct SyntheticTraffic {
                                     stack: "TypeError: Cannot read properties of undefined\n    at render (app.js:120:17)\n    at update (app.js:88:5)"))
             }
         }
-        clocks[index] = clock
-        now = max(now, clock)
+        slots[slotIndex].lastTS = clock
+        let receivedAt = max(now, clock)
         return Beacon(app: app, platform: .web, visitor: "visitor-\(index)", session: "cs-\(index)",
                       user: index % 5 == 0 ? "user\(index)@example.com" : nil,
                       device: Device(browser: Self.browsers[index % Self.browsers.count], browserVersion: "131",
                                      os: "Linux", osVersion: "6.1", deviceType: "desktop", screen: "1920x1080",
                                      appVersion: "2.4.1"),
-                      sentAt: clock, receivedAt: clock, events: events)
+                      sentAt: receivedAt, receivedAt: receivedAt, events: events)
     }
+
+    /// The traffic of `clickpath store-writer` (the SIGKILL test regenerates it to check the file).
+    public static func killTestTraffic() -> SyntheticTraffic {
+        SyntheticTraffic(seed: 7, visitors: 100, eventsPerBeacon: 10, millisecondsPerBeacon: 5000)
+    }
+
+    public static let killTestBeacons = 20
 
     public mutating func batch(beacons: Int) -> [Beacon] {
         (0..<max(1, beacons)).map { _ in beacon() }

@@ -6,9 +6,12 @@ extension SessionStore {
     /// decisions. Called inside `apply`'s transaction, after the events are inserted (so the
     /// sessionizer's slow path reads them back with the stored ones).
     func sessionize(_ work: BatchWork, now: Int64) throws(StoreError) -> Int {
-        let history = StoredHistory(connection: connection)
         var written = 0
         for visitor in work.order where !visitor.events.isEmpty {
+            // A visitor first stored by this batch has exactly these events and no session: the
+            // sessionizer's slow path gets them without a round trip through SQLite.
+            let history = StoredHistory(connection: connection,
+                                        fresh: visitor.isNew ? (visitor.app, visitor.visitor, visitor.events) : nil)
             let (_, rules) = try ruleSetID(app: visitor.app, platform: visitor.platform)
             touched.append(VisitorRef(app: visitor.app, visitor: visitor.visitor, platform: visitor.platform))
             let update: VisitorUpdate
@@ -37,7 +40,7 @@ extension SessionStore {
                 for update in updates {
                     guard let platform = update.upserts.first?.summary.platform else { continue }
                     touched.append(VisitorRef(app: update.app, visitor: update.visitor, platform: platform))
-                    let vid = try visitorID(app: update.app, visitor: update.visitor, platform: platform)
+                    let vid = try visitorID(app: update.app, visitor: update.visitor, platform: platform).vid
                     written += try write(update, vid: vid, platform: platform, newEvents: [], now: now)
                 }
                 try setMeta("watermark", newWatermark)
@@ -95,7 +98,7 @@ extension SessionStore {
                     throw .sessionizer(error.description)
                 }
                 guard !update.isEmpty else { continue }
-                let vid = try visitorID(app: visitor.app, visitor: visitor.visitor, platform: visitor.platform)
+                let vid = try visitorID(app: visitor.app, visitor: visitor.visitor, platform: visitor.platform).vid
                 _ = try write(update, vid: vid, platform: visitor.platform, newEvents: [], now: now)
             }
         }

@@ -116,15 +116,18 @@ public enum Schema {
             created_at INTEGER NOT NULL,
             updated_at INTEGER NOT NULL
         );
+        -- Filter indexes on values that change while a session grows (duration, errors, actions,
+        -- exit page) cover completed sessions only, so growing a live session rewrites no index
+        -- page; the live ones (one per active visitor) are found through sessions_live.
         CREATE INDEX sessions_app_start ON sessions(app, start_ts, sid) WHERE merged_into IS NULL;
         CREATE INDEX sessions_completed_end ON sessions(end_ts) WHERE live = 0;
         CREATE INDEX sessions_visitor ON sessions(vid, start_ts);
         CREATE INDEX sessions_live ON sessions(app, vid) WHERE live = 1;
-        CREATE INDEX sessions_app_duration ON sessions(app, duration, sid) WHERE merged_into IS NULL;
-        CREATE INDEX sessions_app_errors ON sessions(app, errors, sid) WHERE merged_into IS NULL;
-        CREATE INDEX sessions_app_actions ON sessions(app, actions, sid) WHERE merged_into IS NULL;
+        CREATE INDEX sessions_app_duration ON sessions(app, duration, sid) WHERE live = 0 AND merged_into IS NULL;
+        CREATE INDEX sessions_app_errors ON sessions(app, errors, sid) WHERE live = 0 AND merged_into IS NULL;
+        CREATE INDEX sessions_app_actions ON sessions(app, actions, sid) WHERE live = 0 AND merged_into IS NULL;
         CREATE INDEX sessions_app_entry ON sessions(app, entry_page, start_ts) WHERE merged_into IS NULL;
-        CREATE INDEX sessions_app_exit ON sessions(app, exit_page, start_ts) WHERE merged_into IS NULL;
+        CREATE INDEX sessions_app_exit ON sessions(app, exit_page, start_ts) WHERE live = 0 AND merged_into IS NULL;
         CREATE INDEX sessions_app_browser ON sessions(app, browser, start_ts) WHERE merged_into IS NULL;
         CREATE INDEX sessions_app_os ON sessions(app, os, start_ts) WHERE merged_into IS NULL;
         CREATE INDEX sessions_merged_into ON sessions(merged_into) WHERE merged_into IS NOT NULL;

@@ -69,6 +69,13 @@ public final class SessionStore {
     var engine: Sessionizer
     /// Visitors handed to the sessionizer in the open transaction (to resynchronise on failure).
     var touched: [VisitorRef] = []
+    /// (session, term) pairs written in the open transaction.
+    var termsWritten: Set<SessionTerm> = []
+
+    struct SessionTerm: Hashable {
+        var sid: Int64
+        var term: Int64
+    }
     /// The highest watermark passed to `advance`, persisted in `meta`.
     public internal(set) var watermark: Int64
 
@@ -114,6 +121,7 @@ public final class SessionStore {
     /// stored answers `duplicate` and changes nothing. On any error nothing of the batch is stored.
     public func apply(batch: BatchID, beacons: [Beacon], now: Int64) throws(StoreError) -> ApplyResult {
         do {
+            termsWritten.removeAll(keepingCapacity: true)
             let result = try applyInTransaction(batch: batch, beacons: beacons, now: now)
             touched.removeAll(keepingCapacity: true)
             return result
@@ -173,6 +181,8 @@ public final class SessionStore {
         var visitor: String
         var vid: Int64
         var platform: Platform
+        /// First seen in this batch: nothing of it was stored before.
+        var isNew: Bool
         var events: [TrackedEvent] = []
     }
 
@@ -189,7 +199,7 @@ public final class SessionStore {
 
     private func insertEvents(of beacon: Beacon, into work: inout BatchWork,
                               result: inout ApplyResult) throws(StoreError) {
-        let vid = try visitorID(app: beacon.app, visitor: beacon.visitor, platform: beacon.platform)
+        let (vid, isNew) = try visitorID(app: beacon.app, visitor: beacon.visitor, platform: beacon.platform)
         let envelope = EnvelopeCodec.Envelope(clientSession: beacon.session, user: beacon.user, device: beacon.device)
         let env = try envelopeID(vid: vid, body: EnvelopeCodec.encode(envelope), cache: &work.envelopes)
         let index: Int
@@ -198,7 +208,8 @@ public final class SessionStore {
         } else {
             index = work.order.count
             work.visitors[vid] = index
-            work.order.append(VisitorWork(app: beacon.app, visitor: beacon.visitor, vid: vid, platform: beacon.platform))
+            work.order.append(VisitorWork(app: beacon.app, visitor: beacon.visitor, vid: vid, platform: beacon.platform,
+                                         isNew: isNew))
         }
         let insert = try connection.statement("""
             INSERT OR IGNORE INTO events(vid, env, event_id, ts, type, duration, received_at, body)
@@ -228,13 +239,14 @@ public final class SessionStore {
         }
     }
 
-    func visitorID(app: String, visitor: String, platform: Platform) throws(StoreError) -> Int64 {
+    /// The visitor's internal id, created if needed; `created` when it was not stored before.
+    func visitorID(app: String, visitor: String, platform: Platform) throws(StoreError) -> (vid: Int64, created: Bool) {
         let select = try connection.statement("SELECT vid FROM visitors WHERE app = ? AND visitor = ?")
         try select.bind(1, app)
         try select.bind(2, visitor)
         if try select.step() {
             defer { select.reset() }
-            return select.int64(0)
+            return (select.int64(0), false)
         }
         select.reset()
         let insert = try connection.statement("INSERT INTO visitors(app, visitor, platform) VALUES (?, ?, ?)")
@@ -242,7 +254,7 @@ public final class SessionStore {
         try insert.bind(2, visitor)
         try insert.bind(3, Int64(platform.rawValue))
         try insert.run()
-        return connection.lastInsertRowID
+        return (connection.lastInsertRowID, true)
     }
 
     private func envelopeID(vid: Int64, body: [UInt8], cache: inout [EnvelopeKey: Int64]) throws(StoreError) -> Int64 {

@@ -27,7 +27,7 @@ extension SessionStore {
         for record in update.upserts {
             let row = SessionRow(record, rulesID: rulesID)
             let previous = try existing(id: row.id)
-            let sid = try upsert(row, vid: vid, now: now)
+            let sid = try write(row, previous: previous, vid: vid, now: now)
             try updateTerms(sid: sid, row: row, previous: previous, vid: vid, newEvents: sortedNew)
             written += 1
         }
@@ -43,18 +43,27 @@ extension SessionStore {
         return written
     }
 
-    /// What terms maintenance needs to know of the stored row a record replaces.
+    /// What the write path needs to know of the stored row a record replaces.
     struct PreviousRow {
         var sid: Int64
         var firstEvent: EventKey
         var lastEvent: EventKey
         var eventCount: Int
         var pagesCount: Int
+        var live: Bool
+        var retired: Bool
+        var previousID: String?
+        var continued: Bool
+        var clientSession: String?
+        var device: [UInt8]?
     }
 
     private func existing(id: String) throws(StoreError) -> PreviousRow? {
-        let select = try connection.statement(
-            "SELECT sid, start_ts, first_event_id, last_ts, last_event_id, event_count, pages_visited FROM sessions WHERE id = ?")
+        let select = try connection.statement("""
+            SELECT sid, start_ts, first_event_id, last_ts, last_event_id, event_count, pages_visited, live,
+                   merged_into IS NOT NULL, previous_id, continued, client_session, device
+            FROM sessions WHERE id = ?
+            """)
         defer { select.reset() }
         try select.bind(1, id)
         guard try select.step() else { return nil }
@@ -65,42 +74,68 @@ extension SessionStore {
         }
         return PreviousRow(sid: select.int64(0), firstEvent: EventKey(ts: select.int64(1), id: select.text(2)),
                            lastEvent: EventKey(ts: select.int64(3), id: select.text(4)),
-                           eventCount: select.int(5), pagesCount: pages)
+                           eventCount: select.int(5), pagesCount: pages, live: select.int64(7) != 0,
+                           retired: select.int64(8) != 0, previousID: select.optionalText(9),
+                           continued: select.int64(10) != 0, clientSession: select.optionalText(11),
+                           device: select.isNull(12) ? nil : select.blob(12))
     }
 
-    private func upsert(_ row: SessionRow, vid: Int64, now: Int64) throws(StoreError) -> Int64 {
-        let statement = try connection.statement("""
-            INSERT INTO sessions(\(SessionRow.columns), created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39,
-                    ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?49)
-            ON CONFLICT(id) DO UPDATE SET
-                user_tag = excluded.user_tag, client_session = excluded.client_session, device = excluded.device,
-                start_ts = excluded.start_ts, end_ts = excluded.end_ts, duration = excluded.duration,
-                active_time = excluded.active_time, event_count = excluded.event_count, views = excluded.views,
-                actions = excluded.actions, requests = excluded.requests, resources = excluded.resources,
-                errors = excluded.errors, failed_requests = excluded.failed_requests,
-                failed_resources = excluded.failed_resources, crashes = excluded.crashes,
-                heartbeats = excluded.heartbeats, frustrated_actions = excluded.frustrated_actions,
-                satisfied_ratings = excluded.satisfied_ratings, tolerating_ratings = excluded.tolerating_ratings,
-                frustrated_ratings = excluded.frustrated_ratings, last_rating = excluded.last_rating,
-                entry_page = excluded.entry_page, exit_page = excluded.exit_page,
-                pages_visited = excluded.pages_visited, experience = excluded.experience,
-                health = excluded.health, health_reasons = excluded.health_reasons,
-                end_reason = excluded.end_reason, live = excluded.live, revision = excluded.revision,
-                previous_id = excluded.previous_id, continued = excluded.continued, merged_into = NULL,
-                rules_id = excluded.rules_id, first_event_id = excluded.first_event_id,
-                last_ts = excluded.last_ts, last_event_id = excluded.last_event_id,
-                fingerprint = excluded.fingerprint, browser = excluded.browser, os = excluded.os,
-                device_type = excluded.device_type, app_version = excluded.app_version,
-                updated_at = excluded.updated_at
-            RETURNING sid
-            """)
-        defer { statement.reset() }
-        try row.bind(to: statement, vid: vid)
-        try statement.bind(49, now)
-        guard try statement.step() else { throw .corruptRow("upsert of session \(row.id) returned no row") }
-        return statement.int64(0)
+    /// Writes a session row and returns its `sid`. A live session that only grew (the common case:
+    /// new events at its end) gets a narrow UPDATE that leaves its identity, start and liveness
+    /// alone, so SQLite rewrites the row but none of the filter indexes; anything else (new,
+    /// completed, re-split, merged) writes every column.
+    private func write(_ row: SessionRow, previous: PreviousRow?, vid: Int64, now: Int64) throws(StoreError) -> Int64 {
+        guard let previous else {
+            let insert = try connection.statement("""
+                INSERT INTO sessions(\(SessionRow.columns), created_at, updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                        ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38,
+                        ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?49)
+                """)
+            try row.bind(to: insert, vid: vid)
+            try insert.bind(49, now)
+            try insert.run()
+            return connection.lastInsertRowID
+        }
+        var deviceBytes: [UInt8]?
+        if let device = row.device {
+            var bytes: [UInt8] = []
+            EnvelopeCodec.encodeDevice(device, into: &bytes)
+            deviceBytes = bytes
+        }
+        let grewWhileLive = previous.live && row.live && !previous.retired && previous.firstEvent == row.firstEvent
+            && previous.previousID == row.previousID && previous.continued == row.continued
+            && previous.clientSession == row.clientSession && previous.device == deviceBytes
+        let sql = grewWhileLive
+            ? """
+              UPDATE sessions SET user_tag = ?5, end_ts = ?10, duration = ?11, active_time = ?12,
+                  event_count = ?13, views = ?14, actions = ?15, requests = ?16, resources = ?17, errors = ?18,
+                  failed_requests = ?19, failed_resources = ?20, crashes = ?21, heartbeats = ?22,
+                  frustrated_actions = ?23, satisfied_ratings = ?24, tolerating_ratings = ?25,
+                  frustrated_ratings = ?26, last_rating = ?27, exit_page = ?29, pages_visited = ?30,
+                  experience = ?31, health = ?32, health_reasons = ?33, revision = ?36, rules_id = ?40,
+                  last_ts = ?42, last_event_id = ?43, fingerprint = ?44, updated_at = ?49
+              WHERE sid = ?50
+              """
+            : """
+              UPDATE sessions SET user_tag = ?5, client_session = ?6, device = ?8, start_ts = ?9, end_ts = ?10,
+                  duration = ?11, active_time = ?12, event_count = ?13, views = ?14, actions = ?15,
+                  requests = ?16, resources = ?17, errors = ?18, failed_requests = ?19, failed_resources = ?20,
+                  crashes = ?21, heartbeats = ?22, frustrated_actions = ?23, satisfied_ratings = ?24,
+                  tolerating_ratings = ?25, frustrated_ratings = ?26, last_rating = ?27, entry_page = ?28,
+                  exit_page = ?29, pages_visited = ?30, experience = ?31, health = ?32, health_reasons = ?33,
+                  end_reason = ?34, live = ?35, revision = ?36, previous_id = ?37, continued = ?38,
+                  merged_into = NULL, rules_id = ?40, first_event_id = ?41, last_ts = ?42, last_event_id = ?43,
+                  fingerprint = ?44, browser = ?45, os = ?46, device_type = ?47, app_version = ?48,
+                  updated_at = ?49
+              WHERE sid = ?50
+              """
+        let update = try connection.statement(sql)
+        try row.bind(to: update, vid: vid)
+        try update.bind(49, now)
+        try update.bind(50, previous.sid)
+        try update.run()
+        return previous.sid
     }
 
     // MARK: Terms (page visited, action name, prop value filters)
@@ -166,6 +201,8 @@ extension SessionStore {
 
     private func addTerm(sid: Int64, app: String, kind: TermKind, value: String) throws(StoreError) {
         let termID = try self.termID(app: app, kind: kind, value: value)
+        // Most events repeat their session's terms: skip pairs this transaction already wrote.
+        guard termsWritten.insert(SessionTerm(sid: sid, term: termID)).inserted else { return }
         let insert = try connection.statement("INSERT OR IGNORE INTO session_terms(sid, term_id) VALUES (?, ?)")
         try insert.bind(1, sid)
         try insert.bind(2, termID)
@@ -199,6 +236,7 @@ extension SessionStore {
     }
 
     func deleteTerms(sid: Int64) throws(StoreError) {
+        termsWritten = termsWritten.filter { $0.sid != sid }
         let delete = try connection.statement("DELETE FROM session_terms WHERE sid = ?")
         try delete.bind(1, sid)
         try delete.run()

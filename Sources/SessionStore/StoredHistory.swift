@@ -6,8 +6,23 @@ import Wire
 /// writer's open transaction, so it also sees the events of the batch being applied.
 public struct StoredHistory: EventHistory {
     let connection: Connection
+    /// A visitor whose only stored events are these (first stored by the open transaction).
+    let fresh: (app: String, visitor: String, events: [TrackedEvent])?
 
-    public init(connection: Connection) { self.connection = connection }
+    public init(connection: Connection) {
+        self.connection = connection
+        fresh = nil
+    }
+
+    init(connection: Connection, fresh: (app: String, visitor: String, events: [TrackedEvent])?) {
+        self.connection = connection
+        self.fresh = fresh
+    }
+
+    private func isFresh(app: String, visitor: String) -> Bool {
+        guard let fresh else { return false }
+        return fresh.app == app && fresh.visitor == visitor
+    }
 
     /// The visitor's internal id, or nil when the store has never seen it.
     func visitorID(app: String, visitor: String) throws(StoreError) -> Int64? {
@@ -19,6 +34,9 @@ public struct StoredHistory: EventHistory {
     }
 
     public func events(app: String, visitor: String, from: EventKey) throws -> [TrackedEvent] {
+        if let fresh, isFresh(app: app, visitor: visitor) {
+            return fresh.events.filter { !($0.key < from) }.sorted { $0.key < $1.key }
+        }
         guard let vid = try visitorID(app: app, visitor: visitor) else { return [] }
         return try events(vid: vid, from: from, through: nil)
     }
@@ -88,6 +106,7 @@ public struct StoredHistory: EventHistory {
     }
 
     public func sessions(app: String, visitor: String, from: EventKey) throws -> [StoredSession] {
+        if isFresh(app: app, visitor: visitor) { return [] }
         guard let vid = try visitorID(app: app, visitor: visitor) else { return [] }
         return try sessionRows(vid: vid, from: from).map { row throws(StoreError) in try row.stored() }
     }

@@ -1,39 +1,44 @@
 import Wire
 
-/// FNV-1a 64 over a canonical encoding: stable across processes (unlike `Hasher`), so a
+/// A 64-bit digest over a canonical encoding, word at a time (multiply-xorshift mixing, in the
+/// spirit of FNV-1a but 8 bytes per step). Stable across processes (unlike `Hasher`), so a
 /// fingerprint stored by one run compares equal in the next.
 struct Fingerprint {
     private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
-    mutating func add(byte: UInt8) {
-        value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-    }
-
-    mutating func add(_ number: UInt64) {
-        var rest = number
-        for _ in 0..<8 {
-            add(byte: UInt8(truncatingIfNeeded: rest))
-            rest >>= 8
-        }
+    @inline(__always) mutating func add(_ word: UInt64) {
+        value = (value ^ word) &* 0x9e37_79b9_7f4a_7c15
+        value ^= value >> 29
     }
 
     mutating func add(_ number: Int64) { add(UInt64(bitPattern: number)) }
-    mutating func add(_ number: Int) { add(Int64(number)) }
-    mutating func add(_ flag: Bool) { add(byte: flag ? 1 : 0) }
+    mutating func add(_ number: Int) { add(UInt64(bitPattern: Int64(number))) }
+    mutating func add(_ flag: Bool) { add(flag ? 1 as UInt64 : 2) }
 
     mutating func add(_ text: String?) {
         guard let text else {
-            add(byte: 0)
+            add(0 as UInt64)
             return
         }
-        add(byte: 1)
-        add(text.utf8.count)
-        for byte in text.utf8 { add(byte: byte) }
+        let utf8 = text.utf8
+        add(UInt64(utf8.count) | 1 << 63)
+        var word: UInt64 = 0
+        var filled: UInt64 = 0
+        for byte in utf8 {
+            word |= UInt64(byte) << (8 &* filled)
+            filled &+= 1
+            if filled == 8 {
+                add(word)
+                word = 0
+                filled = 0
+            }
+        }
+        if filled > 0 { add(word) }
     }
 
     static func hash(_ text: String) -> UInt64 {
         var fingerprint = Fingerprint()
-        for byte in text.utf8 { fingerprint.add(byte: byte) }
+        fingerprint.add(text)
         return fingerprint.value
     }
 
@@ -42,26 +47,38 @@ struct Fingerprint {
         f.add(previous != nil)
         f.add(previous?.high ?? 0)
         f.add(previous?.low ?? 0)
-        f.add(byte: s.platform.rawValue)
+        f.add(UInt64(s.platform.rawValue))
         f.add(s.visitor)
         f.add(s.user)
         f.add(s.clientSession)
         f.add(s.device != nil)
         if let device = s.device {
-            for field in [device.browser, device.browserVersion, device.os, device.osVersion,
-                          device.deviceType, device.screen, device.appVersion] {
-                f.add(field)
-            }
+            f.add(device.browser)
+            f.add(device.browserVersion)
+            f.add(device.os)
+            f.add(device.osVersion)
+            f.add(device.deviceType)
+            f.add(device.screen)
+            f.add(device.appVersion)
         }
         f.add(s.firstEvent.ts)
         f.add(s.firstEvent.id)
         f.add(s.lastEvent.ts)
         f.add(s.lastEvent.id)
-        for number in [s.start, s.end, s.duration, s.activeTime] { f.add(number) }
-        for count in [s.eventCount, s.views, s.actions, s.requests, s.resources, s.errors,
-                      s.failedRequests, s.failedResources, s.crashes, s.heartbeats] {
-            f.add(count)
-        }
+        f.add(s.start)
+        f.add(s.end)
+        f.add(s.duration)
+        f.add(s.activeTime)
+        f.add(s.eventCount)
+        f.add(s.views)
+        f.add(s.actions)
+        f.add(s.requests)
+        f.add(s.resources)
+        f.add(s.errors)
+        f.add(s.failedRequests)
+        f.add(s.failedResources)
+        f.add(s.crashes)
+        f.add(s.heartbeats)
         f.add(s.entryPage)
         f.add(s.exitPage)
         f.add(s.pagesVisited.count)
@@ -74,11 +91,11 @@ struct Fingerprint {
         f.add(s.ratings.frustrated)
         f.add(s.lastRating?.rawValue)
         f.add(s.experience?.rawValue)
-        let reasons = s.healthReasons
-        for count in [reasons.crashes, reasons.errors, reasons.failedRequests, reasons.failedResources,
-                      reasons.frustratedActions] {
-            f.add(count)
-        }
+        f.add(s.healthReasons.crashes)
+        f.add(s.healthReasons.errors)
+        f.add(s.healthReasons.failedRequests)
+        f.add(s.healthReasons.failedResources)
+        f.add(s.healthReasons.frustratedActions)
         return f.value
     }
 }

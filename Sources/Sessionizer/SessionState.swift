@@ -97,7 +97,7 @@ struct SessionState: Sendable {
     var crashes: Int32 = 0
     var heartbeats: Int32 = 0
 
-    var entryPage: String?
+    /// The entry page is `pages.first`: the first view's page is always the first listed.
     var exitPage: String?
     var pages: [String] = []
 
@@ -174,9 +174,12 @@ struct SessionState: Sendable {
         case .view:
             views &+= 1
             if let page = event.page {
-                if entryPage == nil { entryPage = page }
-                exitPage = page
-                if pages.count < SessionSummary.maxPagesVisited && !pages.contains(page) { pages.append(page) }
+                if let listed = pages.firstIndex(of: page) {
+                    exitPage = pages[listed]  // shares the listed string's storage
+                } else {
+                    exitPage = page
+                    if pages.count < SessionSummary.maxPagesVisited { pages.append(page) }
+                }
             }
             ratingsOK = ratings.addItem(event, isAction: false, apdex: limits.apdex, exact: &exact)
         case .action:
@@ -222,7 +225,7 @@ struct SessionState: Sendable {
 
     /// The session as the rules see it at this point.
     func summary(platform: Platform, visitor: String, live: Bool, endReason: EndReason?) -> SessionSummary {
-        let rated = actions > 0 ? ratings.actions : ratings.views
+        let rated = actions > 0 ? ratings.actions.counts : ratings.views.counts
         let lastRating = actions > 0 ? ratings.lastAction?.rating : ratings.lastView?.rating
         let experience: Experience?
         if crashes > 0 {
@@ -242,12 +245,12 @@ struct SessionState: Sendable {
             activeTime: activeTime, eventCount: Int(eventCount), views: Int(views), actions: Int(actions),
             requests: Int(requests), resources: Int(resources), errors: Int(errors),
             failedRequests: Int(failedRequests), failedResources: Int(failedResources), crashes: Int(crashes),
-            heartbeats: Int(heartbeats), entryPage: entryPage, exitPage: exitPage, pagesVisited: pages,
+            heartbeats: Int(heartbeats), entryPage: pages.first, exitPage: exitPage, pagesVisited: pages,
             live: live, endReason: endReason, continued: continued, ratings: rated, lastRating: lastRating,
             experience: experience,
             healthReasons: HealthReasons(crashes: Int(crashes), errors: Int(errors),
                                          failedRequests: Int(failedRequests), failedResources: Int(failedResources),
-                                         frustratedActions: ratings.actions.frustrated))
+                                         frustratedActions: Int(ratings.actions.frustrated)))
     }
 }
 
@@ -256,7 +259,7 @@ struct SessionState: Sendable {
 /// seen yet are kept as 64-bit hashes. When an answer would need a dropped entry, the fast path
 /// gives up and the engine recomputes from stored events.
 struct Ratings: Sendable {
-    static let itemCap = 16
+    static let itemCap = 8
     static let pendingCap = 8
 
     struct Item: Sendable {
@@ -269,8 +272,19 @@ struct Ratings: Sendable {
         var rating: Experience? { errored ? .frustrated : base }
     }
 
-    var actions = RatingCounts()
-    var views = RatingCounts()
+    /// Counts as Int32 to keep a live session small; `RatingCounts` converts.
+    struct Tally: Sendable {
+        var satisfied: Int32 = 0
+        var tolerating: Int32 = 0
+        var frustrated: Int32 = 0
+
+        var counts: RatingCounts {
+            RatingCounts(satisfied: Int(satisfied), tolerating: Int(tolerating), frustrated: Int(frustrated))
+        }
+    }
+
+    var actions = Tally()
+    var views = Tally()
     var lastAction: (ordinal: UInt32, rating: Experience)?
     var lastView: (ordinal: UInt32, rating: Experience)?
     var items: [Item] = []
@@ -350,8 +364,8 @@ struct Ratings: Sendable {
         return true
     }
 
-    private mutating func count(_ rating: Experience, isAction: Bool, delta: Int, ordinal: UInt32?) {
-        func apply(_ counts: inout RatingCounts) {
+    private mutating func count(_ rating: Experience, isAction: Bool, delta: Int32, ordinal: UInt32?) {
+        func apply(_ counts: inout Tally) {
             switch rating {
             case .satisfied: counts.satisfied &+= delta
             case .tolerating: counts.tolerating &+= delta

@@ -32,6 +32,15 @@ public func sessionize(_ events: [TrackedEvent], visitor: String, platform: Plat
 
 /// Deduplicates by event id (first occurrence wins) and orders by `EventKey`.
 func orderedUnique(_ events: [TrackedEvent]) -> [TrackedEvent] {
+    if events.count <= 1 { return events }
+    if events.count <= 16 {
+        // Small batches (the common case): no hash set.
+        var unique: [TrackedEvent] = []
+        unique.reserveCapacity(events.count)
+        for event in events where !unique.contains(where: { $0.event.id == event.event.id }) { unique.append(event) }
+        unique.sort { $0.key < $1.key }
+        return unique
+    }
     var seen = Set<String>()
     seen.reserveCapacity(events.count)
     var unique: [TrackedEvent] = []

@@ -18,6 +18,10 @@ public struct Sessionizer: Sendable {
     }
 
     struct Live: Sendable {
+        var key: VisitorKey
+        var slot: Int32
+        /// Distinguishes this session from earlier users of the same slot in the deadline heap.
+        var generation: UInt32
         var id: SessionID
         var revision: Int
         var previous: SessionID?
@@ -30,11 +34,31 @@ public struct Sessionizer: Sendable {
         var scheduled: Int64?
     }
 
-    private var live: [VisitorKey: Live] = [:]
+    /// Live sessions sit in `slots` (reused through `freeSlots`); `index` maps a visitor to its
+    /// slot. A dictionary of large values would reserve up to twice their size in empty buckets.
+    private var index: [VisitorKey: Int32] = [:]
+    private var slots = Slots()
+    private var freeSlots: [Int32] = []
+    private var nextGeneration: UInt32 = 0
     private var deadlines = DeadlineHeap()
     private var ids: any RandomNumberGenerator & Sendable
     /// The highest watermark seen (server time, epoch ms).
     public private(set) var watermark: Int64 = .min
+    /// Counters for metrics and benchmarks.
+    public private(set) var stats = Stats()
+
+    public struct Stats: Sendable, Hashable {
+        /// Ingests that extended a live session in memory.
+        public var fastPath = 0
+        /// Ingests that recomputed a stretch from stored events.
+        public var slowPath = 0
+        /// Fast paths abandoned because the bounded rating tables could not decide.
+        public var ratingFallbacks = 0
+        /// Sessions completed by `advance(to:)`.
+        public var completedByWatermark = 0
+
+        public init() {}
+    }
 
     /// `ids` makes session ids (128 random bits each); inject a seeded generator in tests.
     public init(ids: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
@@ -42,7 +66,23 @@ public struct Sessionizer: Sendable {
     }
 
     /// Visitors with a live session held in memory.
-    public var liveSessionCount: Int { live.count }
+    public var liveSessionCount: Int { index.count }
+
+    /// Takes a visitor's live session out of its slot (so it is mutated without a copy). The
+    /// slot stays the visitor's until `keepLive` refills it or `release` frees it.
+    private mutating func takeLive(_ key: VisitorKey) -> Live? {
+        guard let slot = index[key] else { return nil }
+        var taken: Live?
+        swap(&taken, &slots[Int(slot)])
+        return taken
+    }
+
+    /// The visitor has no live session any more.
+    private mutating func release(_ old: Live) {
+        index[old.key] = nil
+        slots[Int(old.slot)] = nil
+        freeSlots.append(old.slot)
+    }
 
     /// Places `events` of one visitor of one app (any order, duplicates allowed; events the
     /// store already holds are recognised by id on the slow path) and returns the decisions.
@@ -57,12 +97,15 @@ public struct Sessionizer: Sendable {
         guard let earliest = incoming.first?.key else { return VisitorUpdate(app: app, visitor: visitor) }
         let limits = Limits(rules)
         var update: VisitorUpdate
-        if let current = live[key], current.platform == platform, earliest > current.state.lastKey,
+        let current = takeLive(key)
+        if let current, current.platform == platform, earliest > current.state.lastKey,
            let fast = fastPath(key, current, incoming, limits) {
+            stats.fastPath &+= 1
             update = fast
         } else {
+            stats.slowPath &+= 1
             update = try slowPath(key, platform: platform, limits: limits, incoming: incoming,
-                                  anchor: earliest, history: history)
+                                  anchor: earliest, history: history, replacing: current)
         }
         var tags: [String] = []
         for tracked in incoming {
@@ -77,8 +120,10 @@ public struct Sessionizer: Sendable {
     /// live stored session when opening the store.
     public mutating func resume(app: String, visitor: String, platform: Platform, rules: SessionRules,
                                 history: some EventHistory) throws(SessionizerError) -> VisitorUpdate {
-        try slowPath(VisitorKey(app: app, visitor: visitor), platform: platform, limits: Limits(rules),
-                     incoming: [], anchor: EventKey(ts: .max, id: "\u{10FFFF}"), history: history)
+        let key = VisitorKey(app: app, visitor: visitor)
+        let current = takeLive(key)
+        return try slowPath(key, platform: platform, limits: Limits(rules), incoming: [],
+                            anchor: EventKey(ts: .max, id: "\u{10FFFF}"), history: history, replacing: current)
     }
 
     /// Advances server time: completes every live session whose timeout passed `watermark`.
@@ -88,20 +133,22 @@ public struct Sessionizer: Sendable {
         var updates: [VisitorUpdate] = []
         while let top = deadlines.min, self.watermark > top.fire {
             deadlines.removeMin()
-            guard var session = live[top.key], session.scheduled == top.fire else { continue }
+            let slot = Int(top.slot)
+            guard let session = slots[slot], session.generation == top.generation, session.scheduled == top.fire
+            else { continue }
             if session.fire != top.fire {
                 // The deadline moved later since this entry was pushed: re-arm once.
-                session.scheduled = session.fire
-                deadlines.insert(fire: session.fire, key: top.key)
-                live[top.key] = session
+                slots[slot]?.scheduled = session.fire
+                deadlines.insert(fire: session.fire, slot: top.slot, generation: top.generation)
                 continue
             }
-            live[top.key] = nil
-            let summary = session.state.summary(platform: session.platform, visitor: top.key.visitor, live: false,
+            release(session)
+            stats.completedByWatermark &+= 1
+            let summary = session.state.summary(platform: session.platform, visitor: session.key.visitor, live: false,
                                                 endReason: session.reason)
-            let record = SessionRecord(id: session.id, revision: session.revision &+ 1, app: top.key.app,
+            let record = SessionRecord(id: session.id, revision: session.revision &+ 1, app: session.key.app,
                                        previousSessionId: session.previous, summary: summary)
-            updates.append(VisitorUpdate(app: top.key.app, visitor: top.key.visitor, upserts: [record]))
+            updates.append(VisitorUpdate(app: session.key.app, visitor: session.key.visitor, upserts: [record]))
         }
         return updates
     }
@@ -111,16 +158,38 @@ public struct Sessionizer: Sendable {
     }
 
     private mutating func keepLive(_ key: VisitorKey, id: SessionID, revision: Int, previous: SessionID?,
-                                   platform: Platform, state: SessionState, limits: Limits) {
+                                   platform: Platform, state: SessionState, limits: Limits,
+                                   replacing old: Live?) {
         let deadline = state.deadline(limits)
-        var session = Live(id: id, revision: revision, previous: previous, platform: platform, state: state,
-                           fire: deadline?.fire ?? .max, reason: deadline?.reason ?? .inactivity,
-                           scheduled: live[key]?.scheduled)
+        let slot: Int32
+        if let old {
+            slot = old.slot
+        } else if let reused = freeSlots.popLast() {
+            slot = reused
+            index[key] = slot
+        } else {
+            slot = slots.grow()
+            index[key] = slot
+        }
+        // The same session keeps its generation, so its heap entry stays valid.
+        let sameSession = old.map { $0.id == id } ?? false
+        let generation: UInt32
+        if let old, sameSession {
+            generation = old.generation
+        } else {
+            nextGeneration &+= 1
+            generation = nextGeneration
+        }
+        var session = Live(key: key, slot: slot, generation: generation, id: id, revision: revision, previous: previous,
+                           platform: platform, state: state, fire: deadline?.fire ?? .max,
+                           reason: deadline?.reason ?? .inactivity, scheduled: sameSession ? old?.scheduled : nil)
         if deadline != nil, session.scheduled.map({ $0 > session.fire }) ?? true {
             session.scheduled = session.fire
-            deadlines.insert(fire: session.fire, key: key)
         }
-        live[key] = session
+        slots[Int(slot)] = session
+        if let scheduled = session.scheduled, scheduled != (sameSession ? old?.scheduled : nil) {
+            deadlines.insert(fire: scheduled, slot: slot, generation: generation)
+        }
     }
 
     /// New events all after the live session's last event: fold them into its summary.
@@ -162,7 +231,10 @@ public struct Sessionizer: Sendable {
                 revision = 0
                 state = SessionState(first: tracked, continued: continued)
             }
-            guard state!.absorb(tracked, limits, exact: &noExact) else { return nil }
+            guard state!.absorb(tracked, limits, exact: &noExact) else {
+                stats.ratingFallbacks &+= 1
+                return nil
+            }
             placed = (placed?.from ?? tracked.key, tracked.key)
         }
         var liveState: SessionState?
@@ -175,9 +247,9 @@ public struct Sessionizer: Sendable {
 
         if let liveState, let last = update.upserts.last {
             keepLive(key, id: last.id, revision: last.revision, previous: last.previousSessionId,
-                     platform: current.platform, state: liveState, limits: limits)
+                     platform: current.platform, state: liveState, limits: limits, replacing: current)
         } else {
-            live[key] = nil
+            release(current)
         }
         return update
     }
@@ -185,8 +257,8 @@ public struct Sessionizer: Sendable {
     /// Recomputes the visitor's sessions from the latest stored session starting at or before
     /// `anchor` to the visitor's last event, and diffs them against the stored ones.
     private mutating func slowPath(_ key: VisitorKey, platform: Platform, limits: Limits,
-                                   incoming: [TrackedEvent], anchor: EventKey,
-                                   history: some EventHistory) throws(SessionizerError) -> VisitorUpdate {
+                                   incoming: [TrackedEvent], anchor: EventKey, history: some EventHistory,
+                                   replacing old: Live?) throws(SessionizerError) -> VisitorUpdate {
         let stored: [StoredSession]
         let past: [TrackedEvent]
         let first: StoredSession?
@@ -196,6 +268,8 @@ public struct Sessionizer: Sendable {
             let stretchStart = first?.firstEvent ?? anchor
             past = try history.events(app: key.app, visitor: key.visitor, from: stretchStart)
         } catch {
+            // Nothing changes: the live session goes back where it was.
+            if let old { slots[Int(old.slot)] = old }
             throw .history(app: key.app, visitor: key.visitor, message: "\(error)")
         }
         let events = orderedUnique(past + incoming)
@@ -268,19 +342,46 @@ public struct Sessionizer: Sendable {
         if let liveState = computed.live, let last = sessionIDs.last {
             let previous = sessionIDs.count >= 2 ? sessionIDs[sessionIDs.count - 2] : first?.previousSessionId
             keepLive(key, id: last, revision: lastRevision, previous: previous, platform: platform,
-                     state: liveState, limits: limits)
-        } else {
-            live[key] = nil
+                     state: liveState, limits: limits, replacing: old)
+        } else if let old {
+            release(old)
         }
         return update
     }
 }
 
-/// Binary min-heap of (deadline, visitor). Entries may be stale; `advance` checks each one.
+/// Live sessions in fixed chunks: growing never copies them, and at most one chunk is spare
+/// (a single array would reserve up to twice the live sessions while doubling).
+struct Slots: Sendable {
+    static let chunkSize = 1024
+    private var chunks: [[Sessionizer.Live?]] = []
+    private(set) var count = 0
+
+    /// Adds an empty slot and returns its number.
+    mutating func grow() -> Int32 {
+        if count == chunks.count * Slots.chunkSize {
+            var chunk: [Sessionizer.Live?] = []
+            chunk.reserveCapacity(Slots.chunkSize)
+            chunks.append(chunk)
+        }
+        chunks[chunks.count - 1].append(nil)
+        count += 1
+        return Int32(truncatingIfNeeded: count - 1)
+    }
+
+    subscript(slot: Int) -> Sessionizer.Live? {
+        get { chunks[slot / Slots.chunkSize][slot % Slots.chunkSize] }
+        _modify { yield &chunks[slot / Slots.chunkSize][slot % Slots.chunkSize] }
+        set { chunks[slot / Slots.chunkSize][slot % Slots.chunkSize] = newValue }
+    }
+}
+
+/// Binary min-heap of (deadline, slot, generation). Entries may be stale; `advance` checks each.
 struct DeadlineHeap: Sendable {
     struct Entry: Sendable {
         var fire: Int64
-        var key: Sessionizer.VisitorKey
+        var slot: Int32
+        var generation: UInt32
     }
 
     private var entries: [Entry] = []
@@ -288,8 +389,8 @@ struct DeadlineHeap: Sendable {
     var min: Entry? { entries.first }
     var count: Int { entries.count }
 
-    mutating func insert(fire: Int64, key: Sessionizer.VisitorKey) {
-        entries.append(Entry(fire: fire, key: key))
+    mutating func insert(fire: Int64, slot: Int32, generation: UInt32) {
+        entries.append(Entry(fire: fire, slot: slot, generation: generation))
         var child = entries.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
