@@ -100,7 +100,8 @@ public final class QueryService {
             let q = try StatsQuery.parse(parameters, now: now)
             return .json(try stats(q).statsBody(top: q.top))
         case .statsPartial:
-            let q = try StatsQuery.parse(parameters.filter { $0.0 != "top" }, now: now)
+            if parameters.contains(where: { $0.0 == "top" }) { throw FilterParser.unknown("top") }
+            let q = try StatsQuery.parse(parameters, now: now)
             return .json(try stats(q).partialBody)
         case .eraseUser, .eraseVisitor, .healthz, .readyz, .metrics:
             throw APIError(status: 500, code: .internal, message: "route \(match.route.rawValue) is not a read route")
@@ -125,23 +126,38 @@ public final class QueryService {
         } else {
             asOf = try connection.scalarInt("SELECT max(committed_at) FROM batches") ?? q.clock
         }
-        let generated = SessionSQL.list(q, asOf: asOf, columns: SessionRow.selectColumns)
+        struct Row {
+            var info: SessionInfo
+            var key: Int64
+            var sid: Int64
+        }
         let base = SessionRow.selectColumnCount
-        var infos: [SessionInfo] = []
-        var last: (value: Int64, sid: Int64)?
-        var more = false
-        try connection.withTransientStatement(generated.sql) { statement throws(StoreError) in
-            try bind(generated.bindings, statement)
-            while try statement.step() {
-                if infos.count == q.limit {
-                    more = true
-                    break
+        func read(_ part: SessionSQL.ListPart) throws -> [Row] {
+            let generated = SessionSQL.list(q, asOf: asOf, columns: SessionRow.selectColumns, part: part)
+            var rows: [Row] = []
+            try connection.withTransientStatement(generated.sql) { statement throws(StoreError) in
+                try bind(generated.bindings, statement)
+                while try statement.step() {
+                    let row = try SessionRow.decode(statement)
+                    rows.append(Row(info: Self.info(row, linkedTag: statement.optionalText(base)),
+                                    key: statement.int64(base + 2), sid: statement.int64(base + 1)))
                 }
-                let row = try SessionRow.decode(statement)
-                infos.append(Self.info(row, linkedTag: statement.optionalText(base)))
-                last = (statement.int64(base + 2), statement.int64(base + 1))
+            }
+            return rows
+        }
+        var rows: [Row]
+        if q.sort == .start {
+            rows = try read(.all)
+        } else {
+            rows = try read(.unchanged) + read(.changed)
+            rows.sort { a, b in
+                q.order == .desc ? (a.key, a.sid) > (b.key, b.sid) : (a.key, a.sid) < (b.key, b.sid)
             }
         }
+        let more = rows.count > q.limit
+        let page = rows.prefix(q.limit)
+        let infos = page.map(\.info)
+        let last = page.last.map { (value: $0.key, sid: $0.sid) }
         let next = more ? last.map { q.cursor(asOf: asOf, afterValue: $0.value, id: String($0.sid)).encoded } : nil
         return ResponseBody.sessionList(infos, asOf: asOf, nextCursor: next)
     }

@@ -43,16 +43,33 @@ public enum SessionSQL {
     /// Extra columns after the store's session columns in list and single-session queries.
     public static let extraColumns = "(SELECT ul.user_tag FROM user_links ul WHERE ul.vid = sessions.vid ORDER BY ul.linked_at DESC, ul.user_tag LIMIT 1), sessions.sid"
 
+    /// Which rows a list query reads. Sorting by start reads them all at once. Sorting by
+    /// duration, errors or actions reads the sessions unchanged since `asOf` (sorted by their
+    /// column, so its index serves the order) and the few changed since (sorted by the value they
+    /// had at `asOf`, from `session_pins`) separately; the caller merges the two.
+    public enum ListPart: Sendable {
+        case all, unchanged, changed
+    }
+
     /// `GET /v1/sessions`: one page (limit + 1 rows, the extra one says whether a next page
     /// exists). Selected: `columns`, the visitor's latest user tag, `sid`, the sort key.
     /// `asOf` is the commit stamp the page is pinned to (`q.asOf` from the cursor, or the newest
     /// stamp of the first page's snapshot).
-    public static func list(_ q: SessionQuery, asOf: Int64, columns: String) -> SQLQuery {
+    public static func list(_ q: SessionQuery, asOf: Int64, columns: String, part: ListPart = .all) -> SQLQuery {
         var b = SQLBuilder()
         b.text("SELECT \(qualified(columns)), \(extraColumns), ")
-        sortKey(q.sort, asOf: asOf, &b)
+        sortKey(q.sort, asOf: asOf, part: part, &b)
         b.text(" FROM sessions WHERE sessions.merged_into IS NULL AND sessions.created_at <= ")
         b.bind(asOf)
+        switch part {
+        case .all: break
+        case .unchanged:
+            b.text(" AND sessions.updated_at <= ")
+            b.bind(asOf)
+        case .changed:
+            b.text(" AND sessions.updated_at > ")
+            b.bind(asOf)
+        }
         if let from = q.from {
             b.text(" AND sessions.end_ts >= ")
             b.bind(from)
@@ -65,7 +82,7 @@ public enum SessionSQL {
         let direction = q.order == .desc ? "DESC" : "ASC"
         if let after = q.after, let sid = Int64(after.id) {
             b.text(" AND (")
-            sortKey(q.sort, asOf: asOf, &b)
+            sortKey(q.sort, asOf: asOf, part: part, &b)
             b.text(", sessions.sid) \(q.order == .desc ? "<" : ">") (")
             b.bind(after.value)
             b.text(", ")
@@ -73,16 +90,16 @@ public enum SessionSQL {
             b.text(")")
         }
         b.text(" ORDER BY ")
-        sortKey(q.sort, asOf: asOf, &b)
+        sortKey(q.sort, asOf: asOf, part: part, &b)
         b.text(" \(direction), sessions.sid \(direction) LIMIT ")
         b.bind(Int64(q.limit) + 1)
         return b.query
     }
 
-    /// The sort value of a row as of `asOf`: a session changed after it takes the value it had
-    /// then, from `session_pins` (see `SortPins`), so a session that keeps growing while a client
-    /// pages keeps its place. `start` only moves when a late event lands before the session.
-    static func sortKey(_ sort: SortKey, asOf: Int64, _ b: inout SQLBuilder) {
+    /// The sort value of a row as of `asOf`. A session changed after `asOf` takes the value it
+    /// had then, from `session_pins` (see `SortPins`), so a session that keeps growing while a
+    /// client pages keeps its place. `start` only moves when a late event lands before a session.
+    static func sortKey(_ sort: SortKey, asOf: Int64, part: ListPart, _ b: inout SQLBuilder) {
         let column: String
         switch sort {
         case .start:
@@ -92,11 +109,24 @@ public enum SessionSQL {
         case .errors: column = "errors"
         case .actions: column = "actions"
         }
-        b.text("CASE WHEN sessions.updated_at <= ")
+        switch part {
+        case .unchanged:
+            b.text("sessions.\(column)")
+        case .changed:
+            pinned(column, asOf: asOf, &b)
+        case .all:
+            b.text("CASE WHEN sessions.updated_at <= ")
+            b.bind(asOf)
+            b.text(" THEN sessions.\(column) ELSE ")
+            pinned(column, asOf: asOf, &b)
+            b.text(" END")
+        }
+    }
+
+    static func pinned(_ column: String, asOf: Int64, _ b: inout SQLBuilder) {
+        b.text("IFNULL((SELECT p.\(column) FROM session_pins p WHERE p.sid = sessions.sid AND p.until_ts > ")
         b.bind(asOf)
-        b.text(" THEN sessions.\(column) ELSE IFNULL((SELECT p.\(column) FROM session_pins p WHERE p.sid = sessions.sid AND p.until_ts > ")
-        b.bind(asOf)
-        b.text(" ORDER BY p.until_ts LIMIT 1), sessions.\(column)) END")
+        b.text(" ORDER BY p.until_ts LIMIT 1), sessions.\(column))")
     }
 
     /// `/v1/stats`: one row per session that started in [from, to) and passes the filters:

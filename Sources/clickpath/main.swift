@@ -36,6 +36,7 @@ case "bench":
     case "http": exit(HTTPBench.run(rest))
     case "store": exit(StoreBench.run(rest))
     case "sessionizer": exit(SessionizerBench.run(rest))
+    case "sessiond": exit(SessiondBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "replay": exit(ReplayCommand.run(arguments))
