@@ -44,9 +44,10 @@ public enum SessionSQL {
     public static let extraColumns = "(SELECT ul.user_tag FROM user_links ul WHERE ul.vid = sessions.vid ORDER BY ul.linked_at DESC, ul.user_tag LIMIT 1), sessions.sid"
 
     /// Which rows a list query reads. Sorting by start reads them all at once. Sorting by
-    /// duration, errors or actions reads the sessions unchanged since `asOf` (sorted by their
-    /// column, so its index serves the order) and the few changed since (sorted by the value they
-    /// had at `asOf`, from `session_pins`) separately; the caller merges the two.
+    /// duration, errors or actions reads the sessions whose sort values did not change since
+    /// `asOf` (sorted by their column, so its index serves the order) and the few that changed
+    /// (they have a row in `session_pins` after `asOf`; sorted by the value they had at `asOf`)
+    /// separately; the caller merges the two.
     public enum ListPart: Sendable {
         case all, unchanged, changed
     }
@@ -64,11 +65,13 @@ public enum SessionSQL {
         switch part {
         case .all: break
         case .unchanged:
-            b.text(" AND sessions.updated_at <= ")
+            b.text(" AND NOT EXISTS (SELECT 1 FROM session_pins p WHERE p.sid = sessions.sid AND p.until_ts > ")
             b.bind(asOf)
+            b.text(")")
         case .changed:
-            b.text(" AND sessions.updated_at > ")
+            b.text(" AND sessions.sid IN (SELECT p.sid FROM session_pins p WHERE p.until_ts > ")
             b.bind(asOf)
+            b.text(")")
         }
         if let from = q.from {
             b.text(" AND sessions.end_ts >= ")
@@ -96,9 +99,10 @@ public enum SessionSQL {
         return b.query
     }
 
-    /// The sort value of a row as of `asOf`. A session changed after `asOf` takes the value it
-    /// had then, from `session_pins` (see `SortPins`), so a session that keeps growing while a
-    /// client pages keeps its place. `start` only moves when a late event lands before a session.
+    /// The sort value of a row as of `asOf`. A session whose value changed after `asOf` takes the
+    /// value it had then, from `session_pins` (see `SortPins`), so a session that keeps growing
+    /// while a client pages keeps its place. `start` only moves when a late event lands before a
+    /// session.
     static func sortKey(_ sort: SortKey, asOf: Int64, part: ListPart, _ b: inout SQLBuilder) {
         let column: String
         switch sort {
@@ -115,11 +119,7 @@ public enum SessionSQL {
         case .changed:
             pinned(column, asOf: asOf, &b)
         case .all:
-            b.text("CASE WHEN sessions.updated_at <= ")
-            b.bind(asOf)
-            b.text(" THEN sessions.\(column) ELSE ")
             pinned(column, asOf: asOf, &b)
-            b.text(" END")
         }
     }
 

@@ -31,9 +31,11 @@ public final class SortPins: Sendable {
             duration INTEGER NOT NULL, errors INTEGER NOT NULL, actions INTEGER NOT NULL);
         CREATE INDEX IF NOT EXISTS session_pins_sid ON session_pins(sid, until_ts);
         CREATE INDEX IF NOT EXISTS session_pins_until ON session_pins(until_ts);
+        CREATE INDEX IF NOT EXISTS sessions_start_all ON sessions(start_ts, sid) WHERE merged_into IS NULL;
         """
 
-    /// Creates the table and the trigger on the writer connection (once, at start).
+    /// Creates the table, the trigger and the index of list queries without `app` on the writer
+    /// connection (once, at start).
     public func install(on writer: Connection) throws(StoreError) {
         try writer.execute(Self.schema)
         try writer.registerFlagFunction("clickpath_pinning", flag)

@@ -226,19 +226,26 @@ enum SessiondBench {
         let loop = try EventLoop.start(name: "bench-load")
         guard let address = SocketAddress(host: "127.0.0.1", port: port) else { throw BenchError(description: "address") }
         let state = State(work.count)
-        let frames: [[UInt8]] = try work.enumerated().map { i, beacons in
-            try Message.eventBatch(EventBatch(batchID: BatchID(producer: 1, epoch: 1, sequence: UInt64(i)),
-                                              beacons: beacons)).encodeFrame()
-        }
+        let total = work.count
         nonisolated(unsafe) var client: WireClient?
+        // Like a collector: `receivedAt` is stamped when the batch is sent, so sessiond's
+        // freshness histogram measures receipt to commit.
         let sendNext: @Sendable () -> Void = {
             state.lock.lock()
             let i = state.next
-            guard i < frames.count else { state.lock.unlock(); return }
+            guard i < total else { state.lock.unlock(); return }
             state.next += 1
             state.sentAt[i] = DaemonClock.monotonicSeconds()
             state.lock.unlock()
-            client?.sendBatch(id: BatchID(producer: 1, epoch: 1, sequence: UInt64(i)), frame: frames[i])
+            let received = DaemonClock.wallMillis()
+            let beacons = work[i].map { beacon -> Beacon in
+                var b = beacon
+                b.receivedAt = received
+                return b
+            }
+            let id = BatchID(producer: 1, epoch: 1, sequence: UInt64(i))
+            guard let frame = try? Message.eventBatch(EventBatch(batchID: id, beacons: beacons)).encodeFrame() else { return }
+            client?.sendBatch(id: id, frame: frame)
         }
         client = WireClient(loop: loop, address: address,
                             hello: Hello(role: .collector, nodeID: "bench", softwareVersion: "bench", expectedShardID: "bench"),
@@ -252,7 +259,7 @@ enum SessiondBench {
                                     state.lock.lock()
                                     let i = Int(ack.batchID.sequence)
                                     if i < state.sentAt.count { state.latencies.append(now - state.sentAt[i]) }
-                                    let finished = state.latencies.count == frames.count
+                                    let finished = state.latencies.count == total
                                     state.lock.unlock()
                                     if finished { state.done.signal() } else { sendNext() }
                                 }))

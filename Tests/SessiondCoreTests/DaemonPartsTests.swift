@@ -93,9 +93,9 @@ import Testing
         let clock = Clock()
         let pins = SortPins { clock.now }
         let connection = try Connection(path: dir + "/p.db")
-        try connection.execute("CREATE TABLE sessions(sid INTEGER PRIMARY KEY, duration INTEGER, errors INTEGER, actions INTEGER, updated_at INTEGER)")
+        try connection.execute("CREATE TABLE sessions(sid INTEGER PRIMARY KEY, start_ts INTEGER, merged_into TEXT, duration INTEGER, errors INTEGER, actions INTEGER, updated_at INTEGER)")
         try pins.install(on: connection)
-        try connection.execute("INSERT INTO sessions VALUES (1, 10, 0, 0, 1)")
+        try connection.execute("INSERT INTO sessions VALUES (1, 0, NULL, 10, 0, 0, 1)")
         try connection.execute("UPDATE sessions SET duration = 20, updated_at = 2 WHERE sid = 1")
         #expect(try connection.scalarInt("SELECT count(*) FROM session_pins") == 0)
         pins.activate()
