@@ -149,7 +149,7 @@ public final class QueryService {
         if q.sort == .start {
             rows = try read(.all)
         } else {
-            rows = try read(.unchanged) + read(.changed)
+            rows = try read(.unchangedCompleted) + read(.unchangedLive) + read(.changed)
             rows.sort { a, b in
                 q.order == .desc ? (a.key, a.sid) > (b.key, b.sid) : (a.key, a.sid) < (b.key, b.sid)
             }

@@ -44,12 +44,13 @@ public enum SessionSQL {
     public static let extraColumns = "(SELECT ul.user_tag FROM user_links ul WHERE ul.vid = sessions.vid ORDER BY ul.linked_at DESC, ul.user_tag LIMIT 1), sessions.sid"
 
     /// Which rows a list query reads. Sorting by start reads them all at once. Sorting by
-    /// duration, errors or actions reads the sessions whose sort values did not change since
-    /// `asOf` (sorted by their column, so its index serves the order) and the few that changed
-    /// (they have a row in `session_pins` after `asOf`; sorted by the value they had at `asOf`)
-    /// separately; the caller merges the two.
-    public enum ListPart: Sendable {
-        case all, unchanged, changed
+    /// duration, errors or actions reads three parts the caller merges: completed sessions whose
+    /// value did not change since `asOf` (in the order of the store's (app, column) index, which
+    /// holds completed sessions only), live ones whose value did not change (few), and the few
+    /// that changed (they have a row in `session_pins` after `asOf`; sorted by the value they had
+    /// at `asOf`).
+    public enum ListPart: Sendable, CaseIterable {
+        case all, unchangedCompleted, unchangedLive, changed
     }
 
     /// `GET /v1/sessions`: one page (limit + 1 rows, the extra one says whether a next page
@@ -64,7 +65,8 @@ public enum SessionSQL {
         b.bind(asOf)
         switch part {
         case .all: break
-        case .unchanged:
+        case .unchangedCompleted, .unchangedLive:
+            b.text(part == .unchangedLive ? " AND sessions.live = 1" : " AND sessions.live = 0")
             b.text(" AND NOT EXISTS (SELECT 1 FROM session_pins p WHERE p.sid = sessions.sid AND p.until_ts > ")
             b.bind(asOf)
             b.text(")")
@@ -114,7 +116,7 @@ public enum SessionSQL {
         case .actions: column = "actions"
         }
         switch part {
-        case .unchanged:
+        case .unchangedCompleted, .unchangedLive:
             b.text("sessions.\(column)")
         case .changed:
             pinned(column, asOf: asOf, &b)

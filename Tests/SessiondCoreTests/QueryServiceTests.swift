@@ -272,6 +272,31 @@ final class StoreFixture {
         #expect(!seen.contains("late\(sort)\(order)"))
     }
 
+    @Test func aMergedSessionAnswersWithItsSuccessor() throws {
+        let f = try StoreFixture()
+        let t = StoreFixture.t0
+        func view(_ id: String, _ ts: Int64) -> Beacon {
+            Beacon(app: "shop", platform: .web, visitor: "v-m", sentAt: ts, receivedAt: ts,
+                   events: [Event(id: id, type: .view, ts: ts, duration: 10, url: "/\(id)")])
+        }
+        try f.apply([view("m1", t), view("m2", t + 40 * 60_000)])
+        let (_, before, _) = try f.get("/v1/visitors/v-m/sessions")
+        let ids = (before["sessions"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(ids.count == 2)
+        // A late event in the gap joins both sessions into one.
+        try f.apply([view("m-late", t + 20 * 60_000)])
+        let (_, after, _) = try f.get("/v1/visitors/v-m/sessions")
+        let survivors = (after["sessions"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(survivors.count == 1)
+        let survivor = try #require(survivors.first)
+        let retired = try #require(ids.first { $0 != survivor })
+        let (status, body, response) = try f.get("/v1/sessions/\(retired)/waterfall?event=m1")
+        #expect(status == 301)
+        #expect((body["error"] as? [String: Any])?["mergedInto"] as? String == survivor)
+        #expect(response.headers.first { $0.name == "Location" }?.value == "/v1/sessions/\(survivor)/waterfall?event=m1")
+        #expect(try f.get("/v1/sessions/\(survivor)").0 == 200)
+    }
+
     @Test func badParametersAndTimeouts() throws {
         let f = try StoreFixture()
         try f.fillShop()
