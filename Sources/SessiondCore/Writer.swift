@@ -102,6 +102,7 @@ public final class IngestWriter: @unchecked Sendable {
     private func run() {
         var nextTick = DaemonClock.wallMillis()
         var nextPrune = nextTick
+        var nextAnalyze = nextTick
         while true {
             condition.lock()
             while head == jobs.count && !stopping {
@@ -135,8 +136,14 @@ public final class IngestWriter: @unchecked Sendable {
                 do {
                     try store.pruneBatchIDs(now: now)
                     try pins.prune(on: store.connection, now: now)
+                    // Fresh statistics let the planner pick the right partial index (e.g. live
+                    // sessions by app, not every session of the app); sampled, so it takes ms.
+                    if now >= nextAnalyze {
+                        try store.connection.execute("PRAGMA analysis_limit=1000; ANALYZE")
+                        nextAnalyze = now &+ 600_000
+                    }
                 } catch {
-                    log("pruning batch ids and sort pins failed: \(error)")
+                    log("maintenance (pruning, statistics) failed: \(error)")
                 }
                 nextPrune = now &+ 60_000
             }
