@@ -127,7 +127,8 @@ public final class QueryService {
             asOf = try connection.scalarInt("SELECT max(committed_at) FROM batches") ?? q.clock
         }
         struct Row {
-            var info: SessionInfo
+            var row: SessionRow
+            var vid: Int64
             var key: Int64
             var sid: Int64
         }
@@ -138,9 +139,8 @@ public final class QueryService {
             try connection.withTransientStatement(generated.sql) { statement throws(StoreError) in
                 try bind(generated.bindings, statement)
                 while try statement.step() {
-                    let row = try SessionRow.decode(statement)
-                    rows.append(Row(info: Self.info(row, linkedTag: statement.optionalText(base)),
-                                    key: statement.int64(base + 2), sid: statement.int64(base + 1)))
+                    rows.append(Row(row: try SessionRow.decode(statement), vid: statement.int64(2),
+                                    key: statement.int64(base + 1), sid: statement.int64(base)))
                 }
             }
             return rows
@@ -156,10 +156,23 @@ public final class QueryService {
         }
         let more = rows.count > q.limit
         let page = rows.prefix(q.limit)
-        let infos = page.map(\.info)
+        // The visitor's user tag, for the rows of this page only (anonymous sessions of a tagged
+        // visitor show it too).
+        var infos: [SessionInfo] = []
+        for r in page {
+            infos.append(Self.info(r.row, linkedTag: r.row.userTag == nil ? try linkedTag(vid: r.vid) : nil))
+        }
         let last = page.last.map { (value: $0.key, sid: $0.sid) }
         let next = more ? last.map { q.cursor(asOf: asOf, afterValue: $0.value, id: String($0.sid)).encoded } : nil
         return ResponseBody.sessionList(infos, asOf: asOf, nextCursor: next)
+    }
+
+    func linkedTag(vid: Int64) throws(StoreError) -> String? {
+        let select = try connection.statement(
+            "SELECT user_tag FROM user_links WHERE vid = ? ORDER BY linked_at DESC, user_tag LIMIT 1")
+        defer { select.reset() }
+        try select.bind(1, vid)
+        return try select.step() ? select.text(0) : nil
     }
 
     // MARK: One session

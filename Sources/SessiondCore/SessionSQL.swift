@@ -54,12 +54,12 @@ public enum SessionSQL {
     }
 
     /// `GET /v1/sessions`: one page (limit + 1 rows, the extra one says whether a next page
-    /// exists). Selected: `columns`, the visitor's latest user tag, `sid`, the sort key.
+    /// exists). Selected: `columns`, `sid`, the sort key.
     /// `asOf` is the commit stamp the page is pinned to (`q.asOf` from the cursor, or the newest
     /// stamp of the first page's snapshot).
     public static func list(_ q: SessionQuery, asOf: Int64, columns: String, part: ListPart = .all) -> SQLQuery {
         var b = SQLBuilder()
-        b.text("SELECT \(qualified(columns)), \(extraColumns), ")
+        b.text("SELECT \(qualified(columns)), sessions.sid, ")
         sortKey(q.sort, asOf: asOf, part: part, &b)
         b.text(" FROM sessions WHERE sessions.merged_into IS NULL AND sessions.created_at <= ")
         b.bind(asOf)
