@@ -133,8 +133,11 @@ public final class QueryService {
             var sid: Int64
         }
         let base = SessionRow.selectColumnCount
+        var popular: Set<SessionSQL.TermLookup> = []
+        for lookup in SessionSQL.termLookups(q.filters) where try isPopular(lookup) { popular.insert(lookup) }
         func read(_ part: SessionSQL.ListPart) throws -> [Row] {
-            let generated = SessionSQL.list(q, asOf: asOf, columns: SessionRow.selectColumns, part: part)
+            let generated = SessionSQL.list(q, asOf: asOf, columns: SessionRow.selectColumns, part: part,
+                                            popular: { popular.contains($0) })
             var rows: [Row] = []
             try connection.withTransientStatement(generated.sql) { statement throws(StoreError) in
                 try bind(generated.bindings, statement)
@@ -165,6 +168,20 @@ public final class QueryService {
         let last = page.last.map { (value: $0.key, sid: $0.sid) }
         let next = more ? last.map { q.cursor(asOf: asOf, afterValue: $0.value, id: String($0.sid)).encoded } : nil
         return ResponseBody.sessionList(infos, asOf: asOf, nextCursor: next)
+    }
+
+    /// Sessions holding a term beyond which walking the sort index and checking each row beats
+    /// sorting every session that holds it.
+    public var popularTermSessions: Int64 = 2000
+
+    func isPopular(_ lookup: SessionSQL.TermLookup) throws -> Bool {
+        let count = SessionSQL.termCount(lookup, cap: popularTermSessions)
+        var n: Int64 = 0
+        try connection.withTransientStatement(count.sql) { statement throws(StoreError) in
+            try bind(count.bindings, statement)
+            if try statement.step() { n = statement.int64(0) }
+        }
+        return n >= popularTermSessions
     }
 
     func linkedTag(vid: Int64) throws(StoreError) -> String? {

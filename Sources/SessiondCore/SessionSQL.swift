@@ -57,7 +57,11 @@ public enum SessionSQL {
     /// exists). Selected: `columns`, `sid`, the sort key.
     /// `asOf` is the commit stamp the page is pinned to (`q.asOf` from the cursor, or the newest
     /// stamp of the first page's snapshot).
-    public static func list(_ q: SessionQuery, asOf: Int64, columns: String, part: ListPart = .all) -> SQLQuery {
+    /// `popular` says whether a term (page, action, prop) is held by many sessions: such a
+    /// filter is checked row by row while the sort index is walked, instead of driving the query
+    /// from every session holding it (which then all need sorting).
+    public static func list(_ q: SessionQuery, asOf: Int64, columns: String, part: ListPart = .all,
+                            popular: (TermLookup) -> Bool = { _ in false }) -> SQLQuery {
         var b = SQLBuilder()
         b.text("SELECT \(qualified(columns)), sessions.sid, ")
         sortKey(q.sort, asOf: asOf, part: part, &b)
@@ -83,7 +87,7 @@ public enum SessionSQL {
             b.text(" AND sessions.start_ts < ")
             b.bind(to)
         }
-        conditions(q.filters, &b)
+        conditions(q.filters, popular: popular, &b)
         let direction = q.order == .desc ? "DESC" : "ASC"
         if let after = q.after, let sid = Int64(after.id) {
             b.text(" AND (")
@@ -190,12 +194,63 @@ public enum SessionSQL {
         columns.split(separator: ",").map { "sessions." + $0.trimmingCharacters() }.joined(separator: ", ")
     }
 
-    static func conditions(_ filters: [SessionFilter], _ b: inout SQLBuilder) {
+    static func conditions(_ filters: [SessionFilter], popular: (TermLookup) -> Bool = { _ in false },
+                           _ b: inout SQLBuilder) {
         let apps = positiveApps(filters)
         for filter in filters {
             b.text(" AND ")
-            condition(filter, apps: apps, &b)
+            condition(filter, apps: apps, popular: popular, &b)
         }
+    }
+
+    /// One term lookup of a filter: kind, exact values or a prefix, restricted to apps.
+    public struct TermLookup: Sendable, Hashable {
+        public var kind: Int64
+        public var values: [String]
+        public var prefix: String?
+        public var apps: [String]?
+    }
+
+    /// The positive term lookups of `filters` (what `popular` is asked about).
+    public static func termLookups(_ filters: [SessionFilter]) -> [TermLookup] {
+        let apps = positiveApps(filters)
+        var lookups: [TermLookup] = []
+        for filter in filters {
+            switch filter {
+            case .text(let field, let matches, false) where field == .page || field == .action:
+                for m in matches {
+                    let kind = field == .page ? pageTerm : actionTerm
+                    if case .exact(let v) = m { lookups.append(TermLookup(kind: kind, values: [v], prefix: nil, apps: apps)) }
+                    if case .prefix(let p) = m { lookups.append(TermLookup(kind: kind, values: [], prefix: p, apps: apps)) }
+                }
+            case .prop(let key, let matches, false):
+                for m in matches {
+                    if case .exact(let v) = m { lookups.append(TermLookup(kind: propTerm, values: propValues(key, v), prefix: nil, apps: apps)) }
+                    if case .prefix(let p) = m { lookups.append(TermLookup(kind: propTerm, values: [], prefix: key + "=" + p, apps: apps)) }
+                }
+            default:
+                break
+            }
+        }
+        return lookups
+    }
+
+    /// Counts (up to `cap`) the sessions holding a term: how `QueryService` decides `popular`.
+    public static func termCount(_ lookup: TermLookup, cap: Int64) -> SQLQuery {
+        var b = SQLBuilder()
+        b.text("SELECT count(*) FROM (SELECT 1 FROM session_terms st WHERE st.term_id IN (")
+        termIDs(lookup, &b)
+        b.text(") LIMIT ")
+        b.bind(cap)
+        b.text(")")
+        return b.query
+    }
+
+    /// The store spells numbers as Swift prints a Double ("3.0"): accept both spellings.
+    static func propValues(_ key: String, _ value: String) -> [String] {
+        var values = [key + "=" + value]
+        if let n = Double(value), n.isFinite, String(n) != value { values.append(key + "=" + String(n)) }
+        return values
     }
 
     /// The apps a query is restricted to, when it names them exactly: lets term lookups use the
@@ -212,13 +267,14 @@ public enum SessionSQL {
         return nil
     }
 
-    static func condition(_ filter: SessionFilter, apps: [String]?, _ b: inout SQLBuilder) {
+    static func condition(_ filter: SessionFilter, apps: [String]?, popular: (TermLookup) -> Bool,
+                          _ b: inout SQLBuilder) {
         switch filter {
         case .text(let field, let matches, let negated):
             b.text(negated ? "NOT (" : "(")
             for (i, m) in matches.enumerated() {
                 if i > 0 { b.text(" OR ") }
-                textCondition(field, m, apps: apps, &b)
+                textCondition(field, m, apps: apps, popular: popular, &b)
             }
             b.text(")")
         case .prop(let key, let matches, let negated):
@@ -227,15 +283,12 @@ public enum SessionSQL {
                 if i > 0 { b.text(" OR ") }
                 switch m {
                 case .exact(let value):
-                    // The store spells numbers as Swift prints a Double ("3.0"): accept both spellings.
-                    var values = [key + "=" + value]
-                    if let n = Double(value), n.isFinite, String(n) != value { values.append(key + "=" + String(n)) }
-                    term(propTerm, values: values, prefix: nil, apps: apps, &b)
+                    term(TermLookup(kind: propTerm, values: propValues(key, value), prefix: nil, apps: apps), popular, &b)
                 case .prefix(let p):
-                    term(propTerm, values: [], prefix: key + "=" + p, apps: apps, &b)
+                    term(TermLookup(kind: propTerm, values: [], prefix: key + "=" + p, apps: apps), popular, &b)
                 case .missing:
                     b.text("NOT ")
-                    term(propTerm, values: [], prefix: key + "=", apps: apps, &b)
+                    term(TermLookup(kind: propTerm, values: [], prefix: key + "=", apps: apps), { _ in true }, &b)
                 }
             }
             b.text(")")
@@ -277,7 +330,8 @@ public enum SessionSQL {
         }
     }
 
-    static func textCondition(_ field: TextField, _ m: TextMatch, apps: [String]?, _ b: inout SQLBuilder) {
+    static func textCondition(_ field: TextField, _ m: TextMatch, apps: [String]?, popular: (TermLookup) -> Bool,
+                              _ b: inout SQLBuilder) {
         switch field {
         case .platform:
             // The parser only lets platform names through; an unknown one matches nothing.
@@ -303,11 +357,11 @@ public enum SessionSQL {
         case .page, .action:
             let kind = field == .page ? pageTerm : actionTerm
             switch m {
-            case .exact(let value): term(kind, values: [value], prefix: nil, apps: apps, &b)
-            case .prefix(let p): term(kind, values: [], prefix: p, apps: apps, &b)
+            case .exact(let value): term(TermLookup(kind: kind, values: [value], prefix: nil, apps: apps), popular, &b)
+            case .prefix(let p): term(TermLookup(kind: kind, values: [], prefix: p, apps: apps), popular, &b)
             case .missing:
                 b.text("NOT ")
-                term(kind, values: [], prefix: "", apps: apps, &b)
+                term(TermLookup(kind: kind, values: [], prefix: "", apps: apps), { _ in true }, &b)
             }
         default:
             guard let col = column(field) else { b.text("0"); return }
@@ -333,10 +387,21 @@ public enum SessionSQL {
         b.bind(prefix)
     }
 
-    /// The session holds a term of `kind` equal to one of `values` or starting with `prefix`.
-    static func term(_ kind: Int64, values: [String], prefix: String?, apps: [String]?, _ b: inout SQLBuilder) {
-        b.text("sessions.sid IN (SELECT st.sid FROM session_terms st WHERE st.term_id IN (SELECT t.term_id FROM terms t WHERE ")
-        if let apps, !apps.isEmpty {
+    /// The session holds a term of the lookup. A popular term is checked per row (the primary
+    /// key (sid, term_id) of `session_terms`); a rare one drives the query from its sessions.
+    static func term(_ lookup: TermLookup, _ popular: (TermLookup) -> Bool, _ b: inout SQLBuilder) {
+        if popular(lookup) {
+            b.text("EXISTS (SELECT 1 FROM session_terms st WHERE st.sid = sessions.sid AND st.term_id IN (")
+        } else {
+            b.text("sessions.sid IN (SELECT st.sid FROM session_terms st WHERE st.term_id IN (")
+        }
+        termIDs(lookup, &b)
+        b.text("))")
+    }
+
+    static func termIDs(_ lookup: TermLookup, _ b: inout SQLBuilder) {
+        b.text("SELECT t.term_id FROM terms t WHERE ")
+        if let apps = lookup.apps, !apps.isEmpty {
             b.text("t.app IN (")
             for (i, app) in apps.enumerated() {
                 if i > 0 { b.text(", ") }
@@ -345,19 +410,18 @@ public enum SessionSQL {
             b.text(") AND ")
         }
         b.text("t.kind = ")
-        b.bind(kind)
-        if let prefix {
+        b.bind(lookup.kind)
+        if let prefix = lookup.prefix {
             b.text(" AND ")
             prefixMatch("t.value", prefix, &b)
         } else {
             b.text(" AND t.value IN (")
-            for (i, v) in values.enumerated() {
+            for (i, v) in lookup.values.enumerated() {
                 if i > 0 { b.text(", ") }
                 b.bind(v)
             }
             b.text(")")
         }
-        b.text("))")
     }
 }
 

@@ -142,6 +142,21 @@ final class StoreFixture {
         #expect(try f.ids("/v1/sessions?app=shop&to=\(StoreFixture.t0 + 1)") == ["v-alice"])
     }
 
+    /// Term filters give the same answers whether a term drives the query (rare) or is checked
+    /// per row (popular).
+    @Test(arguments: [Int64(1), 2000])
+    func termFiltersAgreeInBothPlans(_ popularAt: Int64) throws {
+        let f = try StoreFixture()
+        try f.fillShop()
+        f.service.popularTermSessions = popularAt
+        #expect(Set(try f.ids("/v1/sessions?page=/")) == ["v-alice", "v-bob"])
+        #expect(try f.ids("/v1/sessions?page=/check*&app=shop") == ["v-alice"])
+        #expect(try f.ids("/v1/sessions?action=search&sort=duration") == ["v-bob"])
+        #expect(try f.ids("/v1/sessions?prop.items=3") == ["v-alice"])
+        #expect(Set(try f.ids("/v1/sessions?app=shop&not.page=/")) == ["v-carol"])
+        #expect(Set(try f.ids("/v1/sessions?page=/pricing&page=/checkout")) == ["v-alice", "v-carol"])
+    }
+
     @Test func userTagFindsTheVisitorsAnonymousSessionsToo() throws {
         let f = try StoreFixture()
         try f.fillShop()
