@@ -10,6 +10,10 @@ func say(_ fd: Int32, _ text: String) {
 }
 
 signal(SIGPIPE, SIG_IGN)
+if CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-h") {
+    say(1, SessiondOptions.help)
+    exit(0)
+}
 do {
     let options = try SessiondOptions.parse(Array(CommandLine.arguments.dropFirst()),
                                             environment: ProcessInfo.processInfo.environment,

@@ -131,13 +131,14 @@ final class BatchSender: Sendable {
     final class Acks: Sendable {
         let byID = Mutex<[BatchID: BatchAck]>([:])
         let received = Atomic<Int>(0)
+        let disconnects = Mutex<[WireCloseReason]>([])
     }
 
     let loop: EventLoop
     let client: WireClient
     private let acks = Acks()
 
-    init(port: UInt16) throws {
+    init(port: UInt16, shard: String = "s1") throws {
         loop = try EventLoop.start(name: "test-client")
         guard let address = SocketAddress(host: "127.0.0.1", port: port) else { throw HarnessError("address") }
         let acks = acks
@@ -145,7 +146,7 @@ final class BatchSender: Sendable {
         settings.connectTimeout = 2
         client = WireClient(loop: loop, address: address,
                             hello: Hello(role: .collector, nodeID: "test-collector", softwareVersion: "test",
-                                         expectedShardID: "s1"),
+                                         expectedShardID: shard),
                             settings: settings,
                             backoff: ReconnectBackoff(initial: 0.05, maximum: 0.3, multiplier: 2),
                             handlers: WireClientHandlers(message: { message in
@@ -153,6 +154,8 @@ final class BatchSender: Sendable {
                                     acks.byID.withLock { $0[ack.batchID] = ack }
                                     acks.received.add(1, ordering: .relaxed)
                                 }
+                            }, disconnected: { reason, _ in
+                                acks.disconnects.withLock { $0.append(reason) }
                             }))
         client.start()
     }
@@ -164,6 +167,7 @@ final class BatchSender: Sendable {
     func ack(_ id: BatchID) -> BatchAck? { acks.byID.withLock { $0[id] } }
     var acknowledged: Int { acks.byID.withLock { $0.count } }
     var acksReceived: Int { acks.received.load(ordering: .relaxed) }
+    var disconnects: [WireCloseReason] { acks.disconnects.withLock { $0 } }
 
     /// Waits (polling, bounded) until `condition` holds; false on timeout.
     func wait(seconds: Double = 30, until condition: () -> Bool) -> Bool {

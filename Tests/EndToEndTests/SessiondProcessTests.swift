@@ -99,6 +99,18 @@ func shopBeacons(t: Int64) -> [[Beacon]] {
         #expect(d.terminate() == 0)
     }
 
+    @Test func aClientExpectingAnotherShardIsRefused() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = try SessiondProcess(database: dir + "/s.db")
+        let wrong = try BatchSender(port: d.wirePort, shard: "s2")
+        defer { wrong.stop() }
+        #expect(wrong.wait(seconds: 10) {
+            wrong.disconnects.contains { if case .protocolError = $0 { true } else { false } }
+        }, "\(wrong.disconnects)")
+        #expect(d.terminate() == 0)
+    }
+
     @Test func garbageAndSlowConnectionsDoNotDisturbHealthyOnes() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -133,9 +145,12 @@ func shopBeacons(t: Int64) -> [[Beacon]] {
                 try sender.send(BatchID(producer: 2, epoch: 1, sequence: UInt64(i)), beacons)
             }
             #expect(sender.wait { sender.acknowledged == 3 })
-            sender.stop()
             before = (try d.get("/v1/sessions").json["sessions"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
             #expect(d.terminate() == 0)
+            // SIGTERM told the collector to go away before the connection closed.
+            #expect(sender.wait(seconds: 5) { sender.disconnects.contains { if case .goAway = $0 { true } else { false } } },
+                    "\(sender.disconnects)")
+            sender.stop()
         }
         // After the clean stop the WAL was checkpointed into the database.
         let wal = (try? FileManager.default.attributesOfItem(atPath: dir + "/s.db-wal")[.size] as? Int) ?? 0
