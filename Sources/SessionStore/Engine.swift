@@ -33,8 +33,9 @@ extension SessionStore {
     @discardableResult
     public func advance(watermark newWatermark: Int64, now: Int64) throws(StoreError) -> Int {
         guard newWatermark > watermark else { return 0 }
+        termsWritten.removeAll(keepingCapacity: true)
         do throws(StoreError) {
-            return try connection.transaction { () throws(StoreError) -> Int in
+            let written = try connection.transaction { () throws(StoreError) -> Int in
                 let updates = engine.advance(to: newWatermark)
                 var written = 0
                 for update in updates {
@@ -44,10 +45,11 @@ extension SessionStore {
                     written += try write(update, vid: vid, platform: platform, newEvents: [], now: now)
                 }
                 try setMeta("watermark", newWatermark)
-                watermark = newWatermark
-                touched.removeAll(keepingCapacity: true)
                 return written
             }
+            watermark = newWatermark
+            touched.removeAll(keepingCapacity: true)
+            return written
         } catch {
             try? resynchronize()
             throw error
@@ -86,6 +88,7 @@ extension SessionStore {
     /// Re-reads the live state of `visitors` from the store, writing any change, in one transaction.
     func resume(_ visitors: [VisitorRef], now: Int64) throws(StoreError) {
         guard !visitors.isEmpty else { return }
+        termsWritten.removeAll(keepingCapacity: true)
         let history = StoredHistory(connection: connection)
         try connection.transaction { () throws(StoreError) in
             for visitor in visitors {
@@ -104,9 +107,13 @@ extension SessionStore {
         }
     }
 
-    /// After a failed transaction the sessionizer's memory may be ahead of the file: re-read the
-    /// visitors it touched from the (rolled back) store.
+    /// After a failed transaction the sessionizer's memory and the id caches may be ahead of the
+    /// file: forget the caches and re-read the visitors the sessionizer touched.
     func resynchronize() throws(StoreError) {
+        // Ids cached from rows the rollback removed would dangle.
+        termIDs.removeAll()
+        ruleSetIDs.removeAll()
+        termsWritten.removeAll()
         let visitors = touched
         touched.removeAll(keepingCapacity: true)
         try resume(visitors, now: watermark == Int64.min ? 0 : watermark)

@@ -42,7 +42,23 @@ extension SessionStore {
     /// visitor, leaves a tombstone, drops the visitors' live state, then checkpoints and truncates
     /// the WAL so neither file holds the id afterwards (with `secure_delete` zeroing freed pages).
     public func erase(app: String, kind: ErasedKind, id: String, now: Int64) throws(StoreError) -> ErasureResult {
-        let result = try connection.transaction { () throws(StoreError) -> ErasureResult in
+        let result: ErasureResult
+        do {
+            result = try eraseInTransaction(app: app, kind: kind, id: id, now: now)
+            touched.removeAll(keepingCapacity: true)
+        } catch {
+            try? resynchronize()
+            throw error
+        }
+        hasTombstones = true
+        termIDs.removeAll()
+        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return result
+    }
+
+    private func eraseInTransaction(app: String, kind: ErasedKind, id: String,
+                                    now: Int64) throws(StoreError) -> ErasureResult {
+        try connection.transaction { () throws(StoreError) -> ErasureResult in
             var vids: [Int64] = []
             switch kind {
             case .visitor:
@@ -74,6 +90,7 @@ extension SessionStore {
                 result.events += counts.events
                 result.visitors += 1
                 if let visitorID {
+                    touched.append(VisitorRef(app: app, visitor: visitorID, platform: platform))
                     try forgetLiveState(app: app, visitor: visitorID, platform: platform)
                     // The visitor's anonymous events must not come back either.
                     try addTombstone(app: app, kind: .visitor, id: visitorID, now: now)
@@ -85,10 +102,6 @@ extension SessionStore {
                 "DELETE FROM terms WHERE NOT EXISTS (SELECT 1 FROM session_terms st WHERE st.term_id = terms.term_id)")
             return result
         }
-        hasTombstones = true
-        termIDs.removeAll()
-        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return result
     }
 
     private func addTombstone(app: String, kind: ErasedKind, id: String, now: Int64) throws(StoreError) {

@@ -72,9 +72,40 @@ public enum Replay {
                     report.differences.append("\(label) session \(row.id): " + describe(stored: row, expected: expected))
                 }
             }
+            try compareTerms(stored: stored, events: events, vid: visitor.vid, label: label, on: connection,
+                             into: &report)
             if report.differences.count >= limit { break }
         }
         return report
+    }
+
+    /// The filter terms of each session must be exactly those of its events.
+    private static func compareTerms(stored: [SessionRow], events: [TrackedEvent], vid: Int64, label: String,
+                                     on connection: Connection, into report: inout Report) throws(StoreError) {
+        let select = try connection.statement("""
+            SELECT s.id, t.kind, t.value FROM sessions s JOIN session_terms st ON st.sid = s.sid
+            JOIN terms t ON t.term_id = st.term_id WHERE s.vid = ?
+            """)
+        try select.bind(1, vid)
+        var actual: [String: Set<String>] = [:]
+        while try select.step() { actual[select.text(0), default: []].insert("\(select.int64(1)):\(select.text(2))") }
+        select.reset()
+        var expected: [String: Set<String>] = [:]
+        for row in stored {
+            var terms = Set<String>()
+            for tracked in events where !(tracked.key < row.firstEvent) && !(row.lastEvent < tracked.key) {
+                try SessionStore.forEachTerm(of: tracked.event) { kind, value throws(StoreError) in
+                    terms.insert("\(kind.rawValue):\(value)")
+                }
+            }
+            if !terms.isEmpty { expected[row.id] = terms }
+        }
+        for id in Set(actual.keys).union(expected.keys) where actual[id] != expected[id] {
+            let missing = (expected[id] ?? []).subtracting(actual[id] ?? []).sorted().prefix(3)
+            let extra = (actual[id] ?? []).subtracting(expected[id] ?? []).sorted().prefix(3)
+            report.differences.append("\(label) session \(id): filter terms differ, missing \(Array(missing)), "
+                                      + "extra \(Array(extra))")
+        }
     }
 
     private static func latestRuleSet(app: String, platform: Platform,

@@ -154,14 +154,22 @@ public final class Statement {
         try check(sqlite3_bind_double(raw, index, value), index)
     }
 
+    private func length(_ count: Int, _ index: Int32) throws(StoreError) -> Int32 {
+        guard let length = Int32(exactly: count) else {
+            throw .invalidArgument("parameter \(index) of \(sql.prefix(80)) is \(count) bytes, more than SQLite takes")
+        }
+        return length
+    }
+
     public func bind(_ index: Int32, _ value: String) throws(StoreError) {
         var value = value
+        let count = try length(value.utf8.count, index)
         let rc = value.withUTF8 { bytes in
             // An empty string must bind as '' (not NULL): SQLite needs a non-null pointer.
             UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).withMemoryRebound(
                 to: CChar.self, capacity: max(bytes.count, 1)
             ) { pointer in
-                sqlite3_bind_text(raw, index, pointer, Int32(bytes.count), clickpath_sqlite_transient())
+                sqlite3_bind_text(raw, index, pointer, count, clickpath_sqlite_transient())
             }
         }
         try check(rc, index)
@@ -172,10 +180,11 @@ public final class Statement {
     }
 
     public func bind(_ index: Int32, blob: [UInt8]) throws(StoreError) {
+        let count = try length(blob.count, index)
         let rc = blob.withUnsafeBytes { bytes in
             // A zero-length blob must still be a blob, not NULL: SQLite needs a non-null pointer.
             sqlite3_bind_blob(raw, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
-                              Int32(bytes.count), clickpath_sqlite_transient())
+                              count, clickpath_sqlite_transient())
         }
         try check(rc, index)
     }

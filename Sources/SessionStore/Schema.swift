@@ -60,6 +60,7 @@ public enum Schema {
             app TEXT NOT NULL,
             platform INTEGER NOT NULL,
             body BLOB NOT NULL,
+            rules_version INTEGER NOT NULL,
             created_at INTEGER NOT NULL,
             UNIQUE(app, platform, body)
         );

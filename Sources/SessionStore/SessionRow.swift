@@ -199,6 +199,44 @@ public struct SessionRow: Sendable, Hashable {
         try statement.bind(48, device?.appVersion)
     }
 
+    /// Binds only the parameters of the narrow UPDATE of a live session that grew (the hot path:
+    /// every batch, every active visitor), leaving identity and start columns unbound.
+    func bindGrowth(to statement: Statement) throws(StoreError) {
+        var pages: [UInt8] = []
+        EventCodec.putVarint(UInt64(pagesVisited.count), &pages)
+        for page in pagesVisited { EventCodec.putString(page, &pages) }
+        try statement.bind(1, id)
+        try statement.bind(5, userTag)
+        try statement.bind(10, end)
+        try statement.bind(11, duration)
+        try statement.bind(12, activeTime)
+        try statement.bind(13, eventCount)
+        try statement.bind(14, views)
+        try statement.bind(15, actions)
+        try statement.bind(16, requests)
+        try statement.bind(17, resources)
+        try statement.bind(18, errors)
+        try statement.bind(19, failedRequests)
+        try statement.bind(20, failedResources)
+        try statement.bind(21, crashes)
+        try statement.bind(22, heartbeats)
+        try statement.bind(23, frustratedActions)
+        try statement.bind(24, satisfiedRatings)
+        try statement.bind(25, toleratingRatings)
+        try statement.bind(26, frustratedRatings)
+        try statement.bind(27, lastRating)
+        try statement.bind(29, exitPage)
+        try statement.bind(30, blob: pages)
+        try statement.bind(31, experience)
+        try statement.bind(32, health)
+        try statement.bind(33, healthReasons)
+        try statement.bind(36, revision)
+        try statement.bind(40, rulesID)
+        try statement.bind(42, lastEventTS)
+        try statement.bind(43, lastEventID)
+        try statement.bind(44, Int64(bitPattern: fingerprint))
+    }
+
     /// Reads a row selected as `SELECT <columns> ...` (column 2 is `vid`, skipped).
     static func read(_ statement: Statement) throws(StoreError) -> SessionRow {
         let id = statement.text(0)

@@ -63,7 +63,8 @@ public final class SessionStore {
     /// The writer connection (exposed for maintenance tools and tests on the owner thread).
     public let connection: Connection
     let rules: RulesProvider
-    var ruleSetIDs: [RuleSetKey: Int64] = [:]
+    /// The stored id of each app's current rules; a config reload with new numbers stores a new set.
+    var ruleSetIDs: [RuleSetKey: (rules: SessionRules, id: Int64)] = [:]
     var termIDs: [TermKey: Int64] = [:]
     var hasTombstones: Bool
     var engine: Sessionizer
@@ -76,6 +77,11 @@ public final class SessionStore {
         var sid: Int64
         var term: Int64
     }
+    /// How the sessionizer placed events so far (fast path in memory vs recomputation).
+    public var sessionizerStats: Sessionizer.Stats { engine.stats }
+    /// Live sessions held in the sessionizer's memory.
+    public var liveSessionCount: Int { engine.liveSessionCount }
+
     /// The highest watermark passed to `advance`, persisted in `meta`.
     public internal(set) var watermark: Int64
 
@@ -285,8 +291,8 @@ public final class SessionStore {
     func ruleSetID(app: String, platform: Platform) throws(StoreError) -> (Int64, SessionRules) {
         let current = rules(app, platform)
         let key = RuleSetKey(app: app, platform: platform)
+        if let known = ruleSetIDs[key], known.rules == current { return (known.id, current) }
         let body = RulesCodec.encode(current)
-        if let known = ruleSetIDs[key] { return (known, current) }
         let select = try connection.statement("SELECT rules_id FROM rule_sets WHERE app = ? AND platform = ? AND body = ?")
         try select.bind(1, app)
         try select.bind(2, Int64(platform.rawValue))
@@ -298,15 +304,17 @@ public final class SessionStore {
         } else {
             select.reset()
             let insert = try connection.statement(
-                "INSERT INTO rule_sets(app, platform, body, created_at) VALUES (?, ?, ?, ?)")
+                "INSERT INTO rule_sets(app, platform, body, rules_version, created_at) VALUES (?, ?, ?, ?, ?)")
             try insert.bind(1, app)
             try insert.bind(2, Int64(platform.rawValue))
             try insert.bind(3, blob: body)
-            try insert.bind(4, watermark == Int64.min ? 0 : watermark)
+            // Config's `rulesVersion` of these rules, so a session can be matched to apps.json.
+            try insert.bind(4, Int64(bitPattern: current.fingerprint(platform: platform)))
+            try insert.bind(5, watermark == Int64.min ? 0 : watermark)
             try insert.run()
             id = connection.lastInsertRowID
         }
-        ruleSetIDs[key] = id
+        ruleSetIDs[key] = (current, id)
         return (id, current)
     }
 

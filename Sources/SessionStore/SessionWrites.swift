@@ -23,12 +23,11 @@ extension SessionStore {
         }
         guard !update.upserts.isEmpty || !update.userTags.isEmpty else { return written }
         let rulesID = try ruleSetID(app: update.app, platform: platform).0
-        let sortedNew = newEvents.sorted { $0.key < $1.key }
+        let sortedNew = newEvents.count > 1 ? newEvents.sorted { $0.key < $1.key } : newEvents
         for record in update.upserts {
             let row = SessionRow(record, rulesID: rulesID)
-            let previous = try existing(id: row.id)
-            let sid = try write(row, previous: previous, vid: vid, now: now)
-            try updateTerms(sid: sid, row: row, previous: previous, vid: vid, newEvents: sortedNew)
+            let placed = update.placements.filter { $0.session == record.id }
+            try write(row, placed: placed, vid: vid, newEvents: sortedNew, now: now)
             written += 1
         }
         for tag in update.userTags {
@@ -43,49 +42,22 @@ extension SessionStore {
         return written
     }
 
-    /// What the write path needs to know of the stored row a record replaces.
-    struct PreviousRow {
-        var sid: Int64
-        var firstEvent: EventKey
-        var lastEvent: EventKey
-        var eventCount: Int
-        var pagesCount: Int
-        var live: Bool
-        var retired: Bool
-        var previousID: String?
-        var continued: Bool
-        var clientSession: String?
-        var device: [UInt8]?
-    }
-
-    private func existing(id: String) throws(StoreError) -> PreviousRow? {
-        let select = try connection.statement("""
-            SELECT sid, start_ts, first_event_id, last_ts, last_event_id, event_count, pages_visited, live,
-                   merged_into IS NOT NULL, previous_id, continued, client_session, device
-            FROM sessions WHERE id = ?
-            """)
-        defer { select.reset() }
-        try select.bind(1, id)
-        guard try select.step() else { return nil }
-        let pages = try select.withBlob(6) { bytes throws(StoreError) -> Int in
-            guard !bytes.isEmpty else { return 0 }
-            var reader = EventCodec.Reader(bytes: bytes)
-            return try reader.count()
-        }
-        return PreviousRow(sid: select.int64(0), firstEvent: EventKey(ts: select.int64(1), id: select.text(2)),
-                           lastEvent: EventKey(ts: select.int64(3), id: select.text(4)),
-                           eventCount: select.int(5), pagesCount: pages, live: select.int64(7) != 0,
-                           retired: select.int64(8) != 0, previousID: select.optionalText(9),
-                           continued: select.int64(10) != 0, clientSession: select.optionalText(11),
-                           device: select.isNull(12) ? nil : select.blob(12))
-    }
-
-    /// Writes a session row and returns its `sid`. A live session that only grew (the common case:
-    /// new events at its end) gets a narrow UPDATE that leaves its identity, start and liveness
-    /// alone, so SQLite rewrites the row but none of the filter indexes; anything else (new,
-    /// completed, re-split, merged) writes every column.
-    private func write(_ row: SessionRow, previous: PreviousRow?, vid: Int64, now: Int64) throws(StoreError) -> Int64 {
-        guard let previous else {
+    /// Writes one session row and keeps its terms, deciding from the sessionizer's placements
+    /// (only a slow-path recomputation reads the old row's extent):
+    /// - revision 1: a new session, INSERT;
+    /// - placed only after its first event: the fast path appended new events to it, so its
+    ///   identity, start and entry page are unchanged; while still live a narrow UPDATE leaves
+    ///   every filter index alone; terms come from the appended events;
+    /// - anything else (completed by the watermark, recomputed after a late event): every column;
+    ///   when its events changed (it has a placement) its terms are rebuilt from its events.
+    private func write(_ row: SessionRow, placed: [Placement], vid: Int64, newEvents: [TrackedEvent],
+                       now: Int64) throws(StoreError) {
+        let appendedFrom = placed.count == 1 && row.revision > 1 && row.firstEvent < placed[0].from
+            ? placed[0].from : nil
+        // A slow-path recomputation of a stored session: remember its old extent for the terms.
+        let previous = row.revision > 1 && appendedFrom == nil && !placed.isEmpty ? try extent(of: row.id) : nil
+        let sid: Int64
+        if row.revision == 1 {
             let insert = try connection.statement("""
                 INSERT INTO sessions(\(SessionRow.columns), created_at, updated_at)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
@@ -95,85 +67,90 @@ extension SessionStore {
             try row.bind(to: insert, vid: vid)
             try insert.bind(49, now)
             try insert.run()
-            return connection.lastInsertRowID
+            sid = connection.lastInsertRowID
+        } else {
+            let grows = appendedFrom != nil && row.live
+            let sql = grows
+                ? """
+                  UPDATE sessions SET user_tag = ?5, end_ts = ?10, duration = ?11, active_time = ?12,
+                      event_count = ?13, views = ?14, actions = ?15, requests = ?16, resources = ?17, errors = ?18,
+                      failed_requests = ?19, failed_resources = ?20, crashes = ?21, heartbeats = ?22,
+                      frustrated_actions = ?23, satisfied_ratings = ?24, tolerating_ratings = ?25,
+                      frustrated_ratings = ?26, last_rating = ?27, exit_page = ?29, pages_visited = ?30,
+                      experience = ?31, health = ?32, health_reasons = ?33, revision = ?36, rules_id = ?40,
+                      last_ts = ?42, last_event_id = ?43, fingerprint = ?44, updated_at = ?49
+                  WHERE id = ?1 RETURNING sid
+                  """
+                : """
+                  UPDATE sessions SET user_tag = ?5, client_session = ?6, device = ?8, start_ts = ?9,
+                      end_ts = ?10, duration = ?11, active_time = ?12, event_count = ?13, views = ?14,
+                      actions = ?15, requests = ?16, resources = ?17, errors = ?18, failed_requests = ?19,
+                      failed_resources = ?20, crashes = ?21, heartbeats = ?22, frustrated_actions = ?23,
+                      satisfied_ratings = ?24, tolerating_ratings = ?25, frustrated_ratings = ?26,
+                      last_rating = ?27, entry_page = ?28, exit_page = ?29, pages_visited = ?30,
+                      experience = ?31, health = ?32, health_reasons = ?33, end_reason = ?34, live = ?35,
+                      revision = ?36, previous_id = ?37, continued = ?38, merged_into = NULL, rules_id = ?40,
+                      first_event_id = ?41, last_ts = ?42, last_event_id = ?43, fingerprint = ?44,
+                      browser = ?45, os = ?46, device_type = ?47, app_version = ?48, updated_at = ?49
+                  WHERE id = ?1 RETURNING sid
+                  """
+            let update = try connection.statement(sql)
+            defer { update.reset() }
+            if grows { try row.bindGrowth(to: update) } else { try row.bind(to: update, vid: vid) }
+            try update.bind(49, now)
+            guard try update.step() else {
+                throw .corruptRow("session \(row.id) revision \(row.revision) has no stored row to update")
+            }
+            sid = update.int64(0)
         }
-        var deviceBytes: [UInt8]?
-        if let device = row.device {
-            var bytes: [UInt8] = []
-            EnvelopeCodec.encodeDevice(device, into: &bytes)
-            deviceBytes = bytes
+        // Terms: incremental when every event they come from is new in this batch.
+        if let appendedFrom {
+            try addTerms(of: newEvents, from: appendedFrom, through: row.lastEvent, sid: sid, app: row.app)
+        } else if !placed.isEmpty {
+            let newInSession = newEvents.filter { !($0.key < row.firstEvent) && !(row.lastEvent < $0.key) }
+            if let old = previous, old.firstEvent == row.firstEvent, old.lastEvent < row.lastEvent,
+               old.eventCount &+ newInSession.count == row.eventCount,
+               newInSession.allSatisfy({ old.lastEvent < $0.key }) {
+                // Recomputed by the slow path but only grew at its end (e.g. the rating tables of
+                // the fast path could not decide): the old terms stay valid.
+                try addTerms(of: newInSession, from: old.lastEvent, through: row.lastEvent, sid: sid, app: row.app)
+            } else if row.revision == 1, newInSession.count == row.eventCount {
+                try addTerms(of: newInSession, from: row.firstEvent, through: row.lastEvent, sid: sid, app: row.app)
+            } else {
+                try rebuildTerms(sid: sid, row: row, vid: vid)
+            }
         }
-        let grewWhileLive = previous.live && row.live && !previous.retired && previous.firstEvent == row.firstEvent
-            && previous.previousID == row.previousID && previous.continued == row.continued
-            && previous.clientSession == row.clientSession && previous.device == deviceBytes
-        let sql = grewWhileLive
-            ? """
-              UPDATE sessions SET user_tag = ?5, end_ts = ?10, duration = ?11, active_time = ?12,
-                  event_count = ?13, views = ?14, actions = ?15, requests = ?16, resources = ?17, errors = ?18,
-                  failed_requests = ?19, failed_resources = ?20, crashes = ?21, heartbeats = ?22,
-                  frustrated_actions = ?23, satisfied_ratings = ?24, tolerating_ratings = ?25,
-                  frustrated_ratings = ?26, last_rating = ?27, exit_page = ?29, pages_visited = ?30,
-                  experience = ?31, health = ?32, health_reasons = ?33, revision = ?36, rules_id = ?40,
-                  last_ts = ?42, last_event_id = ?43, fingerprint = ?44, updated_at = ?49
-              WHERE sid = ?50
-              """
-            : """
-              UPDATE sessions SET user_tag = ?5, client_session = ?6, device = ?8, start_ts = ?9, end_ts = ?10,
-                  duration = ?11, active_time = ?12, event_count = ?13, views = ?14, actions = ?15,
-                  requests = ?16, resources = ?17, errors = ?18, failed_requests = ?19, failed_resources = ?20,
-                  crashes = ?21, heartbeats = ?22, frustrated_actions = ?23, satisfied_ratings = ?24,
-                  tolerating_ratings = ?25, frustrated_ratings = ?26, last_rating = ?27, entry_page = ?28,
-                  exit_page = ?29, pages_visited = ?30, experience = ?31, health = ?32, health_reasons = ?33,
-                  end_reason = ?34, live = ?35, revision = ?36, previous_id = ?37, continued = ?38,
-                  merged_into = NULL, rules_id = ?40, first_event_id = ?41, last_ts = ?42, last_event_id = ?43,
-                  fingerprint = ?44, browser = ?45, os = ?46, device_type = ?47, app_version = ?48,
-                  updated_at = ?49
-              WHERE sid = ?50
-              """
-        let update = try connection.statement(sql)
-        try row.bind(to: update, vid: vid)
-        try update.bind(49, now)
-        try update.bind(50, previous.sid)
-        try update.run()
-        return previous.sid
+    }
+
+    /// The extent of a stored session before this write (slow-path recomputations only).
+    struct PreviousExtent {
+        var firstEvent: EventKey
+        var lastEvent: EventKey
+        var eventCount: Int
+    }
+
+    private func extent(of id: String) throws(StoreError) -> PreviousExtent? {
+        let select = try connection.statement(
+            "SELECT start_ts, first_event_id, last_ts, last_event_id, event_count FROM sessions WHERE id = ?")
+        defer { select.reset() }
+        try select.bind(1, id)
+        guard try select.step() else { return nil }
+        return PreviousExtent(firstEvent: EventKey(ts: select.int64(0), id: select.text(1)),
+                              lastEvent: EventKey(ts: select.int64(2), id: select.text(3)),
+                              eventCount: select.int(4))
     }
 
     // MARK: Terms (page visited, action name, prop value filters)
 
-    /// Keeps `session_terms` equal to the terms of the session's events. When the session only
-    /// grew at its end by events of this batch, adds their terms; otherwise (created from stored
-    /// events, re-split, merged, shrunk) rebuilds them from its stored events.
-    private func updateTerms(sid: Int64, row: SessionRow, previous: PreviousRow?, vid: Int64,
-                             newEvents: [TrackedEvent]) throws(StoreError) {
-        let appendedFrom: EventKey?
-        let knownCount: Int
-        if let previous, previous.firstEvent == row.firstEvent {
-            appendedFrom = previous.lastEvent
-            knownCount = previous.eventCount
-        } else if previous == nil {
-            appendedFrom = nil
-            knownCount = 0
-        } else {
-            try rebuildTerms(sid: sid, row: row, vid: vid)
-            return
+    private func addTerms(of events: [TrackedEvent], from: EventKey, through: EventKey, sid: Int64,
+                          app: String) throws(StoreError) {
+        for tracked in events where !(tracked.key < from) && !(through < tracked.key) {
+            try addTerms(of: tracked.event, sid: sid, app: app)
         }
-        let slice = newEvents.filter { tracked in
-            let key = tracked.key
-            if let appendedFrom, !(appendedFrom < key) { return false }
-            return !(key < row.firstEvent) && !(row.lastEvent < key)
-        }
-        guard knownCount &+ slice.count == row.eventCount else {
-            try rebuildTerms(sid: sid, row: row, vid: vid)
-            return
-        }
-        let firstNewPage = previous == nil ? 0 : min(previous?.pagesCount ?? 0, row.pagesVisited.count)
-        for page in row.pagesVisited[firstNewPage...] { try addTerm(sid: sid, app: row.app, kind: .page, value: page) }
-        for tracked in slice { try addTerms(of: tracked.event, sid: sid, app: row.app) }
     }
 
     private func rebuildTerms(sid: Int64, row: SessionRow, vid: Int64) throws(StoreError) {
         try deleteTerms(sid: sid)
-        for page in row.pagesVisited { try addTerm(sid: sid, app: row.app, kind: .page, value: page) }
         let history = StoredHistory(connection: connection)
         for tracked in try history.events(vid: vid, from: row.firstEvent, through: row.lastEvent) {
             try addTerms(of: tracked.event, sid: sid, app: row.app)
@@ -181,12 +158,35 @@ extension SessionStore {
     }
 
     private func addTerms(of event: Event, sid: Int64, app: String) throws(StoreError) {
-        if event.type == .action, let name = event.name {
-            try addTerm(sid: sid, app: app, kind: .action, value: name)
+        try SessionStore.forEachTerm(of: event) { kind, value throws(StoreError) in
+            try addTerm(sid: sid, app: app, kind: kind, value: value)
         }
-        for (key, value) in event.props {
-            try addTerm(sid: sid, app: app, kind: .prop, value: SessionStore.propTerm(key: key, value: value))
+    }
+
+    /// The filterable terms of one event: its page (views), its name (actions), its props.
+    static func forEachTerm(of event: Event, _ body: (TermKind, String) throws(StoreError) -> Void) throws(StoreError) {
+        switch event.type {
+        case .view:
+            if let page = page(of: event) { try body(.page, page) }
+        case .action:
+            if let name = event.name { try body(.action, name) }
+        default:
+            break
         }
+        for (key, value) in event.props { try body(.prop, propTerm(key: key, value: value)) }
+    }
+
+    /// The page a view shows, as the sessionizer names it for entry and exit pages: its URL
+    /// without query and fragment, else its name.
+    public static func page(of view: Event) -> String? {
+        if let url = view.url, !url.isEmpty {
+            if let cut = url.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+                let path = String(url[..<cut])
+                return path.isEmpty ? view.name : path
+            }
+            return url
+        }
+        return view.name
     }
 
     /// How a prop is indexed and how a query must spell it: `key=value` (numbers as Swift prints a

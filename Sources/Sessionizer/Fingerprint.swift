@@ -16,24 +16,28 @@ struct Fingerprint {
     mutating func add(_ flag: Bool) { add(flag ? 1 as UInt64 : 2) }
 
     mutating func add(_ text: String?) {
-        guard let text else {
+        guard var text else {
             add(0 as UInt64)
             return
         }
-        let utf8 = text.utf8
-        add(UInt64(utf8.count) | 1 << 63)
-        var word: UInt64 = 0
-        var filled: UInt64 = 0
-        for byte in utf8 {
-            word |= UInt64(byte) << (8 &* filled)
-            filled &+= 1
-            if filled == 8 {
+        text.withUTF8 { bytes in
+            add(UInt64(bytes.count) | 1 << 63)
+            var offset = 0
+            while offset &+ 8 <= bytes.count {
+                add(UInt64(littleEndian: UnsafeRawBufferPointer(bytes).loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                offset &+= 8
+            }
+            if offset < bytes.count {
+                var word: UInt64 = 0
+                var shift: UInt64 = 0
+                while offset < bytes.count {
+                    word |= UInt64(bytes[offset]) << shift
+                    shift &+= 8
+                    offset &+= 1
+                }
                 add(word)
-                word = 0
-                filled = 0
             }
         }
-        if filled > 0 { add(word) }
     }
 
     static func hash(_ text: String) -> UInt64 {

@@ -11,6 +11,8 @@ struct Limits: Sendable, Hashable {
     var backstop: Int64?
     var activeGap: Int64
     var apdex: Int64
+    var toleratingFactor: Int64
+    var shares: Shares
 
     init(_ rules: SessionRules) {
         func on(_ value: Int64?) -> Int64? { value.flatMap { $0 >= 0 ? $0 : nil } }
@@ -22,6 +24,9 @@ struct Limits: Sendable, Hashable {
         backstop = on(rules.backstop)
         activeGap = max(0, rules.activeGap)
         apdex = max(0, rules.apdexThreshold)
+        toleratingFactor = max(1, rules.toleratingFactor)
+        shares = Shares(frustrated: rules.frustratedShare.isFinite ? rules.frustratedShare : 0.3,
+                        satisfied: rules.satisfiedShare.isFinite ? rules.satisfiedShare : 0.5)
     }
 }
 
@@ -51,14 +56,25 @@ extension Event {
     /// The page a view shows: its URL without query and fragment, else its name.
     var page: String? {
         if let url, !url.isEmpty {
-            if let cut = url.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-                let path = String(url[..<cut])
-                return path.isEmpty ? name : path
+            let bytes = url.utf8
+            if let cut = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+                return cut == bytes.startIndex ? name : String(decoding: bytes[..<cut], as: UTF8.self)
             }
             return url
         }
         return name
     }
+}
+
+/// The session experience thresholds (kept per live session, for completion by the watermark).
+struct Shares: Sendable, Hashable {
+    var frustrated: Double
+    var satisfied: Double
+}
+
+/// part / whole >= share, tolerant of the share's binary rounding (0.3 is not exact).
+func atLeast(_ part: Int, of whole: Int, _ share: Double) -> Bool {
+    Double(part) >= share * Double(whole) - 1e-9
 }
 
 /// What ends the open session before an event, or nil when the event joins it.
@@ -181,10 +197,10 @@ struct SessionState: Sendable {
                     if pages.count < SessionSummary.maxPagesVisited { pages.append(page) }
                 }
             }
-            ratingsOK = ratings.addItem(event, isAction: false, apdex: limits.apdex, exact: &exact)
+            ratingsOK = ratings.addItem(event, isAction: false, limits, exact: &exact)
         case .action:
             actions &+= 1
-            ratingsOK = ratings.addItem(event, isAction: true, apdex: limits.apdex, exact: &exact)
+            ratingsOK = ratings.addItem(event, isAction: true, limits, exact: &exact)
         case .request:
             requests &+= 1
             if event.failed { failedRequests &+= 1 }
@@ -224,7 +240,8 @@ struct SessionState: Sendable {
     }
 
     /// The session as the rules see it at this point.
-    func summary(platform: Platform, visitor: String, live: Bool, endReason: EndReason?) -> SessionSummary {
+    func summary(platform: Platform, visitor: String, live: Bool, endReason: EndReason?,
+                 _ shares: Shares) -> SessionSummary {
         let rated = actions > 0 ? ratings.actions.counts : ratings.views.counts
         let lastRating = actions > 0 ? ratings.lastAction?.rating : ratings.lastView?.rating
         let experience: Experience?
@@ -232,9 +249,9 @@ struct SessionState: Sendable {
             experience = .frustrated
         } else if rated.rated == 0 {
             experience = nil
-        } else if lastRating == .frustrated || rated.frustrated &* 10 >= rated.rated &* 3 {
+        } else if lastRating == .frustrated || atLeast(rated.frustrated, of: rated.rated, shares.frustrated) {
             experience = .frustrated
-        } else if rated.frustrated == 0 && rated.satisfied &* 2 >= rated.rated {
+        } else if rated.frustrated == 0 && atLeast(rated.satisfied, of: rated.rated, shares.satisfied) {
             experience = .satisfied
         } else {
             experience = .tolerating
@@ -262,14 +279,44 @@ struct Ratings: Sendable {
     static let itemCap = 8
     static let pendingCap = 8
 
+    /// One rated candidate in 8 bytes: 60 bits of its id's hash, then is-action, errored and
+    /// the duration's rating (0 none, 1 satisfied, 2 tolerating, 3 frustrated).
     struct Item: Sendable {
-        var hash: UInt64
-        var ordinal: UInt32
-        var isAction: Bool
-        var base: Experience?
-        var errored: Bool
+        static let hashMask: UInt64 = ~0xF
+        var bits: UInt64
 
+        init(hash: UInt64, isAction: Bool, base: Experience?, errored: Bool) {
+            let code: UInt64 = switch base {
+            case nil: 0
+            case .satisfied: 1
+            case .tolerating: 2
+            case .frustrated: 3
+            }
+            bits = hash & Item.hashMask | (isAction ? 8 : 0) | (errored ? 4 : 0) | code
+        }
+
+        var hash: UInt64 { bits & Item.hashMask }
+        var isAction: Bool { bits & 8 != 0 }
+        var errored: Bool {
+            get { bits & 4 != 0 }
+            set { bits = newValue ? bits | 4 : bits & ~4 }
+        }
+        var base: Experience? {
+            switch bits & 3 {
+            case 1: .satisfied
+            case 2: .tolerating
+            case 3: .frustrated
+            default: nil
+            }
+        }
         var rating: Experience? { errored ? .frustrated : base }
+    }
+
+    /// The last rated action (or view): its position in `items`, -1 once it left the table
+    /// (then every item still in the table is later than it).
+    struct Last: Sendable {
+        var position: Int8
+        var rating: Experience
     }
 
     /// Counts as Int32 to keep a live session small; `RatingCounts` converts.
@@ -285,32 +332,34 @@ struct Ratings: Sendable {
 
     var actions = Tally()
     var views = Tally()
-    var lastAction: (ordinal: UInt32, rating: Experience)?
-    var lastView: (ordinal: UInt32, rating: Experience)?
+    var lastAction: Last?
+    var lastView: Last?
     var items: [Item] = []
     var pending: [UInt64] = []
     var itemsDropped = false
     var pendingDropped = false
-    var nextOrdinal: UInt32 = 0
     var actionsSeen: Int32 = 0
 
-    static func base(duration: Int64?, apdex: Int64) -> Experience? {
+    static func base(duration: Int64?, apdex: Int64, factor: Int64) -> Experience? {
         guard let duration else { return nil }
-        let (fourT, overflow) = apdex.multipliedReportingOverflow(by: 4)
+        let (fourT, overflow) = apdex.multipliedReportingOverflow(by: factor)
         if duration <= apdex { return .satisfied }
         if overflow || duration <= fourT { return .tolerating }
         return .frustrated
     }
 
-    mutating func addItem(_ event: Event, isAction: Bool, apdex: Int64, exact: inout ExactRatings?) -> Bool {
+    mutating func addItem(_ event: Event, isAction: Bool, _ limits: Limits, exact: inout ExactRatings?) -> Bool {
         // Once a session has an action, views are no longer rated: forget them.
         if isAction {
-            if actionsSeen == 0 { items.removeAll { !$0.isAction } }
+            if actionsSeen == 0 {
+                items.removeAll { !$0.isAction }
+                lastView?.position = -1
+            }
             actionsSeen &+= 1
         } else if actionsSeen > 0 {
             return true
         }
-        let hash = Fingerprint.hash(event.id)
+        let hash = Fingerprint.hash(event.id) & Item.hashMask
         var errored: Bool
         if let pendingIndex = pending.firstIndex(of: hash) {
             pending.remove(at: pendingIndex)
@@ -324,26 +373,28 @@ struct Ratings: Sendable {
         } else if !errored && pendingDropped {
             return false
         }
-        let item = Item(hash: hash, ordinal: nextOrdinal, isAction: isAction,
-                        base: Ratings.base(duration: event.duration, apdex: apdex), errored: errored)
-        nextOrdinal &+= 1
+        let item = Item(hash: hash, isAction: isAction,
+                        base: Ratings.base(duration: event.duration, apdex: limits.apdex, factor: limits.toleratingFactor),
+                        errored: errored)
         if items.count >= Ratings.itemCap {
             items.removeFirst()
             itemsDropped = true
+            if let position = lastAction?.position, position >= 0 { lastAction?.position = position - 1 }
+            if let position = lastView?.position, position >= 0 { lastView?.position = position - 1 }
         }
         items.append(item)
-        if let rating = item.rating { count(rating, isAction: isAction, delta: 1, ordinal: item.ordinal) }
+        if let rating = item.rating { count(rating, isAction: isAction, delta: 1, position: items.count - 1) }
         return true
     }
 
     mutating func addChildError(parent: String, exact: inout ExactRatings?) -> Bool {
-        let hash = Fingerprint.hash(parent)
+        let hash = Fingerprint.hash(parent) & Item.hashMask
         if let index = items.lastIndex(where: { $0.hash == hash }) {
             if !items[index].errored {
                 let item = items[index]
-                if let old = item.rating { count(old, isAction: item.isAction, delta: -1, ordinal: nil) }
+                if let old = item.rating { count(old, isAction: item.isAction, delta: -1, position: nil) }
                 items[index].errored = true
-                count(.frustrated, isAction: item.isAction, delta: 1, ordinal: item.ordinal)
+                count(.frustrated, isAction: item.isAction, delta: 1, position: index)
             }
             return true
         }
@@ -364,7 +415,7 @@ struct Ratings: Sendable {
         return true
     }
 
-    private mutating func count(_ rating: Experience, isAction: Bool, delta: Int32, ordinal: UInt32?) {
+    private mutating func count(_ rating: Experience, isAction: Bool, delta: Int32, position: Int?) {
         func apply(_ counts: inout Tally) {
             switch rating {
             case .satisfied: counts.satisfied &+= delta
@@ -373,11 +424,12 @@ struct Ratings: Sendable {
             }
         }
         if isAction { apply(&actions) } else { apply(&views) }
-        guard let ordinal else { return }
+        guard let position else { return }
+        let last = Last(position: Int8(truncatingIfNeeded: position), rating: rating)
         if isAction {
-            if lastAction == nil || ordinal >= lastAction!.ordinal { lastAction = (ordinal, rating) }
+            if lastAction.map({ Int($0.position) <= position }) ?? true { lastAction = last }
         } else {
-            if lastView == nil || ordinal >= lastView!.ordinal { lastView = (ordinal, rating) }
+            if lastView.map({ Int($0.position) <= position }) ?? true { lastView = last }
         }
     }
 }

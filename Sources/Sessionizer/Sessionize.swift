@@ -111,7 +111,7 @@ func compute(_ events: [TrackedEvent], limits: Limits, platform: Platform, visit
         var state = SessionState(first: slice[slice.startIndex], continued: isContinued)
         for tracked in slice { _ = state.absorb(tracked, limits, exact: &exact) }
         let reason = segment.closedBy ?? completion(state, limits, watermark: watermark)
-        summaries.append(state.summary(platform: platform, visitor: visitor, live: reason == nil, endReason: reason))
+        summaries.append(state.summary(platform: platform, visitor: visitor, live: reason == nil, endReason: reason, limits.shares))
         previousReason = reason
         if reason == nil { live = state }
     }

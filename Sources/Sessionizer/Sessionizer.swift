@@ -30,13 +30,14 @@ public struct Sessionizer: Sendable {
         /// When the session's earliest timer fires (`.max` when every timer is off).
         var fire: Int64
         var reason: EndReason
+        var shares: Shares
         /// Fire time of this session's entry in the deadline heap, if it has one.
         var scheduled: Int64?
     }
 
     /// Live sessions sit in `slots` (reused through `freeSlots`); `index` maps a visitor to its
     /// slot. A dictionary of large values would reserve up to twice their size in empty buckets.
-    private var index: [VisitorKey: Int32] = [:]
+    private var index = VisitorIndex()
     private var slots = Slots()
     private var freeSlots: [Int32] = []
     private var nextGeneration: UInt32 = 0
@@ -71,7 +72,7 @@ public struct Sessionizer: Sendable {
     /// Takes a visitor's live session out of its slot (so it is mutated without a copy). The
     /// slot stays the visitor's until `keepLive` refills it or `release` frees it.
     private mutating func takeLive(_ key: VisitorKey) -> Live? {
-        guard let slot = index[key] else { return nil }
+        guard let slot = index.slot(of: key, in: slots) else { return nil }
         var taken: Live?
         swap(&taken, &slots[Int(slot)])
         return taken
@@ -79,15 +80,16 @@ public struct Sessionizer: Sendable {
 
     /// The visitor has no live session any more.
     private mutating func release(_ old: Live) {
-        index[old.key] = nil
+        index.remove(old.key, slot: old.slot)
         slots[Int(old.slot)] = nil
         freeSlots.append(old.slot)
     }
 
-    /// Places `events` of one visitor of one app (any order, duplicates allowed; events the
-    /// store already holds are recognised by id on the slow path) and returns the decisions.
-    /// `watermark` is server time; sessions whose timeout passed it are completed. Other
-    /// visitors' sessions complete only through `advance(to:)`.
+    /// Places `events` of one visitor of one app and returns the decisions. Pass only events
+    /// the store did not hold yet (it deduplicates on event id, first copy kept, as `events`
+    /// is deduplicated here), in any order; the store may already have inserted them when
+    /// `history` is read. `watermark` is server time; this visitor's sessions whose timeout
+    /// passed it are completed, other visitors' only through `advance(to:)`.
     public mutating func ingest(app: String, visitor: String, platform: Platform, rules: SessionRules,
                                 events: [TrackedEvent], watermark: Int64,
                                 history: some EventHistory) throws(SessionizerError) -> VisitorUpdate {
@@ -145,7 +147,7 @@ public struct Sessionizer: Sendable {
             release(session)
             stats.completedByWatermark &+= 1
             let summary = session.state.summary(platform: session.platform, visitor: session.key.visitor, live: false,
-                                                endReason: session.reason)
+                                                endReason: session.reason, session.shares)
             let record = SessionRecord(id: session.id, revision: session.revision &+ 1, app: session.key.app,
                                        previousSessionId: session.previous, summary: summary)
             updates.append(VisitorUpdate(app: session.key.app, visitor: session.key.visitor, upserts: [record]))
@@ -166,10 +168,10 @@ public struct Sessionizer: Sendable {
             slot = old.slot
         } else if let reused = freeSlots.popLast() {
             slot = reused
-            index[key] = slot
+            index.insert(key, slot: slot)
         } else {
             slot = slots.grow()
-            index[key] = slot
+            index.insert(key, slot: slot)
         }
         // The same session keeps its generation, so its heap entry stays valid.
         let sameSession = old.map { $0.id == id } ?? false
@@ -182,7 +184,7 @@ public struct Sessionizer: Sendable {
         }
         var session = Live(key: key, slot: slot, generation: generation, id: id, revision: revision, previous: previous,
                            platform: platform, state: state, fire: deadline?.fire ?? .max,
-                           reason: deadline?.reason ?? .inactivity, scheduled: sameSession ? old?.scheduled : nil)
+                           reason: deadline?.reason ?? .inactivity, shares: limits.shares, scheduled: sameSession ? old?.scheduled : nil)
         if deadline != nil, session.scheduled.map({ $0 > session.fire }) ?? true {
             session.scheduled = session.fire
         }
@@ -207,7 +209,7 @@ public struct Sessionizer: Sendable {
 
         func record(_ state: SessionState, reason: EndReason?) -> SessionRecord {
             let summary = state.summary(platform: current.platform, visitor: key.visitor, live: reason == nil,
-                                        endReason: reason)
+                                        endReason: reason, limits.shares)
             return SessionRecord(id: id, revision: revision &+ 1, app: key.app, previousSessionId: previous,
                                  summary: summary)
         }
@@ -254,18 +256,43 @@ public struct Sessionizer: Sendable {
         return update
     }
 
+    /// Whether no event at or after `key` can join the completed session `stored`: it ended with
+    /// its last event (end-session, crash), or `key` comes after its inactivity timeout, which
+    /// bounds every other timer. Needs the stored end reason (which `continued` depends on).
+    static func cannotJoin(_ stored: StoredSession, from key: EventKey, _ limits: Limits) -> Bool {
+        guard !stored.live, let reason = stored.endReason, key > stored.lastEvent else { return false }
+        if reason == .explicitEnd || reason == .crash { return true }
+        guard let inactivity = limits.inactivity else { return false }
+        return key.ts > plus(stored.lastEvent.ts, inactivity)
+    }
+
     /// Recomputes the visitor's sessions from the latest stored session starting at or before
-    /// `anchor` to the visitor's last event, and diffs them against the stored ones.
+    /// `anchor` (or from `anchor` when the new events cannot join that session) to the
+    /// visitor's last event, and diffs them against the stored ones.
     private mutating func slowPath(_ key: VisitorKey, platform: Platform, limits: Limits,
                                    incoming: [TrackedEvent], anchor: EventKey, history: some EventHistory,
                                    replacing old: Live?) throws(SessionizerError) -> VisitorUpdate {
         let stored: [StoredSession]
         let past: [TrackedEvent]
-        let first: StoredSession?
+        var firstContinued = false
+        var firstPrevious: SessionID?
         do {
-            stored = try history.sessions(app: key.app, visitor: key.visitor, from: anchor)
-            first = stored.first.flatMap { $0.firstEvent <= anchor ? $0 : nil }
-            let stretchStart = first?.firstEvent ?? anchor
+            var sessions = try history.sessions(app: key.app, visitor: key.visitor, from: anchor)
+            var stretchStart = anchor
+            if let first = sessions.first, first.firstEvent <= anchor {
+                if Sessionizer.cannotJoin(first, from: anchor, limits) {
+                    // The new events start after it: it stays as it is, and reading its events
+                    // back (a returning visitor's previous visit) is not needed.
+                    firstContinued = first.endReason?.continues ?? false
+                    firstPrevious = first.id
+                    sessions.removeFirst()
+                } else {
+                    stretchStart = first.firstEvent
+                    firstContinued = first.continued
+                    firstPrevious = first.previousSessionId
+                }
+            }
+            stored = sessions
             past = try history.events(app: key.app, visitor: key.visitor, from: stretchStart)
         } catch {
             // Nothing changes: the live session goes back where it was.
@@ -274,7 +301,7 @@ public struct Sessionizer: Sendable {
         }
         let events = orderedUnique(past + incoming)
         let computed = compute(events, limits: limits, platform: platform, visitor: key.visitor,
-                               firstContinued: first?.continued ?? false, watermark: watermark)
+                               firstContinued: firstContinued, watermark: watermark)
 
         // The stored session each event belonged to (stored sessions never overlap).
         func storedIndex(of eventKey: EventKey) -> Int? {
@@ -323,7 +350,7 @@ public struct Sessionizer: Sendable {
         var lastRevision = 0
         for (position, segment) in computed.segments.enumerated() {
             let id = sessionIDs[position]
-            let previous = position == 0 ? first?.previousSessionId : sessionIDs[position - 1]
+            let previous = position == 0 ? firstPrevious : sessionIDs[position - 1]
             let old = storedByID[id]
             let record = SessionRecord(id: id, revision: (old?.revision ?? 0) &+ 1, app: key.app,
                                        previousSessionId: previous, summary: computed.summaries[position])
@@ -340,13 +367,44 @@ public struct Sessionizer: Sendable {
         update.orphanHeartbeats = computed.orphans.map { events[$0].key }
 
         if let liveState = computed.live, let last = sessionIDs.last {
-            let previous = sessionIDs.count >= 2 ? sessionIDs[sessionIDs.count - 2] : first?.previousSessionId
+            let previous = sessionIDs.count >= 2 ? sessionIDs[sessionIDs.count - 2] : firstPrevious
             keepLive(key, id: last, revision: lastRevision, previous: previous, platform: platform,
                      state: liveState, limits: limits, replacing: old)
         } else if let old {
             release(old)
         }
         return update
+    }
+}
+
+/// Visitor -> slot, keyed by a 64-bit hash of (app, visitor) so the table holds 12 bytes per
+/// visitor instead of two strings; the rare visitor whose hash is taken goes to `collided`.
+struct VisitorIndex: Sendable {
+    private var byHash: [UInt64: Int32] = [:]
+    private var collided: [Sessionizer.VisitorKey: Int32] = [:]
+
+    var count: Int { byHash.count + collided.count }
+
+    static func hash(_ key: Sessionizer.VisitorKey) -> UInt64 {
+        var fingerprint = Fingerprint()
+        fingerprint.add(key.app)
+        fingerprint.add(key.visitor)
+        return fingerprint.value
+    }
+
+    func slot(of key: Sessionizer.VisitorKey, in slots: Slots) -> Int32? {
+        if let slot = byHash[VisitorIndex.hash(key)], slots.key(at: Int(slot)) == key { return slot }
+        return collided.isEmpty ? nil : collided[key]
+    }
+
+    mutating func insert(_ key: Sessionizer.VisitorKey, slot: Int32) {
+        let hash = VisitorIndex.hash(key)
+        if byHash[hash] == nil { byHash[hash] = slot } else { collided[key] = slot }
+    }
+
+    mutating func remove(_ key: Sessionizer.VisitorKey, slot: Int32) {
+        let hash = VisitorIndex.hash(key)
+        if byHash[hash] == slot { byHash[hash] = nil } else { collided[key] = nil }
     }
 }
 
@@ -367,6 +425,11 @@ struct Slots: Sendable {
         chunks[chunks.count - 1].append(nil)
         count += 1
         return Int32(truncatingIfNeeded: count - 1)
+    }
+
+    /// The visitor of a filled slot, without copying the session.
+    func key(at slot: Int) -> Sessionizer.VisitorKey? {
+        chunks[slot / Slots.chunkSize][slot % Slots.chunkSize]?.key
     }
 
     subscript(slot: Int) -> Sessionizer.Live? {

@@ -253,9 +253,13 @@ public struct StoredSession: Sendable, Hashable {
     public var continued: Bool
     public var live: Bool
     public var fingerprint: UInt64
+    /// The stored end reason. Optional for the store; with it, a returning visitor's new visit
+    /// does not read the previous visit's events back.
+    public var endReason: EndReason?
 
     public init(id: SessionID, revision: Int, firstEvent: EventKey, lastEvent: EventKey,
-                previousSessionId: SessionID?, continued: Bool, live: Bool, fingerprint: UInt64) {
+                previousSessionId: SessionID?, continued: Bool, live: Bool, fingerprint: UInt64,
+                endReason: EndReason? = nil) {
         self.id = id
         self.revision = revision
         self.firstEvent = firstEvent
@@ -264,13 +268,14 @@ public struct StoredSession: Sendable, Hashable {
         self.continued = continued
         self.live = live
         self.fingerprint = fingerprint
+        self.endReason = endReason
     }
 
     public init(_ record: SessionRecord) {
         self.init(id: record.id, revision: record.revision, firstEvent: record.summary.firstEvent,
                   lastEvent: record.summary.lastEvent, previousSessionId: record.previousSessionId,
                   continued: record.summary.continued, live: record.summary.live,
-                  fingerprint: record.fingerprint)
+                  fingerprint: record.fingerprint, endReason: record.summary.endReason)
     }
 }
 

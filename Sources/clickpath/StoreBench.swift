@@ -6,16 +6,18 @@ import Wire
 import Glibc
 #endif
 
-/// `clickpath bench store [--batches N] [--visitors N] [--dir DIR] [--full]`: in one run,
+/// `clickpath bench store [--batches N] [--warmup N] [--visitors N] [--dir DIR] [--full]`: in one run,
 /// (a) the raw-SQLite reference (`RawSQLiteReference`: the same event rows, table, indexes and
 /// pragmas, 1000-row transactions) and (b) `SessionStore.apply` on realistic batches (100 beacons
 /// of 10 events from many visitors, sessionizer included), single-threaded. Prints events/s of
 /// both, p50/p99 per batch commit, bytes per live session and the ratio. Pin it to one core
-/// with `taskset -c 0` for stable figures.
+/// with `taskset -c 0` for stable figures. The store first applies `--warmup` batches untimed
+/// (every active visitor has been seen, as in a running shard); the reference gets no warm-up.
 enum StoreBench {
     static func run(_ arguments: [String]) -> Int32 {
         var batches = 300
-        var visitors = 10_000
+        var warmup = 100
+        var visitors = 5_000
         var directory = "."
         var durability = Durability.normal
         var index = 0
@@ -23,15 +25,17 @@ enum StoreBench {
             let value = index + 1 < arguments.count ? arguments[index + 1] : ""
             switch arguments[index] {
             case "--batches": batches = Int(value) ?? batches; index += 2
+            case "--warmup": warmup = Int(value) ?? warmup; index += 2
             case "--visitors": visitors = Int(value) ?? visitors; index += 2
             case "--dir": directory = value; index += 2
             case "--full": durability = .full; index += 1
             default: fail("clickpath bench store: unknown option '\(arguments[index])'\n"
-                          + "usage: clickpath bench store [--batches N] [--visitors N] [--dir DIR] [--full]")
+                          + "usage: clickpath bench store [--batches N] [--warmup N] [--visitors N] [--dir DIR] [--full]")
             }
         }
         do {
-            return try measure(batches: max(1, batches), visitors: max(1, visitors), directory: directory,
+            return try measure(batches: max(1, batches), warmup: max(0, warmup), visitors: max(1, visitors),
+                               directory: directory,
                                durability: durability)
         } catch {
             fail("clickpath bench store: \(error)")
@@ -95,11 +99,14 @@ enum StoreBench {
         return text
     }
 
-    static func measure(batches: Int, visitors: Int, directory: String, durability: Durability) throws -> Int32 {
+    static func measure(batches: Int, warmup: Int, visitors: Int, directory: String,
+                        durability: Durability) throws -> Int32 {
         var traffic = SyntheticTraffic(seed: 11, visitors: visitors, eventsPerBeacon: 10)
+        let warm: [[Beacon]] = (0..<warmup).map { _ in traffic.batch(beacons: 100) }
         let work: [[Beacon]] = (0..<batches).map { _ in traffic.batch(beacons: 100) }
         let events = work.reduce(0) { $0 + $1.reduce(0) { $0 + $1.events.count } }
-        print("bench store: \(batches) batches x 100 beacons x 10 events = \(events) events, "
+        print("bench store: \(batches) batches x 100 beacons x 10 events = \(events) events (after \(warmup) "
+              + "warm-up batches), "
               + "\(visitors) concurrently active visitors, synchronous=\(durability == .full ? "FULL" : "NORMAL"), dir \(directory)")
 
         // (a) The reference.
@@ -127,6 +134,12 @@ enum StoreBench {
                                          now: work.first?.first?.receivedAt ?? 0) { _, platform in
                 SessionRules.defaults(for: platform)
             }
+            for (sequence, beacons) in warm.enumerated() {
+                let now = beacons.last?.receivedAt ?? 0
+                _ = try store.apply(batch: BatchID(producer: 2, epoch: 1, sequence: UInt64(sequence)),
+                                    beacons: beacons, now: now)
+                if sequence % 10 == 9 { try store.advance(watermark: now, now: now) }
+            }
             started = nanoseconds()
             storeCPU = cpuNanoseconds()
             for (sequence, beacons) in work.enumerated() {
@@ -141,6 +154,10 @@ enum StoreBench {
             finished = nanoseconds()
             storeCPU = cpuNanoseconds() &- storeCPU
             liveSessions = try Int(store.connection.scalarInt("SELECT count(*) FROM sessions WHERE live = 1") ?? 0)
+            try store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            let stats = store.sessionizerStats
+            print("sessionizer   fast path \(stats.fastPath), slow path \(stats.slowPath) "
+                  + "(rating fallbacks \(stats.ratingFallbacks)), completed by watermark \(stats.completedByWatermark)")
         }
         let seconds = Double(finished &- started) / 1e9
         let storeRate = Double(events) / seconds

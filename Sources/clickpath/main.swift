@@ -8,8 +8,10 @@ usage: clickpath <command> [options]
 
 commands:
   bench wire        Wire encode/decode vs Foundation JSON, same run
+  bench json        JSON reader vs JSONSerialization and JSONDecoder, same run
   bench http        HTTP server vs nginx, same run
   bench store       SessionStore vs raw SQLite, same run
+  bench sessionizer Sessionizer bytes per live session, fast path vs pure function, same run
   bench sessiond    sessiond durable ingest vs raw SQLite, same run
   bench ingress     collector ingress vs nginx, same run
   bench pipeline    collector + sessiond end to end vs raw SQLite, same run
@@ -37,6 +39,7 @@ case "bench":
     case "store": exit(StoreBench.run(rest))
     case "sessionizer": exit(SessionizerBench.run(rest))
     case "sessiond": exit(SessiondBench.run(rest))
+    case "json": exit(JSONBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "replay": exit(ReplayCommand.run(arguments))

@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import Sessionizer
+import Synchronization
 @testable import SessionStore
 import Testing
 import Wire
@@ -302,6 +303,12 @@ import Wire
         let tampered = try Replay.run(path: store.path)
         #expect(tampered.differences.count == 1)
         #expect(tampered.differences.first?.contains("errors stored") == true)
+
+        try store.connection.execute("UPDATE sessions SET errors = errors - 1 WHERE sid = (SELECT min(sid) FROM sessions)")
+        try store.connection.execute("DELETE FROM session_terms WHERE (sid, term_id) = (SELECT sid, term_id FROM session_terms LIMIT 1)")
+        let lostTerm = try Replay.run(path: store.path)
+        #expect(lostTerm.differences.count == 1)
+        #expect(lostTerm.differences.first?.contains("filter terms differ") == true)
     }
 }
 
@@ -368,10 +375,41 @@ import Wire
     }
 
     @Test func ruleSetsRoundTrip() throws {
-        for platform in Platform.allCases {
-            let rules = SessionRules.defaults(for: platform)
+        var custom = SessionRules.defaults(for: .mobile)
+        custom.toleratingFactor = 6
+        custom.frustratedShare = 0.25
+        custom.satisfiedShare = 0.6
+        custom.maxActions = 50
+        for rules in Platform.allCases.map(SessionRules.defaults(for:)) + [custom] {
             let bytes = RulesCodec.encode(rules)
             #expect(try bytes.withUnsafeBytes { try RulesCodec.decode($0) } == rules)
         }
+    }
+}
+
+@Suite struct ConfigVersionTests {
+    @Test func newRulesAreStoredAsANewConfigVersionAndReplayUsesThem() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        // The provider (a @Sendable closure) sees a config reload through a Mutex.
+        let inactivity = Mutex<Int64>(30 * minute)
+        let store = try SessionStore(path: path, now: t0, sessionIDs: SeededIDs(state: 1)) { _, platform in
+            var rules = SessionRules.defaults(for: platform)
+            rules.inactivityTimeout = inactivity.withLock { $0 }
+            return rules
+        }
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon(visitor: "a", [view("a1", at: t0)])], now: t0)
+        inactivity.withLock { $0 = 5 * minute }
+        _ = try store.apply(batch: batchID(2), beacons: [webBeacon(visitor: "b", [view("b1", at: t0),
+                                                                                view("b2", at: t0 + 6 * minute)])],
+                            now: t0 + 6 * minute)
+        let rows = try store.allRows()
+        #expect(try store.count("rule_sets") == 2)
+        #expect(Set(rows.map(\.rulesID)).count == 2)
+        // Visitor b was cut at 5 minutes of inactivity: two sessions.
+        #expect(rows.filter { $0.visitor == "b" }.count == 2)
+        let versions = try store.connection.scalarInt("SELECT count(DISTINCT rules_version) FROM rule_sets")
+        #expect(versions == 2)
+        #expect(try Replay.run(path: path).differences == [])
     }
 }

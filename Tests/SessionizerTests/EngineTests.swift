@@ -140,6 +140,30 @@ private func padded(_ number: Int, _ width: Int) -> String {
         #expect(harness.store.sessions(of: "v").first?.revision == 51)
     }
 
+    @Test func returningVisitorDoesNotReadThePreviousVisitBack() throws {
+        var harness = Harness(platform: .web)
+        try harness.ingest((0..<20).map { ev("a\($0)", .action, at: t0 + Int64($0) * second, duration: 10) },
+                           watermark: t0 + 20 * second)
+        harness.advance(to: t0 + hour)
+        let first = try #require(harness.store.sessions(of: "v").first)
+        #expect(first.summary.endReason == .inactivity)
+        try harness.ingest([ev("b", .view, at: t0 + 2 * hour)], watermark: t0 + 2 * hour)
+        #expect(harness.store.lastReadFrom == EventKey(ts: t0 + 2 * hour, id: "b"))
+        let sessions = harness.store.sessions(of: "v")
+        #expect(sessions.count == 2)
+        #expect(sessions.last?.previousSessionId == first.id)
+        #expect(sessions.first == first, "the previous visit is unchanged")
+
+        // Within the inactivity bound of the previous visit it is read back: a late event 29 min
+        // after its last one joins it (and it becomes live again until 59 min).
+        var again = Harness(platform: .web)
+        try again.ingest([ev("a", .view, at: t0)], watermark: t0)
+        again.advance(to: t0 + 31 * minute)
+        try again.ingest([ev("late", .view, at: t0 + 29 * minute)], watermark: t0 + 31 * minute)
+        #expect(again.store.lastReadFrom == EventKey(ts: t0, id: "a"))
+        #expect(again.store.sessions(of: "v").count == 1)
+    }
+
     @Test func historyFailureIsATypedErrorAndChangesNothing() throws {
         struct Broken: EventHistory {
             struct DiskGone: Error {}

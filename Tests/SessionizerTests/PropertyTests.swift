@@ -204,30 +204,11 @@ func makeScenario(seed: UInt64) -> Scenario {
                     batches: batches, finalWatermark: finalWatermark)
 }
 
-/// Runs a scenario through the engine and a MemoryStore; returns the differences from the
-/// pure function (empty when they agree).
-func differences(_ scenario: Scenario, seed: UInt64, inOrder: Bool = false,
-                 stats: inout Sessionizer.Stats) throws -> [String] {
-    var harness = Harness(platform: scenario.platform, rules: scenario.rules, seed: seed)
-    if inOrder {
-        for tracked in scenario.events.sorted(by: { $0.key < $1.key }) {
-            try harness.ingest([tracked], watermark: tracked.event.ts)
-            harness.advance(to: tracked.event.ts)
-        }
-    } else {
-        for batch in scenario.batches {
-            try harness.ingest(batch.events, watermark: batch.watermark)
-            harness.advance(to: batch.watermark)
-        }
-    }
-    harness.advance(to: scenario.finalWatermark)
-    stats.fastPath += harness.sessionizer.stats.fastPath
-    stats.slowPath += harness.sessionizer.stats.slowPath
-    stats.ratingFallbacks += harness.sessionizer.stats.ratingFallbacks
-    stats.completedByWatermark += harness.sessionizer.stats.completedByWatermark
-    let watermark = harness.sessionizer.watermark
-    let pure = sessionize(scenario.events, visitor: "v", platform: scenario.platform, rules: scenario.rules,
-                          watermark: watermark)
+/// Compares what the store holds for visitor "v" with the pure function over `events` at the
+/// engine's watermark; returns the differences (empty when they agree).
+func compare(_ harness: Harness, _ events: [TrackedEvent], platform: Platform, rules: SessionRules) -> [String] {
+    let pure = sessionize(events, visitor: "v", platform: platform, rules: rules,
+                          watermark: harness.sessionizer.watermark)
     var problems = harness.store.violations
     let stored = harness.store.sessions(of: "v")
     if stored.count != pure.sessions.count {
@@ -256,6 +237,36 @@ func differences(_ scenario: Scenario, seed: UInt64, inOrder: Bool = false,
     return problems
 }
 
+/// Runs a scenario through the engine and a MemoryStore; returns the differences from the
+/// pure function at the end (and after every batch when `everyBatch`).
+func differences(_ scenario: Scenario, seed: UInt64, inOrder: Bool = false, everyBatch: Bool = false,
+                 stats: inout Sessionizer.Stats) throws -> [String] {
+    var harness = Harness(platform: scenario.platform, rules: scenario.rules, seed: seed)
+    if inOrder {
+        for tracked in scenario.events.sorted(by: { $0.key < $1.key }) {
+            try harness.ingest([tracked], watermark: tracked.event.ts)
+            harness.advance(to: tracked.event.ts)
+        }
+    } else {
+        var seen: [TrackedEvent] = []
+        for (number, batch) in scenario.batches.enumerated() {
+            try harness.ingest(batch.events, watermark: batch.watermark)
+            harness.advance(to: batch.watermark)
+            if everyBatch {
+                seen += batch.events
+                let problems = compare(harness, seen, platform: scenario.platform, rules: scenario.rules)
+                if !problems.isEmpty { return ["after batch \(number):"] + problems }
+            }
+        }
+    }
+    harness.advance(to: scenario.finalWatermark)
+    stats.fastPath += harness.sessionizer.stats.fastPath
+    stats.slowPath += harness.sessionizer.stats.slowPath
+    stats.ratingFallbacks += harness.sessionizer.stats.ratingFallbacks
+    stats.completedByWatermark += harness.sessionizer.stats.completedByWatermark
+    return compare(harness, scenario.events, platform: scenario.platform, rules: scenario.rules)
+}
+
 @Suite struct PropertyTests {
     /// 1,400 seeded cases (200 per scenario kind): random arrival orders and batches, duplicates,
     /// a watermark that follows server time, gaps straddling every timeout, 199-220 actions,
@@ -266,7 +277,8 @@ func differences(_ scenario: Scenario, seed: UInt64, inOrder: Bool = false,
         for offset in 0..<100 {
             let seed = UInt64(block * 100 + offset)
             let scenario = makeScenario(seed: seed)
-            let problems = try differences(scenario, seed: seed, stats: &stats)
+            // Every third case also checks the state after each batch, not only at the end.
+            let problems = try differences(scenario, seed: seed, everyBatch: offset % 3 == 0, stats: &stats)
             #expect(problems.isEmpty, "\(scenario.name): \(problems.prefix(3))")
             if !problems.isEmpty { return }
         }

@@ -205,6 +205,28 @@ private func only(_ events: [TrackedEvent], platform: Platform = .web, rules: Se
         #expect(summary.experience == .satisfied)
     }
 
+    @Test func toleratingFactorAndSharesAreConfigurable() throws {
+        var rules = SessionRules.defaults(for: .web)
+        rules.toleratingFactor = 2
+        // 6001 ms is frustrated with 2T, tolerating with the default 4T.
+        let strict = try #require(only([ev("a", .action, at: t0, duration: 6001)], rules: rules))
+        #expect(strict.ratings == RatingCounts(frustrated: 1))
+        let events = [ev("a", .action, at: t0, duration: 20_000)]
+            + (1...9).map { ev("b\($0)", .action, at: t0 + Int64($0), duration: 100) }
+        // 1 of 10 frustrated: tolerating at the default 30 %, frustrated at 10 %.
+        #expect(only(events)?.experience == .tolerating)
+        rules = SessionRules.defaults(for: .web)
+        rules.frustratedShare = 0.1
+        #expect(only(events, rules: rules)?.experience == .frustrated)
+        // 1 of 3 satisfied: tolerating at the default 50 %, satisfied at 30 %.
+        let mixed = [ev("a", .action, at: t0, duration: 100), ev("b", .action, at: t0 + 1, duration: 5000),
+                     ev("c", .action, at: t0 + 2, duration: 5000)]
+        #expect(only(mixed)?.experience == .tolerating)
+        rules = SessionRules.defaults(for: .web)
+        rules.satisfiedShare = 0.3
+        #expect(only(mixed, rules: rules)?.experience == .satisfied)
+    }
+
     @Test func apdexThresholdIsConfigurable() throws {
         var rules = SessionRules.defaults(for: .web)
         rules.apdexThreshold = 500

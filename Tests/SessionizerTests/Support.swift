@@ -27,6 +27,8 @@ final class MemoryStore: EventHistory {
     var orphans: Set<String> = []
     var tags: [String: Set<String>] = [:]
     var historyReads = 0
+    /// Where the last `events(from:)` read started.
+    var lastReadFrom: EventKey?
     /// Contract breaches seen while applying updates (tests expect none).
     var violations: [String] = []
 
@@ -73,6 +75,7 @@ final class MemoryStore: EventHistory {
 
     func events(app: String, visitor: String, from: EventKey) throws -> [TrackedEvent] {
         historyReads += 1
+        lastReadFrom = from
         return (events[visitor]?.values.filter { $0.key >= from } ?? []).sorted { $0.key < $1.key }
     }
 
