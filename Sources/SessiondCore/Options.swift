@@ -19,6 +19,8 @@ public struct SessiondOptions: Sendable {
     public var batchIDRetentionMs: Int64 = 7 * 86_400_000
     public var tickMs: Int64 = 1000
     public var drainMs: Int64 = 10_000
+    /// apps.json: per-app session rules (the platform defaults without it).
+    public var appsPath: String?
 
     public init() {}
 
@@ -44,6 +46,8 @@ public struct SessiondOptions: Sendable {
                                       (CLICKPATH_TICK_MS, default 1000)
           --drain-ms N                on SIGTERM, how long collectors get to finish (CLICKPATH_DRAIN_MS, default 10000)
           --node-id ID                name in the handshake (CLICKPATH_NODE_ID, default sessiond-SHARD)
+          --apps PATH                 apps.json with each app's session rules; SIGHUP reloads it
+                                      (CLICKPATH_APPS; without it, the platform defaults)
 
         """
 
@@ -56,7 +60,7 @@ public struct SessiondOptions: Sendable {
                              readFile: (String) -> String?) throws(ParseError) -> SessiondOptions {
         let flags = ["shard-id", "db", "wire-host", "wire-port", "http-host", "http-port", "admin-token-file",
                      "query-timeout-ms", "readers", "max-in-flight", "max-queued-batches", "durability",
-                     "batch-id-retention", "tick-ms", "drain-ms", "node-id"]
+                     "batch-id-retention", "tick-ms", "drain-ms", "node-id", "apps"]
         var values: [String: String] = [:]
         for flag in flags {
             let env = "CLICKPATH_" + flag.uppercased().replacingDashes()
@@ -98,6 +102,7 @@ public struct SessiondOptions: Sendable {
         o.shardID = shard
         o.nodeID = values["node-id"] ?? "sessiond-\(shard)"
         if let db = values["db"] { o.database = db }
+        if let apps = values["apps"], !apps.isEmpty { o.appsPath = apps }
         if let h = values["wire-host"] { o.wireHost = h }
         if let h = values["http-host"] { o.httpHost = h }
         if let p = try int("wire-port", 0...65535) { o.wirePort = UInt16(p) }

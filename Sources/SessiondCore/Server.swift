@@ -18,6 +18,7 @@ public final class SessiondServer: @unchecked Sendable {
 
     private let writer: IngestWriter
     private let readers: ReaderPool
+    private let apps: AppConfigStore?
     private let wireLoop: EventLoop
     // Set once by `listen`, before `start` returns.
     private var wireServer: WireServer?
@@ -39,8 +40,13 @@ public final class SessiondServer: @unchecked Sendable {
         self.metrics = metrics
         var storeOptions = StoreOptions(durability: options.durability)
         storeOptions.batchIDRetention = options.batchIDRetentionMs
-        let store = try SessionStore(path: options.database, options: storeOptions, now: DaemonClock.wallMillis()) { _, platform in
-            SessionRules.defaults(for: platform)
+        let apps = try options.appsPath.map { path throws(ConfigError) in try AppConfigStore(path: path) }
+        self.apps = apps
+        let store = try SessionStore(path: options.database, options: storeOptions, now: DaemonClock.wallMillis()) { app, platform in
+            // The collector admitted the app; rules come from apps.json when it names the app
+            // (or has "*") for this platform, else the platform's defaults.
+            if let settings = apps?.current.settings(for: app), settings.platform == platform { return settings.rules }
+            return SessionRules.defaults(for: platform)
         }
         let pins = SortPins { DaemonClock.wallMillis() }
         try pins.install(on: store.connection)
@@ -287,14 +293,29 @@ public final class SessiondServer: @unchecked Sendable {
 
 
 extension SessiondServer {
+    /// SIGHUP: reads apps.json again; a file with an error leaves the previous one in force.
+    public func reloadApps() {
+        guard let apps else { return }
+        do {
+            _ = try apps.reload()
+            log("reloaded \(apps.path)")
+        } catch {
+            log("\(error); the previous apps.json stays in force")
+        }
+    }
+
     /// Waits for SIGTERM or SIGINT, then shuts down (`shutdown`) and exits 0. Never returns.
     public func runUntilSignalled() -> Never {
         let queue = DispatchQueue(label: "sessiond-signals")
         var sources: [DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT] {
+        for number in [SIGTERM, SIGINT, SIGHUP] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler { [self] in
+                if number == SIGHUP {
+                    reloadApps()
+                    return
+                }
                 log("signal \(number): draining")
                 shutdown()
                 log("stopped cleanly")

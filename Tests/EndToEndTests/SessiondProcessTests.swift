@@ -99,6 +99,35 @@ func shopBeacons(t: Int64) -> [[Beacon]] {
         #expect(d.terminate() == 0)
     }
 
+    /// With apps.json giving a 1 s inactivity timeout, a live session completes by the watermark
+    /// alone (no new event arrives); an app without an entry keeps the 30 min default.
+    @Test func theWatermarkCompletesSessionsWithoutNewEvents() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #"{"apps": {"quick": {"platform": "web", "rules": {"inactivityTimeout": 1000}}, "*": {"platform": "web"}}}"#
+            .write(toFile: dir + "/apps.json", atomically: true, encoding: .utf8)
+        let d = try SessiondProcess(database: dir + "/s.db", extra: ["--apps", dir + "/apps.json"])
+        let sender = try BatchSender(port: d.wirePort)
+        defer { sender.stop() }
+        let t = nowMillis()
+        let beacons = ["quick", "slow"].map { app in
+            Beacon(app: app, platform: .web, visitor: "v", sentAt: t, receivedAt: t,
+                   events: [Event(id: "e1", type: .view, ts: t, duration: 10, url: "/")])
+        }
+        try sender.send(BatchID(producer: 5, epoch: 1, sequence: 1), beacons)
+        #expect(sender.wait { sender.acknowledged == 1 })
+        let completed = sender.wait(seconds: 20) {
+            let rows = (try? d.get("/v1/sessions?status=completed").json["sessions"] as? [[String: Any]]) ?? []
+            return rows.count == 1
+        }
+        #expect(completed)
+        let rows = try d.get("/v1/sessions?status=completed").json["sessions"] as? [[String: Any]] ?? []
+        #expect(rows.first?["app"] as? String == "quick")
+        #expect(rows.first?["endReason"] as? String == "inactivity")
+        #expect((try d.get("/v1/sessions?status=live").json["sessions"] as? [[String: Any]])?.first?["app"] as? String == "slow")
+        #expect(d.terminate() == 0)
+    }
+
     @Test func aClientExpectingAnotherShardIsRefused() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

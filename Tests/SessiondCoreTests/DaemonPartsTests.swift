@@ -18,6 +18,7 @@ import Testing
         #expect(p.wirePort == 0 && p.httpPort == 9 && p.durability == .full)
         #expect(p.batchIDRetentionMs == 3 * 86_400_000)
         #expect(p.adminToken == "tok")
+        #expect(try parse(["--shard-id", "s", "--apps", "/etc/apps.json"]).appsPath == "/etc/apps.json")
     }
 
     @Test func environmentAndFlagPrecedence() throws {
