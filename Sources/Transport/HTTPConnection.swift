@@ -23,11 +23,14 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     let loop: EventLoop
-    private unowned let listener: HTTPListener
+    // Strong: the listener drops its connections when they close, which breaks the cycle.
+    private let listener: HTTPListener
     private let shared: HTTPServerShared
     private var socket: FileDescriptor?
     let fd: Int32
     let peer: SocketAddress
+    /// Unique per listener: how timers find the connection without holding it.
+    let serial: UInt64
     private(set) var closed = false
 
     private var input = ByteBuffer(capacity: 4096)
@@ -60,11 +63,14 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     private var interest: UInt32 = 0
 
     private var deadline: UInt64 = 0
+    /// The header or body deadline of the request being read (kept across a write timeout).
+    private var requestDeadline: UInt64 = 0
     private var armedDeadline: UInt64 = 0
 
     private var limits: HTTPLimits { shared.limits }
 
-    init(socket: consuming FileDescriptor, peer: SocketAddress, listener: HTTPListener) {
+    init(socket: consuming FileDescriptor, peer: SocketAddress, listener: HTTPListener, serial: UInt64) {
+        self.serial = serial
         self.fd = socket.rawValue
         self.socket = consume socket
         self.peer = peer
@@ -153,6 +159,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
                 if !requestStarted {
                     requestStarted = true
                     setDeadline(seconds: limits.headerTimeout)
+                    requestDeadline = deadline
                 }
                 let bytes = input.readableBytes
                 do {
@@ -242,6 +249,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         if let length = head.contentLength { body.reserveCapacity(length) }
         phase = .body
         setDeadline(seconds: limits.bodyTimeout)
+        requestDeadline = deadline
     }
 
     private var pathString: String {
@@ -403,6 +411,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
                 largeBodyOffset = 0
             }
         }
+        let wasBlocked = writeBlocked
         if writeBlocked {
             writeBlocked = false
             updateInterest()
@@ -418,6 +427,13 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             if !processing { readAvailable(drainFully: true) }
         } else if pending.isEmpty && phase == .head && !requestStarted {
             setDeadline(seconds: limits.idleTimeout)
+        } else if wasBlocked {
+            // Back from the write timeout to the deadline of the request being read, if any.
+            if phase == .body || (phase == .head && requestStarted) {
+                setDeadline(at: requestDeadline)
+            } else {
+                deadline = 0
+            }
         }
     }
 
@@ -465,7 +481,11 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     /// Sets the connection's deadline. One loop timer per connection is armed lazily: when it
     /// fires early it re-arms at the current deadline, so the hot path only stores a number.
     private func setDeadline(seconds: Double) {
-        deadline = loop.now &+ UInt64(seconds * 1e9)
+        setDeadline(at: loop.now &+ UInt64(seconds * 1e9))
+    }
+
+    private func setDeadline(at absolute: UInt64) {
+        deadline = absolute
         if armedDeadline == 0 || deadline < armedDeadline {
             arm(deadline)
         }
@@ -473,10 +493,11 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     private func arm(_ at: UInt64) {
         armedDeadline = at
-        loop.schedule(at: at) { [weak self] in self?.timerFired(at) }
+        let listener = self.listener, serial = self.serial
+        loop.schedule(at: at) { listener.timerFired(serial: serial, at: at) }
     }
 
-    private func timerFired(_ at: UInt64) {
+    func timerFired(_ at: UInt64) {
         guard !closed, at == armedDeadline else { return }
         armedDeadline = 0
         if deadline == 0 { return }
@@ -514,6 +535,9 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         largeBody = []
         parked = []
         pending = []
+        headBytes = []
+        body = []
+        routeParameters = []
         listener.connectionClosed(self)
     }
 }

@@ -71,6 +71,7 @@ public final class HTTPServer: Sendable {
             }
             serverLoops = ownLoops
         }
+        Syscalls.raiseOpenFileLimit()
         let shared = HTTPServerShared(router: router, limits: configuration.limits)
         var listeners: [HTTPListener] = []
         var bound = address
@@ -103,6 +104,19 @@ public final class HTTPServer: Sendable {
         self.shared = shared
     }
 
+    /// Stops accepting new connections (graceful shutdown: open connections keep being served
+    /// until `stop()`). Blocks; do not call it from one of the server's loops.
+    public func stopAccepting() {
+        let closed = DispatchSemaphore(value: 0)
+        for listener in listeners {
+            listener.loop.execute {
+                listener.closeListener()
+                closed.signal()
+            }
+        }
+        for _ in listeners { closed.wait() }
+    }
+
     /// Stops accepting and closes every connection; stops the loops the server started.
     /// Blocks until done; do not call it from one of the server's loops.
     public func stop() {
@@ -127,7 +141,8 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
     let shared: HTTPServerShared
     private var socket: FileDescriptor?
     private let fd: Int32
-    var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    var connections: [UInt64: HTTPConnection] = [:]
+    private var nextSerial: UInt64 = 0
     var date = HTTPDate()
 
     init(socket: consuming FileDescriptor, loop: EventLoop, shared: HTTPServerShared) {
@@ -136,6 +151,8 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
         self.loop = loop
         self.shared = shared
     }
+
+    var isListening: Bool { socket != nil }
 
     func activate() {
         do {
@@ -152,7 +169,9 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
             do {
                 accepted = try Syscalls.accept(fd, peer: &peer)
             } catch {
-                // EMFILE/ENFILE/ENOBUFS: leave the rest in the backlog; the next event retries.
+                // EMFILE/ENFILE/ENOBUFS: the pending connection keeps the level-triggered listener
+                // readable, so stop listening for 100 ms instead of spinning; the backlog waits.
+                pauseAccepting(loop: loop, fd: fd) { [weak self] in self?.isListening ?? false }
                 return
             }
             guard let connectionSocket = accepted else { return }
@@ -162,8 +181,10 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
                 refuse(connectionSocket)
                 continue
             }
-            let connection = HTTPConnection(socket: connectionSocket, peer: SocketAddress(storage: peer), listener: self)
-            connections[ObjectIdentifier(connection)] = connection
+            nextSerial &+= 1
+            let connection = HTTPConnection(socket: connectionSocket, peer: SocketAddress(storage: peer), listener: self,
+                                            serial: nextSerial)
+            connections[nextSerial] = connection
             connection.start()
         }
     }
@@ -180,18 +201,37 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
     }
 
     func connectionClosed(_ connection: HTTPConnection) {
-        connections[ObjectIdentifier(connection)] = nil
+        connections[connection.serial] = nil
         shared.connectionCount.wrappingSubtract(1, ordering: .relaxed)
     }
 
-    func closeAll() {
+    func closeListener() {
+        guard socket != nil else { return }
         loop.deregister(fd: fd)
         socket = nil
+    }
+
+    /// A connection's timer fired: find it by serial (timers do not hold connections, so a closed
+    /// one is freed at once and no weak reference slows down reference counting).
+    func timerFired(serial: UInt64, at deadline: UInt64) {
+        connections[serial]?.timerFired(deadline)
+    }
+
+    func closeAll() {
+        closeListener()
         for connection in Array(connections.values) { connection.close() }
     }
 
     func loopWillStop() {
         closeAll()
+    }
+}
+
+/// Takes a listener out of epoll for 100 ms after accept failed for lack of descriptors or memory.
+func pauseAccepting(loop: EventLoop, fd: Int32, stillOpen: @escaping () -> Bool) {
+    try? loop.modify(fd: fd, events: 0)
+    loop.schedule(afterNanoseconds: 100_000_000) {
+        if stillOpen() { try? loop.modify(fd: fd, events: EPOLLIN.rawValue) }
     }
 }
 

@@ -48,6 +48,12 @@ public struct FileDescriptor: ~Copyable {
     }
 }
 
+/// Both ends of a pipe, each with its single owner.
+struct PipeEnds: ~Copyable {
+    let readEnd: FileDescriptor
+    let writeEnd: FileDescriptor
+}
+
 /// The system calls Transport makes, each retrying EINTR and throwing `SyscallError`.
 /// Reads and writes on non-blocking descriptors return nil when they would block.
 public enum Syscalls {
@@ -60,6 +66,41 @@ public enum Syscalls {
     /// Ignores SIGPIPE process-wide: a peer that went away must give EPIPE, not kill the daemon.
     public static func ignoreSIGPIPE() {
         _ = signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// Raises the soft limit of open descriptors to the hard limit (every connection is one).
+    public static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(resource, &limit)
+    }
+
+    /// Catches a signal with a C handler (it must be async-signal-safe).
+    static func installSignalHandler(_ number: Int32, _ handler: @convention(c) (Int32) -> Void) {
+        _ = signal(number, handler)
+    }
+
+    /// Gives a signal its default action back.
+    static func restoreSignal(_ number: Int32) {
+        _ = signal(number, SIG_DFL)
+    }
+
+    /// A non-blocking, close-on-exec pipe.
+    static func pipe() throws(SyscallError) -> PipeEnds {
+        var fds: [Int32] = [-1, -1]
+        _ = try check("pipe", Glibc.pipe(&fds))
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        return PipeEnds(readEnd: FileDescriptor(adopting: fds[0]), writeEnd: FileDescriptor(adopting: fds[1]))
+    }
+
+    /// Sends a signal to this process (tests of shutdown handling).
+    public static func raiseSignal(_ number: Int32) {
+        _ = kill(getpid(), number)
     }
 
     // MARK: sockets

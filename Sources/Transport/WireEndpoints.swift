@@ -115,6 +115,8 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
         self.handlers = handlers
     }
 
+    var isListening: Bool { socket != nil }
+
     func activate() {
         do {
             try loop.register(fd: fd, events: EPOLLIN.rawValue, handler: self)
@@ -126,7 +128,14 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
     func handleEvents(_ events: UInt32) {
         var peer = sockaddr_storage()
         while socket != nil {
-            guard let accepted = try? Syscalls.accept(fd, peer: &peer) else { return }
+            let result: FileDescriptor?
+            do {
+                result = try Syscalls.accept(fd, peer: &peer)
+            } catch {
+                pauseAccepting(loop: loop, fd: fd) { [weak self] in self?.isListening ?? false }
+                return
+            }
+            guard let accepted = result else { return }
             let handshake = ServerHandshake(shardID: identity.shardID, nodeID: identity.nodeID, versions: identity.versions,
                                             maxFrameLength: settings.maxFrameLength, maxInFlightBatches: identity.maxInFlightBatches)
             let connection = WireConnection(socket: accepted, peer: SocketAddress(storage: peer), loop: loop, role: .server,

@@ -16,6 +16,9 @@ public struct EventBatch: WireMessage {
         self.beacons = beacons
     }
 
+    /// Realistic events take ~90 bytes, beacons ~100 more.
+    public var payloadSizeHint: Int { 64 &+ beacons.count &* 128 &+ eventCount &* 112 }
+
     /// Number of events over all beacons.
     public var eventCount: Int { beacons.reduce(0) { $0 &+ $1.events.count } }
 
@@ -23,8 +26,9 @@ public struct EventBatch: WireMessage {
         var table = StringTableWriter()
         writer.batchID(batchID)
         writer.uvarint(UInt64(beacons.count))
-        for beacon in beacons {
-            encode(beacon, into: &writer, table: &table)
+        // Indices, not `for beacon in`, so no beacon or event is copied (retained) on the way.
+        for index in beacons.indices {
+            encode(beacons[index], into: &writer, table: &table)
         }
         writer.noTaggedFields()
     }
@@ -47,17 +51,106 @@ public struct EventBatch: WireMessage {
 
 /// Each string field of a batch is a reference: 0 = a literal follows (uvarint length + UTF-8)
 /// and becomes the next table entry; n > 0 = entry n-1 of the literals so far.
+///
+/// The writer finds repeats with its own open-addressing table over the literals already in the
+/// output (hashing with `Dictionary<String, _>` cost a third of the encoding time). Probing stops
+/// after a few slots and writes a literal instead, so crafted colliding strings cannot make
+/// encoding quadratic; a repeated literal is legal and only costs bytes.
 struct StringTableWriter {
-    private var indices: [String: UInt64] = [:]
+    private var slots = [Int](repeating: -1, count: 1024)
+    private var used = 0
+    private var literals: [(hash: UInt64, offset: Int, length: Int)] = []
+
+    private static let maxProbes = 8
 
     mutating func write(_ value: String, into writer: inout ByteWriter) {
-        if let index = indices[value] {
-            writer.uvarint(index &+ 1)
-        } else {
-            indices[value] = UInt64(indices.count)
-            writer.uint8(0)
-            writer.string(value)
+        var value = value
+        value.withUTF8 { write($0, into: &writer) }
+    }
+
+    private mutating func write(_ utf8: UnsafeBufferPointer<UInt8>, into writer: inout ByteWriter) {
+        let hash = Self.hash(utf8)
+        let mask = slots.count &- 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        var probes = 0
+        while probes < Self.maxProbes {
+            let entry = slots[slot]
+            if entry < 0 { break }
+            let literal = literals[entry]
+            if literal.hash == hash && literal.length == utf8.count
+                && Self.equal(utf8, writer.bytes, at: literal.offset) {
+                writer.uvarint(UInt64(entry) &+ 1)
+                return
+            }
+            slot = (slot &+ 1) & mask
+            probes &+= 1
         }
+        writer.uint8(0)
+        writer.uvarint(UInt64(utf8.count))
+        literals.append((hash, writer.bytes.count, utf8.count))
+        writer.bytes.append(contentsOf: utf8)
+        if slots[slot] < 0 {
+            slots[slot] = literals.count &- 1
+            used &+= 1
+            if used &* 2 > slots.count { grow() }
+        }
+    }
+
+    private mutating func grow() {
+        slots = [Int](repeating: -1, count: slots.count &* 2)
+        used = 0
+        let mask = slots.count &- 1
+        for (entry, literal) in literals.enumerated() {
+            var slot = Int(truncatingIfNeeded: literal.hash) & mask
+            var probes = 0
+            while slots[slot] >= 0 && probes < Self.maxProbes {
+                slot = (slot &+ 1) & mask
+                probes &+= 1
+            }
+            if slots[slot] < 0 {
+                slots[slot] = entry
+                used &+= 1
+            }
+        }
+    }
+
+    private static func equal(_ utf8: UnsafeBufferPointer<UInt8>, _ bytes: [UInt8], at offset: Int) -> Bool {
+        bytes.withUnsafeBufferPointer { all in
+            guard let base = all.baseAddress, let other = utf8.baseAddress else { return utf8.isEmpty }
+            let stored = base + offset
+            var index = 0
+            while utf8.count &- index >= 8 {
+                if UnsafeRawPointer(stored + index).loadUnaligned(as: UInt64.self)
+                    != UnsafeRawPointer(other + index).loadUnaligned(as: UInt64.self) { return false }
+                index &+= 8
+            }
+            while index < utf8.count {
+                if stored[index] != other[index] { return false }
+                index &+= 1
+            }
+            return true
+        }
+    }
+
+    /// A fast multiply-xor hash over eight bytes at a time; only the encoder's table sees it.
+    private static func hash(_ utf8: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(utf8.count)
+        guard let base = utf8.baseAddress else { return hash }
+        var index = 0
+        while utf8.count &- index >= 8 {
+            hash = (hash ^ UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            hash ^= hash >> 32
+            index &+= 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < utf8.count {
+            tail |= UInt64(base[index]) << shift
+            shift &+= 8
+            index &+= 1
+        }
+        hash = (hash ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        return hash ^ (hash >> 29)
     }
 }
 
@@ -138,8 +231,8 @@ private func encode(_ beacon: Beacon, into w: inout ByteWriter, table: inout Str
     if let address = beacon.clientAddress { table.write(address, into: &w) }
     if let agent = beacon.userAgent { table.write(agent, into: &w) }
     w.uvarint(UInt64(beacon.events.count))
-    for event in beacon.events {
-        encode(event, base: beacon.receivedAt, into: &w, table: &table)
+    for index in beacon.events.indices {
+        encode(beacon.events[index], base: beacon.receivedAt, into: &w, table: &table)
     }
     w.noTaggedFields()
 }
@@ -248,35 +341,40 @@ private func decodeEvent(_ r: inout ByteReader, base: Int64, table: inout String
     guard let type = EventType(rawValue: rawType) else {
         throw .malformedField(name: "Event.type", reason: "unknown event type \(rawType)")
     }
-    var event = Event(id: id, type: type, ts: base &+ (try r.svarint("Event.ts")))
-    if presence & EventLayout.duration != 0 { event.duration = try r.svarint("Event.duration") }
-    if presence & EventLayout.name != 0 { event.name = try table.read("Event.name", from: &r) }
-    if presence & EventLayout.url != 0 { event.url = try table.read("Event.url", from: &r) }
-    if presence & EventLayout.parent != 0 { event.parent = try table.read("Event.parent", from: &r) }
+    let ts = base &+ (try r.svarint("Event.ts"))
+    // Fields go to locals and the Event is built once at the end: mutating a `var event`
+    // made the compiler copy the whole struct (retaining every field) on return.
+    let duration = presence & EventLayout.duration != 0 ? try r.svarint("Event.duration") : nil
+    let name = presence & EventLayout.name != 0 ? try table.read("Event.name", from: &r) : nil
+    let url = presence & EventLayout.url != 0 ? try table.read("Event.url", from: &r) : nil
+    let parent = presence & EventLayout.parent != 0 ? try table.read("Event.parent", from: &r) : nil
+    var status: Int32? = nil
     if presence & EventLayout.status != 0 {
-        let status = try r.svarint("Event.status")
-        guard let narrowed = Int32(exactly: status) else {
-            throw .malformedField(name: "Event.status", reason: "\(status) does not fit 32 bits")
+        let raw = try r.svarint("Event.status")
+        guard let narrowed = Int32(exactly: raw) else {
+            throw .malformedField(name: "Event.status", reason: "\(raw) does not fit 32 bits")
         }
-        event.status = narrowed
+        status = narrowed
     }
-    if presence & EventLayout.method != 0 { event.method = try table.read("Event.method", from: &r) }
-    if presence & EventLayout.message != 0 { event.message = try table.read("Event.message", from: &r) }
-    if presence & EventLayout.stack != 0 { event.stack = try table.read("Event.stack", from: &r) }
-    if presence & EventLayout.fatal != 0 { event.fatal = try r.bool("Event.fatal") }
+    let method = presence & EventLayout.method != 0 ? try table.read("Event.method", from: &r) : nil
+    let message = presence & EventLayout.message != 0 ? try table.read("Event.message", from: &r) : nil
+    let stack = presence & EventLayout.stack != 0 ? try table.read("Event.stack", from: &r) : nil
+    let fatal = presence & EventLayout.fatal != 0 ? try r.bool("Event.fatal") : nil
+    var timing: [(String, Double)] = []
     let timingCount = try r.count("Event.timing", minimumElementSize: 3)
     if timingCount > 0 {
-        event.timing.reserveCapacity(timingCount)
+        timing.reserveCapacity(timingCount)
         for _ in 0..<timingCount {
-            let name = try table.read("Event.timing.name", from: &r)
-            event.timing.append((name, try r.number("Event.timing.value")))
+            let key = try table.read("Event.timing.name", from: &r)
+            timing.append((key, try r.number("Event.timing.value")))
         }
     }
+    var props: [(String, PropValue)] = []
     let propCount = try r.count("Event.props", minimumElementSize: 2)
     if propCount > 0 {
-        event.props.reserveCapacity(propCount)
+        props.reserveCapacity(propCount)
         for _ in 0..<propCount {
-            let name = try table.read("Event.props.name", from: &r)
+            let key = try table.read("Event.props.name", from: &r)
             let value: PropValue
             switch try r.uint8("Event.props.value") {
             case ValueKind.integer: value = .number(try r.number("Event.props.value", kind: ValueKind.integer))
@@ -286,11 +384,13 @@ private func decodeEvent(_ r: inout ByteReader, base: Int64, table: inout String
             case ValueKind.true: value = .bool(true)
             case let other: throw .malformedField(name: "Event.props.value", reason: "unknown value kind \(other)")
             }
-            event.props.append((name, value))
+            props.append((key, value))
         }
     }
     try r.taggedFields("Event") { (_, _) throws(WireError) -> Bool in false }
-    return event
+    return Event(id: id, type: type, ts: ts, duration: duration, name: name, url: url, parent: parent,
+                 status: status, method: method, message: message, stack: stack, fatal: fatal,
+                 timing: timing, props: props)
 }
 
 extension ByteWriter {

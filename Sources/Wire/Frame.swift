@@ -70,11 +70,12 @@ public struct Frame: Sendable, Hashable {
 
     /// Decodes exactly one frame that fills `bytes` completely.
     public init(bytes: [UInt8], maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) throws(WireError) {
-        var decoder = FrameDecoder(maxFrameLength: maxFrameLength)
-        decoder.append(bytes)
-        guard let frame = try decoder.next() else { throw .truncated(buffered: bytes.count) }
-        try decoder.finish()
-        self = frame
+        self = try withBytes(bytes) { (raw) throws(WireError) -> Frame in
+            let header = try FrameDecoder.checkComplete(raw, maxFrameLength: maxFrameLength)
+            try FrameDecoder.checkNothingAfter(header, in: raw)
+            return Frame(kind: header.kind, version: header.version, flags: header.flags,
+                         payload: Array(raw[header.payload]))
+        }
     }
 }
 
@@ -117,7 +118,7 @@ public struct FrameWriter: Sendable {
 /// buffer grows for the body. After an error the stream cannot be resynchronised: every later
 /// call throws the same error, and the connection should be closed.
 public struct FrameDecoder: Sendable {
-    public let maxFrameLength: Int
+    public private(set) var maxFrameLength: Int
     private var buffer: [UInt8] = []
     private var readIndex = 0
     private var state = State.waitingForLength
@@ -131,6 +132,12 @@ public struct FrameDecoder: Sendable {
     /// `maxFrameLength` bounds the length prefix's value (the bytes after the prefix).
     public init(maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) {
         self.maxFrameLength = max(FrameHeader.fixedOverhead, maxFrameLength)
+    }
+
+    /// Changes the bound for every frame whose length prefix has not been checked yet; bytes
+    /// already buffered are kept (for a limit agreed in the handshake).
+    public mutating func setMaxFrameLength(_ limit: Int) {
+        maxFrameLength = max(FrameHeader.fixedOverhead, limit)
     }
 
     /// Bytes received but not yet returned as frames.
@@ -179,16 +186,17 @@ public struct FrameDecoder: Sendable {
 
     /// Call at end of stream: throws `truncated` if part of a frame is still buffered.
     public func finish() throws(WireError) {
-        if case let .failed(error) = state { throw error }
         switch state {
+        case let .failed(error):
+            throw error
         case .waitingForBody:
             throw .truncated(buffered: bufferedByteCount &+ FrameHeader.lengthPrefixSize)
-        case .waitingForLength, .failed:
+        case .waitingForLength:
             if bufferedByteCount > 0 { throw .truncated(buffered: bufferedByteCount) }
         }
     }
 
-    private struct Header {
+    struct Header {
         var kind: MessageKind
         var version: UInt16
         var flags: UInt8
@@ -227,16 +235,49 @@ public struct FrameDecoder: Sendable {
     }
 
     private mutating func check(start: Int, end: Int) throws(WireError) -> Header {
+        do {
+            return try withBytes(buffer) { (raw) throws(WireError) -> Header in
+                try Self.verify(raw, start: start, end: end)
+            }
+        } catch {
+            return try fail(error)
+        }
+    }
+
+    /// Checksum, kind and flags of the frame body `start..<end` (after the length prefix).
+    static func verify(_ raw: UnsafeRawBufferPointer, start: Int, end: Int) throws(WireError) -> Header {
         let crcStart = end &- 4
-        let expected = UInt32(buffer[crcStart]) << 24 | UInt32(buffer[crcStart &+ 1]) << 16
-            | UInt32(buffer[crcStart &+ 2]) << 8 | UInt32(buffer[crcStart &+ 3])
-        let actual = buffer.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<crcStart])) }
-        guard expected == actual else { return try fail(.badChecksum(expected: expected, actual: actual)) }
-        guard let kind = MessageKind(rawValue: buffer[start]) else { return try fail(.unknownKind(buffer[start])) }
-        let version = UInt16(buffer[start &+ 1]) << 8 | UInt16(buffer[start &+ 2])
-        let flags = buffer[start &+ 3]
-        guard flags & ~FrameHeader.knownFlags == 0 else { return try fail(.unsupportedFlags(flags)) }
+        let expected = UInt32(raw[crcStart]) << 24 | UInt32(raw[crcStart &+ 1]) << 16
+            | UInt32(raw[crcStart &+ 2]) << 8 | UInt32(raw[crcStart &+ 3])
+        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[start..<crcStart]))
+        guard expected == actual else { throw .badChecksum(expected: expected, actual: actual) }
+        guard let kind = MessageKind(rawValue: raw[start]) else { throw .unknownKind(raw[start]) }
+        let version = UInt16(raw[start &+ 1]) << 8 | UInt16(raw[start &+ 2])
+        let flags = raw[start &+ 3]
+        guard flags & ~FrameHeader.knownFlags == 0 else { throw .unsupportedFlags(flags) }
         return Header(kind: kind, version: version, flags: flags, payload: (start &+ 4)..<crcStart)
+    }
+
+    /// Checks the frame at the start of a buffer meant to hold exactly one, in place, with the
+    /// errors the incremental path gives for the same bytes. The caller decodes the payload,
+    /// then calls `checkNothingAfter`, so errors come in the incremental path's order too.
+    static func checkComplete(_ raw: UnsafeRawBufferPointer, maxFrameLength: Int) throws(WireError) -> Header {
+        let limit = max(FrameHeader.fixedOverhead, maxFrameLength)
+        guard raw.count >= FrameHeader.lengthPrefixSize else { throw .truncated(buffered: raw.count) }
+        let prefix = UInt32(raw[0]) << 24 | UInt32(raw[1]) << 16 | UInt32(raw[2]) << 8 | UInt32(raw[3])
+        guard let length = Int(exactly: prefix), length <= limit else {
+            throw .frameTooLong(length: Int(exactly: prefix) ?? Int.max, limit: limit)
+        }
+        guard length >= FrameHeader.fixedOverhead else { throw .frameTooShort(length: length) }
+        let end = FrameHeader.lengthPrefixSize &+ length
+        guard raw.count >= end else { throw .truncated(buffered: raw.count) }
+        return try verify(raw, start: FrameHeader.lengthPrefixSize, end: end)
+    }
+
+    /// Bytes after the frame are the start of another one that never completes.
+    static func checkNothingAfter(_ header: Header, in raw: UnsafeRawBufferPointer) throws(WireError) {
+        let end = header.payload.upperBound &+ 4
+        guard raw.count == end else { throw .truncated(buffered: raw.count &- end) }
     }
 
     private mutating func fail<T>(_ error: WireError) throws(WireError) -> T {

@@ -6,6 +6,12 @@ public protocol WireMessage: Sendable, Hashable {
     static var versions: ClosedRange<UInt16> { get }
     func encodePayload(into writer: inout ByteWriter, version: UInt16)
     init(payload reader: inout ByteReader, version: UInt16) throws(WireError)
+    /// A guess of the payload size, so encoding a frame rarely regrows its buffer.
+    var payloadSizeHint: Int { get }
+}
+
+extension WireMessage {
+    public var payloadSizeHint: Int { 256 }
 }
 
 extension WireMessage {
@@ -15,7 +21,7 @@ extension WireMessage {
         guard Self.versions.contains(version) else {
             throw .unsupportedVersion(kind: Self.kind.name, version: version, supported: Self.versions)
         }
-        var frame = FrameWriter(kind: Self.kind, version: version)
+        var frame = FrameWriter(kind: Self.kind, version: version, payloadCapacity: payloadSizeHint)
         encodePayload(into: &frame.payload, version: version)
         return try frame.finish(maxFrameLength: maxFrameLength)
     }
@@ -30,14 +36,16 @@ extension WireMessage {
         guard reader.isAtEnd else { throw .trailingBytes(kind: Self.kind.name, count: reader.remaining) }
     }
 
-    /// Decodes one complete frame of this kind.
+    /// Decodes one complete frame of this kind, in place.
     public init(frameBytes: [UInt8], maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) throws(WireError) {
-        let frame = try Frame(bytes: frameBytes, maxFrameLength: maxFrameLength)
-        guard frame.kind == Self.kind else {
-            throw .unexpectedMessage(kind: frame.kind.name, state: "expecting \(Self.kind.name)")
-        }
-        self = try withBytes(frame.payload) { (raw) throws(WireError) -> Self in
-            try Self(payload: raw, version: frame.version)
+        self = try withBytes(frameBytes) { (raw) throws(WireError) -> Self in
+            let header = try FrameDecoder.checkComplete(raw, maxFrameLength: maxFrameLength)
+            guard header.kind == Self.kind else {
+                throw .unexpectedMessage(kind: header.kind.name, state: "expecting \(Self.kind.name)")
+            }
+            let message = try Self(payload: UnsafeRawBufferPointer(rebasing: raw[header.payload]), version: header.version)
+            try FrameDecoder.checkNothingAfter(header, in: raw)
+            return message
         }
     }
 }
@@ -99,9 +107,15 @@ public enum Message: Sendable, Hashable {
         }
     }
 
-    /// Decodes one complete frame.
+    /// Decodes one complete frame, in place.
     public init(frameBytes: [UInt8], maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) throws(WireError) {
-        try self.init(frame: try Frame(bytes: frameBytes, maxFrameLength: maxFrameLength))
+        self = try withBytes(frameBytes) { (raw) throws(WireError) -> Message in
+            let header = try FrameDecoder.checkComplete(raw, maxFrameLength: maxFrameLength)
+            let message = try Message(kind: header.kind, version: header.version,
+                                      payload: UnsafeRawBufferPointer(rebasing: raw[header.payload]))
+            try FrameDecoder.checkNothingAfter(header, in: raw)
+            return message
+        }
     }
 
     /// Encodes at the message version that `protocolVersion` prescribes for this kind.

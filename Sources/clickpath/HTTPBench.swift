@@ -13,10 +13,12 @@ enum HTTPBench {
 
     static func run(_ arguments: [String]) -> Int32 {
         if arguments.first == "--serve" { return serve(edgeTriggered: !arguments.contains("--level")) }
+        if arguments.first == "--load" { return BuiltInLoad.run(Array(arguments.dropFirst())) }
         var duration = 5
         var connections = 50
         var rounds = 3
         var level = false
+        var builtIn = false
         var index = 0
         while index < arguments.count {
             switch arguments[index] {
@@ -24,15 +26,16 @@ enum HTTPBench {
             case "--connections": index += 1; connections = Int(arguments[safe: index] ?? "") ?? connections
             case "--rounds": index += 1; rounds = max(1, Int(arguments[safe: index] ?? "") ?? rounds)
             case "--level": level = true
+            case "--built-in-load": builtIn = true
             default:
-                say("usage: clickpath bench http [--duration SECONDS] [--connections N] [--rounds N] [--level]")
+                say("usage: clickpath bench http [--duration SECONDS] [--connections N] [--rounds N] [--level] [--built-in-load]")
                 return 2
             }
             index += 1
         }
-        guard let wrk = which("wrk") else {
-            say("bench http: wrk is not installed; install it with: apt-get install -y wrk")
-            return 1
+        let wrk = builtIn ? nil : which("wrk")
+        if wrk == nil && !builtIn {
+            say("bench http: wrk is not installed (apt-get install -y wrk); using the built-in load generator")
         }
         guard let nginx = which("nginx") ?? (FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") ? "/usr/sbin/nginx" : nil) else {
             say("bench http: nginx is not installed; install it with: apt-get install -y nginx")
@@ -48,7 +51,7 @@ enum HTTPBench {
         wrk.body = '\(body)'
         """.write(toFile: script, atomically: true, encoding: .utf8)
 
-        say("bench http: \(body.utf8.count)-byte POST, wrk -t1 -c\(connections) -d\(duration)s on core 1, servers on core 0, "
+        say("bench http: \(body.utf8.count)-byte POST, \(wrk == nil ? "built-in load" : "wrk -t1") -c\(connections) -d\(duration)s on core 1, servers on core 0, "
             + "\(rounds) alternating rounds, \(level ? "level" : "edge")-triggered epoll")
         guard let nginxServer = startNginx(nginx: nginx, work: work) else { return 1 }
         defer { nginxServer.stop() }
@@ -219,28 +222,36 @@ enum HTTPBench {
 
     // MARK: load and measurement
 
-    static func load(pid: Int32, port: UInt16, wrk: String, script: String, connections: Int, duration: Int) -> Result? {
+    static func load(pid: Int32, port: UInt16, wrk: String?, script: String, connections: Int, duration: Int) -> Result? {
         let url = "http://127.0.0.1:\(port)/v1/beacons"
+        func generate(_ seconds: Int, measure: Bool) -> Result? {
+            guard let wrk else {
+                let arguments = ["-c", "1", "/proc/self/exe".resolvingSymlink, "bench", "http", "--load", "\(port)", "\(seconds)", "\(connections)"]
+                return runPinned(arguments).map(BuiltInLoad.parse)
+            }
+            return runPinned(["-c", "1", wrk, "-t1", "-c\(connections)", "-d\(seconds)s"] + (measure ? ["--latency"] : [])
+                + ["-s", script, url]).map(parseWrk)
+        }
         // Warm up (connections, caches, page faults) before measuring.
-        _ = runWrk(wrk, ["-t1", "-c\(connections)", "-d2s", "-s", script, url])
+        _ = generate(2, measure: false)
         let before = cpuTicks(pid)
-        guard let output = runWrk(wrk, ["-t1", "-c\(connections)", "-d\(duration)s", "--latency", "-s", script, url]) else { return nil }
+        guard var result = generate(duration, measure: true) else { return nil }
         let after = cpuTicks(pid)
-        var result = parseWrk(output)
         let ticks = Double(after - before)
         let microsPerTick = 1_000_000 / Double(sysconf(Int32(_SC_CLK_TCK)))
         result.cpuMicrosPerRequest = result.requests > 0 ? ticks * microsPerTick / Double(result.requests) : 0
         return result
     }
 
-    static func runWrk(_ wrk: String, _ arguments: [String]) -> String? {
+    /// Runs `taskset ARGUMENTS` and returns its standard output.
+    static func runPinned(_ arguments: [String]) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        process.arguments = ["-c", "1", wrk] + arguments
+        process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
         do { try process.run() } catch {
-            say("bench http: cannot run wrk: \(error)")
+            say("bench http: cannot run the load generator: \(error)")
             return nil
         }
         let data = output.fileHandleForReading.readDataToEndOfFile()
@@ -338,4 +349,140 @@ private extension Array {
 
 private extension String {
     var resolvingSymlink: String { (try? FileManager.default.destinationOfSymbolicLink(atPath: self)) ?? self }
+}
+
+/// The load generator used when wrk is not installed: threads with blocking keep-alive
+/// connections, each thread sending one POST on each of its connections, then reading the
+/// answers (so every connection has one request in flight, like wrk).
+enum BuiltInLoad {
+    final class Totals: @unchecked Sendable {
+        let lock = NSLock()
+        var requests = 0
+        var errors = 0
+        var latencies: [UInt64] = []
+    }
+
+    /// Child mode: `--load PORT SECONDS CONNECTIONS`; prints one summary line.
+    static func run(_ arguments: [String]) -> Int32 {
+        guard arguments.count == 3, let port = UInt16(arguments[0]), let seconds = Int(arguments[1]),
+              let connections = Int(arguments[2]), connections > 0 else {
+            HTTPBench.say("usage: clickpath bench http --load PORT SECONDS CONNECTIONS")
+            return 2
+        }
+        let request = Array(("POST /v1/beacons HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(HTTPBench.body.utf8.count)\r\n\r\n" + HTTPBench.body).utf8)
+        let threads = min(4, connections)
+        let totals = Totals()
+        let deadline = Syscalls.monotonicNanoseconds() + UInt64(seconds) * 1_000_000_000
+        let start = Syscalls.monotonicNanoseconds()
+        let group = DispatchGroup()
+        for t in 0..<threads {
+            let mine = connections / threads + (t < connections % threads ? 1 : 0)
+            group.enter()
+            Thread {
+                worker(port: port, connections: mine, request: request, deadline: deadline, totals: totals)
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        let elapsed = Double(Syscalls.monotonicNanoseconds() - start) / 1e9
+        var latencies = totals.latencies
+        latencies.sort()
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1000
+        }
+        HTTPBench.say("LOAD requests=\(totals.requests) errors=\(totals.errors) seconds=\(elapsed) p50us=\(percentile(0.5)) p99us=\(percentile(0.99))")
+        return 0
+    }
+
+    static func worker(port: UInt16, connections: Int, request: [UInt8], deadline: UInt64, totals: Totals) {
+        var sockets: [Int32] = []
+        for _ in 0..<connections {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let ok = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            if ok { sockets.append(fd) } else { close(fd) }
+        }
+        defer { for fd in sockets { close(fd) } }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var requests = 0, errors = 0
+        var latencies: [UInt64] = []
+        latencies.reserveCapacity(1 << 20)
+        var sentAt = [UInt64](repeating: 0, count: sockets.count)
+        while Syscalls.monotonicNanoseconds() < deadline && !sockets.isEmpty {
+            for (i, fd) in sockets.enumerated() {
+                sentAt[i] = Syscalls.monotonicNanoseconds()
+                _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            }
+            for (i, fd) in sockets.enumerated() {
+                guard let status = readResponse(fd, &buffer) else { return }
+                latencies.append(Syscalls.monotonicNanoseconds() - sentAt[i])
+                requests += 1
+                if status < 200 || status >= 400 { errors += 1 }
+            }
+        }
+        totals.lock.lock()
+        totals.requests += requests
+        totals.errors += errors
+        totals.latencies += latencies
+        totals.lock.unlock()
+    }
+
+    /// Reads one answer (head, then Content-Length bytes of body); returns its status.
+    static func readResponse(_ fd: Int32, _ buffer: inout [UInt8]) -> Int? {
+        var have = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + have, $0.count - have, 0) }
+            if n <= 0 { return nil }
+            have += n
+            guard let end = findHeadEnd(buffer, have) else {
+                if have == buffer.count { return nil }
+                continue
+            }
+            let head = String(decoding: buffer[0..<end], as: UTF8.self)
+            let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+            var length = 0
+            for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
+                length = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0
+            }
+            var remaining = end + 4 + length - have
+            while remaining > 0 {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, min($0.count, remaining), 0) }
+                if n <= 0 { return nil }
+                remaining -= n
+            }
+            return status
+        }
+    }
+
+    static func findHeadEnd(_ buffer: [UInt8], _ count: Int) -> Int? {
+        guard count >= 4 else { return nil }
+        for i in 0...(count - 4) where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
+            return i
+        }
+        return nil
+    }
+
+    static func parse(_ output: String) -> HTTPBench.Result {
+        var result = HTTPBench.Result()
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("LOAD ") }) else { return result }
+        var fields: [String: Double] = [:]
+        for pair in line.dropFirst(5).split(separator: " ") {
+            let parts = pair.split(separator: "=")
+            if parts.count == 2 { fields[String(parts[0])] = Double(parts[1]) }
+        }
+        result.requests = Int(fields["requests"] ?? 0)
+        result.errors = Int(fields["errors"] ?? 0)
+        result.requestsPerSecond = Double(result.requests) / max(fields["seconds"] ?? 1, 0.001)
+        result.p50ms = (fields["p50us"] ?? 0) / 1000
+        result.p99ms = (fields["p99us"] ?? 0) / 1000
+        return result
+    }
 }

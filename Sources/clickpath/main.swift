@@ -35,11 +35,11 @@ case "bench":
     let rest = Array(arguments.dropFirst())
     switch which {
     case "wire": exit(WireBench.run(rest))
-    case "http": exit(HTTPBench.run(rest))
     case "store": exit(StoreBench.run(rest))
     case "sessionizer": exit(SessionizerBench.run(rest))
     case "sessiond": exit(SessiondBench.run(rest))
     case "json": exit(JSONBench.run(rest))
+    case "http": exit(HTTPBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "replay": exit(ReplayCommand.run(arguments))

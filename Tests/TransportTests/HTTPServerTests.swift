@@ -46,6 +46,10 @@ func makeRouter(reverse: ReverseAnswerer = ReverseAnswerer(count: 3)) -> HTTPRou
     router.add(.get, "/peer") { request, responder in
         responder.respond(HTTPResponse(status: 200, body: Array(request.peer.host.utf8)))
     }
+    router.add(.get, "/twice") { _, responder in
+        responder.respond(HTTPResponse(status: 200, body: Array("first".utf8)))
+        responder.respond(HTTPResponse(status: 500, body: Array("second".utf8)))
+    }
     router.add(.get, "/big") { _, responder in
         responder.respond(HTTPResponse(status: 200, body: [UInt8](repeating: 0x61, count: 300_000)))
     }
@@ -164,6 +168,39 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         let last = try client.readResponse()
         #expect(last.text == "hello")
         #expect(last.header("Connection") == "close")
+        #expect(client.isClosedByPeer())
+    }
+
+    @Test func stopAcceptingKeepsServingOpenConnections() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let open = try TestClient(port: server.port)
+        open.send(get("/hello"))
+        #expect(try open.readResponse().status == 200)
+        server.stopAccepting()
+        #expect(throws: TestClientError.self) { _ = try TestClient(port: server.port) }
+        open.send(get("/hello"))
+        #expect(try open.readResponse().text == "hello")
+    }
+
+    @Test func aSecondAnswerIsIgnored() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        client.send(get("/twice") + get("/hello"))
+        #expect(try client.readResponse().text == "first")
+        #expect(try client.readResponse().text == "hello")
+    }
+
+    @Test func unroutedRequestWithBodyIsAnsweredThenClosed() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        // The body is never read, so the next request cannot be found: 404, then close.
+        client.send(post("/nope", body: "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") + get("/hello"))
+        let response = try client.readResponse()
+        #expect(response.status == 404)
+        #expect(response.header("Connection") == "close")
         #expect(client.isClosedByPeer())
     }
 
@@ -335,5 +372,60 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
             #expect(mine == mine.sorted())
         }
         #expect(!loop.inEventLoop)
+    }
+}
+
+@Suite struct SignalTests {
+    @Test func signalsAreDeliveredOnTheLoop() throws {
+        let loop = try EventLoop.start(name: "signal-test")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let seen = Mutex<[(Int32, Bool)]>([])
+        // SIGUSR2 stands in for SIGTERM so the test runner itself is not asked to stop.
+        let subscription = try Signals.deliver([SIGUSR2], to: loop) { number in
+            seen.withLock { $0.append((number, loop.inEventLoop)) }
+        }
+        defer { subscription.cancel() }
+        Syscalls.raiseSignal(SIGUSR2)
+        #expect(eventually { !seen.withLock { $0 }.isEmpty })
+        let first = seen.withLock { $0.first }
+        #expect(first?.0 == SIGUSR2)
+        #expect(first?.1 == true)
+    }
+}
+
+@Suite struct SlowReaderTests {
+    @Test func clientThatStopsReadingIsDisconnected() throws {
+        let server = try startServer { $0.limits.writeTimeout = 0.3 }
+        defer { server.stop() }
+        let reader = try TestClient(port: server.port)
+        // Twenty 300 KB answers requested, none read: the socket buffers fill, the write blocks.
+        reader.send(String(repeating: get("/big"), count: 20))
+        #expect(eventually { server.connectionCount == 0 })
+        let other = try TestClient(port: server.port)
+        other.send(get("/hello"))
+        #expect(try other.readResponse().status == 200)
+    }
+}
+
+@Suite struct EpollModeTests {
+    /// More pipelined requests than the pipelining limit (reading pauses and resumes) and
+    /// answers larger than the socket buffer (writes block and resume), in both epoll modes.
+    @Test(arguments: [true, false])
+    func pipeliningPastTheLimitAndBlockedWrites(edgeTriggered: Bool) throws {
+        let server = try startServer { $0.edgeTriggered = edgeTriggered; $0.limits.maxPipelinedRequests = 4 }
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        var batch = ""
+        for i in 0..<40 { batch += i % 10 == 9 ? get("/big") : post("/echo", body: "n\(i)") }
+        client.send(batch)
+        for i in 0..<40 {
+            let response = try client.readResponse()
+            if i % 10 == 9 {
+                #expect(response.body.count == 300_000)
+            } else {
+                #expect(response.text == "n\(i)")
+            }
+        }
+        #expect(server.connectionCount == 1)
     }
 }

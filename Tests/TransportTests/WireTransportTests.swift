@@ -247,3 +247,69 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
         #expect(backoff.delay(attempt: -1, random: 2) == 0.1)
     }
 }
+
+/// A hand-played server: accepts one connection, optionally answers the Hello, then goes silent.
+final class SilentWireServer: @unchecked Sendable {
+    let listener: Int32
+    let port: UInt16
+    var accepted: Int32 = -1
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                _ = bind(listener, pointer, length)
+                _ = listen(listener, 4)
+                return getsockname(listener, pointer, &length)
+            }
+        }
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    /// Accepts, reads the client's Hello, answers HelloAck when asked to, then never reads again.
+    func acceptAndGoSilent(answerHello: Bool) {
+        accepted = accept(listener, nil, nil)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        _ = recv(accepted, &buffer, buffer.count, 0)
+        if answerHello {
+            let ack = try! Message.helloAck(HelloAck(chosenProtocolVersion: WireProtocol.versions.upperBound, shardID: "s1",
+                                                     nodeID: "silent", maxFrameLength: 1 << 20, maxInFlightBatches: 4)).encodeFrame()
+            _ = ack.withUnsafeBytes { send(accepted, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+    }
+
+    deinit {
+        close(accepted)
+        close(listener)
+    }
+}
+
+@Suite struct WireLivenessTests {
+    @Test(arguments: [true, false])
+    func silentPeerIsDroppedAfterTheTimeout(answerHello: Bool) throws {
+        let loop = try EventLoop.start(name: "wire-liveness")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let silent = try SilentWireServer()
+        let recorder = WireRecorder()
+        var settings = WireSettings()
+        settings.pingInterval = 0.05
+        settings.deadPeerTimeout = 0.2
+        settings.handshakeTimeout = 0.2
+        let client = makeWireClient(loop: loop, port: silent.port, recorder: recorder, settings: settings)
+        client.start()
+        defer { client.stop() }
+        silent.acceptAndGoSilent(answerHello: answerHello)
+        #expect(eventually { !recorder.read { $0.disconnects }.isEmpty })
+        guard case .timedOut(let what) = recorder.read({ $0.disconnects.first }) else {
+            Issue.record("expected a timeout, got \(recorder.read { $0.disconnects })")
+            return
+        }
+        #expect(what.contains(answerHello ? "no frame from" : "handshake"))
+        #expect(recorder.read { $0.clientReady.count } == (answerHello ? 1 : 0))
+    }
+}

@@ -98,6 +98,16 @@ func decoderAcceptsAnyChunking(_ chunk: Int) throws {
     #expect(throws: WireError.frameTooLong(length: 1025, limit: 1024)) { try decoder.next() }
 }
 
+@Test func limitCanChangeWithBytesBuffered() throws {
+    let small = try Ping(nonce: 1).encodeFrame()
+    let large = try GoAway(reason: String(repeating: "x", count: 200), drainDeadlineMs: 1).encodeFrame()
+    var decoder = FrameDecoder(maxFrameLength: 1 << 20)
+    decoder.append(small + large)
+    #expect(try decoder.nextMessage() == .ping(Ping(nonce: 1)))
+    decoder.setMaxFrameLength(100)
+    #expect(throws: WireError.frameTooLong(length: large.count - 4, limit: 100)) { try decoder.next() }
+}
+
 @Test(arguments: [
     ([0xFF, 0xFF, 0xFF, 0xFF], WireError.frameTooLong(length: 0xFFFF_FFFF, limit: 16 << 20)),
     ([0x80, 0x00, 0x00, 0x00], WireError.frameTooLong(length: 0x8000_0000, limit: 16 << 20)),
@@ -271,4 +281,48 @@ func malformedPayloadsNameTheField(_ label: String, _ frame: Frame, _ expected: 
     #expect(try batch.encodeFrame() == (try batch.encodeFrame()))
     let decoded = try EventBatch(frameBytes: try batch.encodeFrame())
     #expect(try decoded.encodeFrame() == (try batch.encodeFrame()))
+}
+
+/// Wire's UTF-8 validator against the stdlib's: every 1- and 2-byte input, 3- and 4-byte inputs
+/// around every boundary of Unicode Table 3-7.
+@Test func utf8ValidatorAgreesWithTheStandardLibrary() {
+    func check(_ bytes: [UInt8]) {
+        let ours = bytes.withUnsafeBufferPointer { isValidUTF8($0) }
+        let stdlib = String(validating: bytes, as: UTF8.self) != nil
+        if ours != stdlib { Issue.record("\(bytes): ours \(ours), stdlib \(stdlib)") }
+    }
+    let edges: [UInt8] = [0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF]
+    for a in 0...255 {
+        check([UInt8(a)])
+        for b in 0...255 {
+            check([UInt8(a), UInt8(b)])
+            if a >= 0xC0 { for c in edges { check([UInt8(a), UInt8(b), c]) } }
+        }
+    }
+    for lead: UInt8 in [0xF0, 0xF1, 0xF3, 0xF4, 0xF5] {
+        for b in stride(from: 0x70, through: 0xC0, by: 1) {
+            check([lead, UInt8(b), 0x80, 0x80])
+            check([lead, UInt8(b), 0x80, 0x7F])
+            check(Array("abcdefgh".utf8) + [lead, UInt8(b), 0xBF, 0xBF] + Array("12345678".utf8))
+        }
+    }
+    check(Array("plain ASCII longer than eight bytes".utf8))
+    check(Array("préférence → 漢字 😀".utf8))
+}
+
+@Test func stringTableHandlesThousandsOfDistinctAndRepeatedStrings() throws {
+    // More literals than the writer's initial table, each used twice, plus empty and long strings.
+    let urls = (0..<5000).map { "https://shop.example/p/\($0)" }
+    let events = urls.enumerated().map { index, url in
+        Event(id: "e\(index)", type: .resource, ts: Int64(index), name: index % 2 == 0 ? "" : String(repeating: "x", count: index % 97),
+              url: url, parent: urls[(index * 7) % urls.count])
+    }
+    let batch = EventBatch(batchID: BatchID(producer: 1, epoch: 1, sequence: 1), beacons: [
+        Beacon(app: "a", platform: .web, visitor: "v", sentAt: 0, receivedAt: 0, events: events),
+    ])
+    let bytes = try batch.encodeFrame()
+    #expect(try EventBatch(frameBytes: bytes) == batch)
+    // Every URL travels once: the second use (as a parent) is a reference of at most 3 bytes.
+    let urlBytes = urls.reduce(0) { $0 + $1.utf8.count }
+    #expect(bytes.count < urlBytes + 5000 * 20)
 }

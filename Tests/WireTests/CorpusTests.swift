@@ -23,6 +23,13 @@ private func corpusFiles() -> [String] {
         let whole = decodeAll(bytes, chunk: max(1, bytes.count))
         let byteByByte = decodeAll(bytes, chunk: 1)
         #expect(whole.messages == byteByByte.messages && whole.error == byteByByte.error, "\(name): chunking changed the result")
+        // The in-place single-frame path must agree with the incremental decoder.
+        let single = Result { () throws(WireError) in try Message(frameBytes: bytes) }
+        if whole.messages.count == 1 && whole.error == nil {
+            #expect(try single.get() == whole.messages[0], "\(name): single-frame decode differs")
+        } else if whole.messages.isEmpty, let error = whole.error {
+            #expect(single == .failure(error), "\(name): single-frame decode fails differently")
+        }
         var messages = whole.messages
         for kind in MessageKind.allCases {
             for version: UInt16 in [0, 1, 2] {

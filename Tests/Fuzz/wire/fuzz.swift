@@ -4,7 +4,8 @@
 // 2. as a byte stream fed to FrameDecoder in one piece and in chunks whose sizes come from the
 //    input itself: both must yield the same messages and the same error;
 // 3. every message that decodes is re-encoded, and the re-encoding must decode to the same value
-//    and re-encode to the same bytes.
+//    and re-encode to the same bytes;
+// 4. Wire's UTF-8 validator must agree with the standard library's on the raw bytes.
 // Any violated expectation traps, which libFuzzer reports as a crash.
 import Wire
 
@@ -12,6 +13,8 @@ import Wire
 public func fuzzWire(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data, size > 0 else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    precondition(isValidUTF8(UnsafeBufferPointer(start: data, count: size))
+        == (String(validating: bytes, as: UTF8.self) != nil), "UTF-8 validators disagree")
 
     for kind in MessageKind.allCases {
         for version: UInt16 in [0, 1, 2] {
@@ -23,6 +26,18 @@ public func fuzzWire(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let whole = decodeStream(bytes, chunkSeed: nil)
     let chunked = decodeStream(bytes, chunkSeed: UInt64(size) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes[0]))
     precondition(whole == chunked, "chunking changed the decoding")
+    let single = Result { () throws(WireError) in try Message(frameBytes: bytes, maxFrameLength: 1 << 20) }
+    if whole.messages.count == 1, case let .success(message) = whole.messages[0], whole.end == nil {
+        precondition(single == .success(message), "single-frame decode differs")
+    } else if whole.messages.isEmpty, let error = whole.end {
+        precondition(single == .failure(error), "single-frame decode fails differently")
+    } else if whole.messages.count == 1, case let .failure(error) = whole.messages[0] {
+        precondition(single == .failure(error), "single-frame decode fails differently")
+    } else if whole.messages.count > 1, case .success = whole.messages[0] {
+        let first = 4 + (Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3]))
+        precondition(single == .failure(.truncated(buffered: bytes.count - first)),
+                     "single-frame decode accepts bytes after the frame")
+    }
     for case let .success(message) in whole.messages { checkRoundTrip(message) }
 
     var server = ServerHandshake(shardID: "s1", nodeID: "n1")
