@@ -114,6 +114,7 @@ extension SessionStore {
         termIDs.removeAll()
         ruleSetIDs.removeAll()
         termsWritten.removeAll()
+        storedTerms.removeAll()
         let visitors = touched
         touched.removeAll(keepingCapacity: true)
         try resume(visitors, now: watermark == Int64.min ? 0 : watermark)

@@ -52,6 +52,8 @@ extension SessionStore {
         }
         hasTombstones = true
         termIDs.removeAll()
+        // Deleted sessions and terms free their ids for reuse.
+        storedTerms.removeAll()
         try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return result
     }

@@ -12,22 +12,26 @@ extension SessionStore {
         for retirement in update.retired {
             let retire = try connection.statement("""
                 UPDATE sessions SET merged_into = ?, live = 0, revision = revision + 1, updated_at = ?
-                WHERE id = ?
+                WHERE id = ? RETURNING sid
                 """)
             try retire.bind(1, retirement.mergedInto.description)
             try retire.bind(2, now)
             try retire.bind(3, retirement.id.description)
-            try retire.run()
-            try deleteTerms(sessionID: retirement.id.description)
-            written += connection.changes
+            guard try retire.step() else {
+                retire.reset()
+                continue
+            }
+            let sid = retire.int64(0)
+            retire.reset()
+            try deleteTerms(sid: sid)
+            written += 1
         }
         guard !update.upserts.isEmpty || !update.userTags.isEmpty else { return written }
         let rulesID = try ruleSetID(app: update.app, platform: platform).0
-        let sortedNew = newEvents.count > 1 ? newEvents.sorted { $0.key < $1.key } : newEvents
         for record in update.upserts {
             let row = SessionRow(record, rulesID: rulesID)
             let placed = update.placements.filter { $0.session == record.id }
-            try write(row, placed: placed, vid: vid, newEvents: sortedNew, now: now)
+            try write(row, placed: placed, vid: vid, newEvents: newEvents, now: now)
             written += 1
         }
         for tag in update.userTags {
@@ -103,6 +107,8 @@ extension SessionStore {
             }
             sid = update.int64(0)
         }
+        // A completed session gets no more terms on the hot path: forget what is stored.
+        defer { if !row.live { storedTerms[sid] = nil } }
         // Terms: incremental when every event they come from is new in this batch.
         if let appendedFrom {
             try addTerms(of: newEvents, from: appendedFrom, through: row.lastEvent, sid: sid, app: row.app)
@@ -180,9 +186,10 @@ extension SessionStore {
     /// without query and fragment, else its name.
     public static func page(of view: Event) -> String? {
         if let url = view.url, !url.isEmpty {
-            if let cut = url.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-                let path = String(url[..<cut])
-                return path.isEmpty ? view.name : path
+            // On UTF-8 bytes: Character iteration costs more than the rest of the term.
+            let bytes = url.utf8
+            if let cut = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+                return cut == bytes.startIndex ? view.name : String(decoding: bytes[..<cut], as: UTF8.self)
             }
             return url
         }
@@ -201,12 +208,18 @@ extension SessionStore {
 
     private func addTerm(sid: Int64, app: String, kind: TermKind, value: String) throws(StoreError) {
         let termID = try self.termID(app: app, kind: kind, value: value)
-        // Most events repeat their session's terms: skip pairs this transaction already wrote.
-        guard termsWritten.insert(SessionTerm(sid: sid, term: termID)).inserted else { return }
+        let bit: UInt64 = termID >= 0 && termID < 64 ? 1 << UInt64(termID) : 0
+        if bit != 0 {
+            if let stored = storedTerms[sid], stored & bit != 0 { return }
+        } else {
+            // Most events repeat their session's terms: skip pairs this transaction already wrote.
+            guard termsWritten.insert(SessionTerm(sid: sid, term: termID)).inserted else { return }
+        }
         let insert = try connection.statement("INSERT OR IGNORE INTO session_terms(sid, term_id) VALUES (?, ?)")
         try insert.bind(1, sid)
         try insert.bind(2, termID)
         try insert.run()
+        if bit != 0 { storedTerms[sid, default: 0] |= bit }
     }
 
     private func termID(app: String, kind: TermKind, value: String) throws(StoreError) -> Int64 {
@@ -237,15 +250,10 @@ extension SessionStore {
 
     func deleteTerms(sid: Int64) throws(StoreError) {
         termsWritten = termsWritten.filter { $0.sid != sid }
+        storedTerms[sid] = nil
         let delete = try connection.statement("DELETE FROM session_terms WHERE sid = ?")
         try delete.bind(1, sid)
         try delete.run()
     }
 
-    private func deleteTerms(sessionID: String) throws(StoreError) {
-        let delete = try connection.statement(
-            "DELETE FROM session_terms WHERE sid = (SELECT sid FROM sessions WHERE id = ?)")
-        try delete.bind(1, sessionID)
-        try delete.run()
-    }
 }

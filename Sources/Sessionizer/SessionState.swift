@@ -339,6 +339,10 @@ struct Ratings: Sendable {
     var itemsDropped = false
     var pendingDropped = false
     var actionsSeen: Int32 = 0
+    /// Hashes (low bit set: taken) of the last two views, kept after actions start: an error
+    /// child of a view in a session with actions rates nothing, and knowing the parent is a view
+    /// spares the fast path a recomputation when older actions have left `items`.
+    var recentViews: (UInt64, UInt64) = (0, 0)
 
     static func base(duration: Int64?, apdex: Int64, factor: Int64) -> Experience? {
         guard let duration else { return nil }
@@ -349,6 +353,8 @@ struct Ratings: Sendable {
     }
 
     mutating func addItem(_ event: Event, isAction: Bool, _ limits: Limits, exact: inout ExactRatings?) -> Bool {
+        let hash = Fingerprint.hash(event.id) & Item.hashMask
+        if !isAction { recentViews = (hash | 1, recentViews.0) }
         // Once a session has an action, views are no longer rated: forget them.
         if isAction {
             if actionsSeen == 0 {
@@ -359,7 +365,6 @@ struct Ratings: Sendable {
         } else if actionsSeen > 0 {
             return true
         }
-        let hash = Fingerprint.hash(event.id) & Item.hashMask
         var errored: Bool
         if let pendingIndex = pending.firstIndex(of: hash) {
             pending.remove(at: pendingIndex)
@@ -398,6 +403,8 @@ struct Ratings: Sendable {
             }
             return true
         }
+        // The parent is a view already seen: once the session has actions, views are not rated.
+        if actionsSeen > 0, hash | 1 == recentViews.0 || hash | 1 == recentViews.1 { return true }
         if exact != nil {
             // Already counted at its parent when the parent came first; else a later parent may
             // arrive on the fast path and must find it.

@@ -34,11 +34,13 @@ public func sessionize(_ events: [TrackedEvent], visitor: String, platform: Plat
 func orderedUnique(_ events: [TrackedEvent]) -> [TrackedEvent] {
     if events.count <= 1 { return events }
     if events.count <= 16 {
-        // Small batches (the common case): no hash set.
+        // Small batches (the common case): no hash set, and no copy when a store hands them
+        // over already ordered and distinct.
+        if isOrderedUnique(events) { return events }
         var unique: [TrackedEvent] = []
         unique.reserveCapacity(events.count)
         for event in events where !unique.contains(where: { $0.event.id == event.event.id }) { unique.append(event) }
-        unique.sort { $0.key < $1.key }
+        unique.sort(by: precedes)
         return unique
     }
     var seen = Set<String>()
@@ -46,8 +48,25 @@ func orderedUnique(_ events: [TrackedEvent]) -> [TrackedEvent] {
     var unique: [TrackedEvent] = []
     unique.reserveCapacity(events.count)
     for event in events where seen.insert(event.event.id).inserted { unique.append(event) }
-    unique.sort { $0.key < $1.key }
+    unique.sort(by: precedes)
     return unique
+}
+
+/// `a.key < b.key` without building the keys.
+@inline(__always) func precedes(_ a: TrackedEvent, _ b: TrackedEvent) -> Bool {
+    if a.event.ts != b.event.ts { return a.event.ts < b.event.ts }
+    return a.event.id.utf8.lexicographicallyPrecedes(b.event.id.utf8)
+}
+
+/// Strictly increasing keys and pairwise distinct ids (quadratic: small arrays only).
+private func isOrderedUnique(_ events: [TrackedEvent]) -> Bool {
+    for index in events.indices.dropFirst() {
+        guard precedes(events[index - 1], events[index]) else { return false }
+        for earlier in events.indices[..<index] where events[earlier].event.id == events[index].event.id {
+            return false
+        }
+    }
+    return true
 }
 
 struct Segment {

@@ -43,6 +43,9 @@ public struct Sessionizer: Sendable {
     private var nextGeneration: UInt32 = 0
     private var deadlines = DeadlineHeap()
     private var ids: any RandomNumberGenerator & Sendable
+    /// Page names shared by the live sessions: most sessions list the same few pages, and a
+    /// URL longer than 15 bytes is a heap string of its own per session otherwise.
+    private var pageNames = PageNames()
     /// The highest watermark seen (server time, epoch ms).
     public private(set) var watermark: Int64 = .min
     /// Counters for metrics and benchmarks.
@@ -162,6 +165,11 @@ public struct Sessionizer: Sendable {
     private mutating func keepLive(_ key: VisitorKey, id: SessionID, revision: Int, previous: SessionID?,
                                    platform: Platform, state: SessionState, limits: Limits,
                                    replacing old: Live?) {
+        var state = state
+        // Only a session whose page list changed holds page strings not yet shared.
+        if old.map({ $0.state.pages.count != state.pages.count || $0.id != id }) ?? true {
+            pageNames.share(&state)
+        }
         let deadline = state.deadline(limits)
         let slot: Int32
         if let old {
@@ -374,6 +382,27 @@ public struct Sessionizer: Sendable {
             release(old)
         }
         return update
+    }
+}
+
+/// A bounded set of page names: `share` makes a session's pages point at one stored copy each.
+struct PageNames: Sendable {
+    static let limit = 4096
+    private var names = Set<String>()
+
+    mutating func share(_ state: inout SessionState) {
+        guard !state.pages.isEmpty else { return }
+        for index in state.pages.indices {
+            let page = state.pages[index]
+            if let known = names.firstIndex(of: page) {
+                state.pages[index] = names[known]
+            } else {
+                // Past the bound, start over: sessions keep the copies they already share.
+                if names.count >= PageNames.limit { names.removeAll(keepingCapacity: true) }
+                names.insert(page)
+            }
+            if state.exitPage == page { state.exitPage = state.pages[index] }
+        }
     }
 }
 

@@ -47,6 +47,35 @@ import Wire
         #expect(try terms(store, session: retired.id).isEmpty)
         #expect(SessionStore.propTerm(key: "plan", value: .string("pro")) == "plan=pro")
     }
+
+    /// The writer remembers which common terms a live session has stored; a live session that
+    /// grows over many batches keeps exactly its terms, and a new session that gets the row id
+    /// of an erased one (SQLite reuses the largest) still gets every term of its own.
+    @Test func termsOfAGrowingSessionAndOfAReusedRowID() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        for step in 0..<4 {
+            let ts = t0 + Int64(step) * minute
+            _ = try store.apply(batch: batchID(UInt64(step + 1)), beacons: [webBeacon(visitor: "ann", [
+                view("v\(step)", at: ts, page: step % 2 == 0 ? "/cart" : "/help"),
+                action("a\(step)", at: ts + 10, props: [("plan", .string("pro"))]),
+            ])], now: ts)
+        }
+        let grown = try store.allRows()
+        #expect(grown.count == 1)
+        #expect(try terms(store, session: grown[0].id)
+            == ["1:https://shop.example.com/cart", "1:https://shop.example.com/help", "2:click on Buy", "3:plan=pro"])
+
+        _ = try store.erase(app: "shop", kind: .visitor, id: "ann", now: t0 + 5 * minute)
+        _ = try store.apply(batch: batchID(9), beacons: [webBeacon(visitor: "ben", [
+            view("w1", at: t0 + 6 * minute, page: "/cart"),
+            action("w2", at: t0 + 6 * minute + 10, props: [("plan", .string("pro"))]),
+        ])], now: t0 + 6 * minute)
+        let fresh = try store.allRows()
+        #expect(fresh.count == 1)
+        #expect(try terms(store, session: fresh[0].id)
+            == ["1:https://shop.example.com/cart", "2:click on Buy", "3:plan=pro"])
+    }
 }
 
 @Suite struct ReaderTests {

@@ -198,4 +198,33 @@ private func padded(_ number: Int, _ width: Int) -> String {
         #expect(Set(ids).count == 2)
         #expect(ids.allSatisfy { $0.high != 0 && $0.low != 0 })
     }
+
+    /// More actions than the rating table holds, then error children of views: a child of one
+    /// of the last two views rates nothing once the session has actions, so the fast path keeps
+    /// going; a child of an older view may be an action that left the table, so it recomputes.
+    /// Both equal the pure function.
+    @Test func errorChildOfRecentViewNeedsNoRecomputation() throws {
+        var harness = Harness(platform: .web)
+        var events: [TrackedEvent] = []
+        func send(_ batch: [TrackedEvent]) throws {
+            events += batch
+            try harness.ingest(batch, watermark: batch[0].event.ts)
+        }
+        try send([ev("v1", .view, at: t0, duration: 500)])
+        for number in 1...12 {
+            try send([ev("a\(number)", .action, at: t0 + Int64(number) * 1000, duration: Int64(number) * 700,
+                         parent: "v1")])
+        }
+        try send([ev("v2", .view, at: t0 + 20_000, duration: 500)])
+        try send([ev("r1", .request, at: t0 + 21_000, parent: "v2", status: 500),
+                  ev("e1", .error, at: t0 + 21_500, parent: "v1")])
+        #expect(harness.sessionizer.stats.ratingFallbacks == 0)
+        try send([ev("v3", .view, at: t0 + 22_000, duration: 500)])
+        try send([ev("v4", .view, at: t0 + 23_000, duration: 500)])
+        try send([ev("e2", .error, at: t0 + 24_000, parent: "v1")])
+        #expect(harness.sessionizer.stats.ratingFallbacks == 1)
+        let problems = compare(harness, events, platform: .web, rules: .defaults(for: .web))
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(harness.store.sessions(of: "v").first?.summary.experience != nil)
+    }
 }

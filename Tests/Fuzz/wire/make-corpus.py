@@ -6,7 +6,8 @@ bit flips with a stale checksum, payload mutations with a recomputed checksum (s
 the message decoders), hostile lengths, unknown kinds, flags and versions, tagged fields known
 and unknown, varint overflows, bad string references and invalid UTF-8. The CRC32C here is an
 independent implementation, so a corpus built from the goldens also cross-checks Wire's.
-Re-running it rewrites the same files; files of fuzzer findings (finding-*) are left alone.
+Re-running it rewrites the same files; fuzzer findings (finding-*) and the coverage-adding
+inputs merged from fuzzing runs (fuzzed-*) are left alone.
 """
 import pathlib
 import random
@@ -148,7 +149,7 @@ inputs["event-timing-count-huge"] = frame(16, 1, event_head + b"\x00" + string(b
 
 out.mkdir(parents=True, exist_ok=True)
 for old in out.iterdir():
-    if not old.name.startswith("finding-"):
+    if not old.name.startswith(("finding-", "fuzzed-")):
         old.unlink()
 for name, data in inputs.items():
     (out / name).write_bytes(data)
