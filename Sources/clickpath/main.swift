@@ -38,6 +38,7 @@ case "bench":
     case "wire": exit(WireBench.run(rest))
     case "store": exit(StoreBench.run(rest))
     case "sessionizer": exit(SessionizerBench.run(rest))
+    case "sessiond": exit(SessiondBench.run(rest))
     case "json": exit(JSONBench.run(rest))
     case "http": exit(HTTPBench.run(rest))
     case "spool": exit(SpoolBench.run(rest))

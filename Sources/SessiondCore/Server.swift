@@ -1,0 +1,331 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Config
+import Foundation
+import SessionStore
+import Synchronization
+import Transport
+import Wire
+
+/// One sessiond shard: Wire ingest, the writer thread, reader threads and the HTTP query API.
+/// `sessiond`'s main only parses options, starts this and waits for SIGTERM.
+public final class SessiondServer: @unchecked Sendable {
+    public let options: SessiondOptions
+    public private(set) var wirePort: UInt16 = 0
+    public private(set) var httpPort: UInt16 = 0
+    public let metrics: SessiondMetrics
+
+    private let writer: IngestWriter
+    private let readers: ReaderPool
+    private let apps: AppConfigStore?
+    private let wireLoop: EventLoop
+    // Set once by `listen`, before `start` returns.
+    private var wireServer: WireServer?
+    private var httpServer: HTTPServer?
+    private let ready = Atomic<Bool>(false)
+    private let inFlight = Mutex<[ObjectIdentifier: Int]>([:])
+    private let paused = Mutex<[ObjectIdentifier: WireConnection]>([:])
+
+    /// Opens the store (rebuilding live sessions), starts every thread and both listeners.
+    public static func start(_ options: SessiondOptions) throws -> SessiondServer {
+        let server = try SessiondServer(options)
+        try server.listen()
+        return server
+    }
+
+    private init(_ options: SessiondOptions) throws {
+        self.options = options
+        let metrics = SessiondMetrics()
+        self.metrics = metrics
+        var storeOptions = StoreOptions(durability: options.durability)
+        storeOptions.batchIDRetention = options.batchIDRetentionMs
+        let apps = try options.appsPath.map { path throws(ConfigError) in try AppConfigStore(path: path) }
+        self.apps = apps
+        let store = try SessionStore(path: options.database, options: storeOptions, now: DaemonClock.wallMillis()) { app, platform in
+            // The collector admitted the app; rules come from apps.json when it names the app
+            // (or has "*") for this platform, else the platform's defaults.
+            if let settings = apps?.current.settings(for: app), settings.platform == platform { return settings.rules }
+            return SessionRules.defaults(for: platform)
+        }
+        let pins = SortPins { DaemonClock.wallMillis() }
+        try pins.install(on: store.connection)
+        writer = IngestWriter(store: store, pins: pins, metrics: metrics, tickMs: options.tickMs)
+        readers = try ReaderPool(path: options.database, pins: pins, threads: options.readers,
+                                 capacity: options.readers * 64)
+
+        wireLoop = try EventLoop.start(name: "sessiond-wire")
+        let maxQueued = options.maxQueuedBatches
+        writer.onDequeue = { [weak self] depth in
+            if depth <= maxQueued / 2 { self?.resumePaused() }
+        }
+        writer.start()
+    }
+
+    private func listen() throws {
+        let identity = WireServerIdentity(shardID: options.shardID, nodeID: options.nodeID,
+                                          maxInFlightBatches: options.maxInFlightPerConnection)
+        let handlers = WireServerHandlers(
+            ready: { [weak self] connection, _ in self?.opened(connection) },
+            message: { [weak self] connection, message in self?.received(message, on: connection) },
+            closed: { [weak self] connection, reason in self?.closed(connection, reason) })
+        var router = HTTPRouter()
+        for (method, template) in Self.registeredRoutes {
+            router.add(method == "DELETE" ? .delete : .get, template) { [weak self] request, responder in
+                self?.serve(request, responder)
+            }
+        }
+        var httpConfiguration = HTTPServerConfiguration()
+        httpConfiguration.host = options.httpHost
+        httpConfiguration.port = options.httpPort
+        httpConfiguration.name = "sessiond-http"
+        let wire = try WireServer.start(host: options.wireHost, port: options.wirePort, identity: identity,
+                                        on: [wireLoop], handlers: handlers)
+        wireServer = wire
+        wirePort = wire.port
+        let http = try HTTPServer.start(httpConfiguration, router: router)
+        httpServer = http
+        httpPort = http.port
+        ready.store(true, ordering: .releasing)
+    }
+
+    /// The routes registered on the HTTP server, as (method, path template).
+    public static var registeredRoutes: [(String, String)] { Route.allCases.map { ($0.method, $0.template) } }
+
+    // MARK: Wire ingest
+
+    private func opened(_ connection: WireConnection) {
+        metrics.wireConnection(opened: true)
+    }
+
+    private func closed(_ connection: WireConnection, _ reason: WireCloseReason) {
+        let id = ObjectIdentifier(connection)
+        inFlight.withLock { $0[id] = nil }
+        paused.withLock { $0[id] = nil }
+        if connection.negotiated != nil { metrics.wireConnection(opened: false) }
+        switch reason {
+        case .protocolError, .io, .timedOut: metrics.wireError()
+        case .peerClosed, .goAway, .local: break
+        }
+    }
+
+    private func received(_ message: Message, on connection: WireConnection) {
+        guard case .eventBatch(let batch) = message else { return }
+        let id = ObjectIdentifier(connection)
+        let count = inFlight.withLock { state -> Int in
+            state[id, default: 0] += 1
+            return state[id] ?? 0
+        }
+        guard count <= options.maxInFlightPerConnection else {
+            connection.send(.error(ErrorMessage(code: .unexpectedMessage,
+                                                message: "more than \(options.maxInFlightPerConnection) unacknowledged batches; wait for BatchAck")))
+            connection.close()
+            return
+        }
+        let depth = writer.submit(.batch(batch) { [weak self] result in
+            self?.inFlight.withLock { state in
+                if let n = state[id] { state[id] = n - 1 }
+            }
+            switch result {
+            case .success(let applied):
+                var reason = ""
+                if applied.eventsDropped > 0 { reason = "\(applied.eventsDropped) events of erased users or visitors dropped" }
+                connection.send(.batchAck(BatchAck(batchID: batch.batchID,
+                                                   outcome: applied.status == .committed ? .committed : .duplicate,
+                                                   acceptedEvents: UInt32(clamping: applied.eventsNew),
+                                                   duplicateEvents: UInt32(clamping: applied.eventsDuplicate),
+                                                   reason: reason)))
+            case .failure(let error):
+                // Not durable, so no ack: the collector re-sends the batch with the same id.
+                connection.send(.error(ErrorMessage(code: .internalError, message: "batch not stored: \(error)")))
+                connection.close()
+            }
+        })
+        if depth >= options.maxQueuedBatches {
+            connection.pauseReading()
+            paused.withLock { $0[id] = connection }
+        }
+    }
+
+    private func resumePaused() {
+        let connections = paused.withLock { state -> [WireConnection] in
+            defer { state.removeAll() }
+            return Array(state.values)
+        }
+        for connection in connections { connection.resumeReading() }
+    }
+
+    private var unacknowledged: Int { inFlight.withLock { $0.values.reduce(0, +) } }
+
+    // MARK: HTTP
+
+    private func serve(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let started = DaemonClock.monotonicSeconds()
+        let path = request.path
+        let match: RouteMatch
+        do {
+            match = try Router.match(method: request.method.name, path: Array(path.utf8))
+        } catch {
+            responder.respond(Self.http(.error(error)))
+            return
+        }
+        let metrics = self.metrics
+        let finish: @Sendable (QueryResponse) -> Void = { response in
+            metrics.query(match.route, status: response.status, seconds: DaemonClock.monotonicSeconds() - started)
+            responder.respond(Self.http(response))
+        }
+        switch match.route {
+        case .healthz:
+            finish(.json(ResponseBody.health("ok", shard: options.shardID)))
+        case .readyz:
+            let isReady = ready.load(ordering: .acquiring)
+            finish(.json(ResponseBody.health(isReady ? "ok" : "draining", shard: options.shardID), status: isReady ? 200 : 503))
+        case .metrics:
+            let database = options.database
+            let submitted = readers.submit { service in
+                let live = try? service.connection.scalarInt(
+                    "SELECT count(*) FROM sessions WHERE live = 1 AND merged_into IS NULL")
+                let text = metrics.render(liveSessions: live, databaseBytes: Self.fileSize(database) + Self.fileSize(database + "-wal"))
+                finish(QueryResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8)))
+            }
+            if !submitted { finish(Self.busy) }
+        case .eraseUser, .eraseVisitor:
+            erase(match, request, finish)
+        default:
+            let query = Array(request.query.utf8)
+            let limit = Double(options.queryTimeoutMs) / 1000
+            let submitted = readers.submit { service in
+                let end = DaemonClock.monotonicSeconds() + limit
+                let deadline = QueryDeadline { DaemonClock.monotonicSeconds() > end }
+                let response = service.handle(match, query: query, path: path, now: DaemonClock.wallMillis(),
+                                              deadline: deadline)
+                withExtendedLifetime(deadline) { finish(response) }
+            }
+            if !submitted { finish(Self.busy) }
+        }
+    }
+
+    private static let busy = QueryResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
+                                            body: APIError(status: 503, code: .unavailable,
+                                                           message: "every reader is busy; retry in a second").body)
+
+    private func erase(_ match: RouteMatch, _ request: HTTPRequest, _ finish: @escaping @Sendable (QueryResponse) -> Void) {
+        guard let token = options.adminToken else {
+            finish(.error(APIError(status: 403, code: .erasureDisabled,
+                                   message: "erasure is disabled: start sessiond with --admin-token-file or CLICKPATH_ADMIN_TOKEN")))
+            return
+        }
+        guard let header = request.header("Authorization"), header.hasPrefix("Bearer ") else {
+            var r = QueryResponse.error(APIError(status: 401, code: .unauthorized,
+                                                 message: "send the admin token as 'Authorization: Bearer TOKEN'"))
+            r.headers.append(("WWW-Authenticate", "Bearer"))
+            finish(r)
+            return
+        }
+        guard Self.constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(token.utf8)) else {
+            finish(.error(APIError(status: 403, code: .forbidden, message: "wrong admin token")))
+            return
+        }
+        let kind: SessionStore.ErasedKind = match.route == .eraseUser ? .userTag : .visitor
+        let id = (match.route == .eraseUser ? match.parameters["userTag"] : match.parameters["visitorId"]) ?? ""
+        var apps: [String] = []
+        do {
+            for (name, value) in try QueryString.parse(Array(request.query.utf8)) {
+                guard name == "app" else { throw FilterParser.unknown(name) }
+                guard !value.isEmpty else { throw APIError.badParameter("app", "app must not be empty") }
+                apps.append(value)
+            }
+        } catch let error as APIError {
+            finish(.error(error))
+            return
+        } catch {
+            finish(.error(APIError(status: 400, code: .badParameter, message: "\(error)")))
+            return
+        }
+        writer.submit(.erase(kind, id: id, apps: apps) { result in
+            switch result {
+            case .success(let o):
+                finish(.json(ResponseBody.erasure(kind: kind == .userTag ? "user" : "visitor", id: id, apps: o.apps, at: o.at,
+                                                  sessions: Int64(o.sessions), events: Int64(o.events),
+                                                  visitors: Int64(o.visitors))))
+            case .failure(let error):
+                finish(.error(APIError(status: 500, code: .internal, message: "erasure failed: \(error)")))
+            }
+        })
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for i in 0..<max(a.count, b.count) {
+            diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        }
+        return diff == 0
+    }
+
+    static func http(_ r: QueryResponse) -> HTTPResponse {
+        HTTPResponse(status: r.status, headers: r.headers, body: r.body)
+    }
+
+    static func fileSize(_ path: String) -> Int64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
+    }
+
+    // MARK: Shutdown
+
+    /// SIGTERM: not ready, GoAway to every collector, finish the batches in flight (up to the
+    /// drain time), stop listening, apply what is queued, checkpoint, stop. Blocks until done.
+    public func shutdown() {
+        ready.store(false, ordering: .releasing)
+        wireServer?.goAway(reason: "sessiond is shutting down", drainMilliseconds: UInt32(clamping: options.drainMs))
+        let end = DaemonClock.monotonicSeconds() + Double(options.drainMs) / 1000
+        while (unacknowledged > 0 || writer.depth > 0) && DaemonClock.monotonicSeconds() < end {
+            usleep(10_000)
+        }
+        wireServer?.stop()
+        writer.stopAndWait()
+        httpServer?.stop()
+        readers.stop()
+        wireLoop.stop()
+        wireLoop.waitUntilStopped()
+    }
+}
+
+
+extension SessiondServer {
+    /// SIGHUP: reads apps.json again; a file with an error leaves the previous one in force.
+    public func reloadApps() {
+        guard let apps else { return }
+        do {
+            _ = try apps.reload()
+            log("reloaded \(apps.path)")
+        } catch {
+            log("\(error); the previous apps.json stays in force")
+        }
+    }
+
+    /// Waits for SIGTERM or SIGINT, then shuts down (`shutdown`) and exits 0. Never returns.
+    public func runUntilSignalled() -> Never {
+        let queue = DispatchQueue(label: "sessiond-signals")
+        var sources: [DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT, SIGHUP] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [self] in
+                if number == SIGHUP {
+                    reloadApps()
+                    return
+                }
+                log("signal \(number): draining")
+                shutdown()
+                log("stopped cleanly")
+                exit(0)
+            }
+            source.resume()
+            sources.append(source)
+        }
+        while true {
+            withExtendedLifetime(sources) { _ = pause() }
+        }
+    }
+}

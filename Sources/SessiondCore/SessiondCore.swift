@@ -1,2 +1,0 @@
-// SessiondCore: filled by its issue.
-enum SessiondCoreModule {}

@@ -1,0 +1,76 @@
+import SessionStore
+import Synchronization
+
+/// Keeps the sort values (duration, errors, actions) a session had before each change, while
+/// paging cursors may need them: a TEMP trigger on the writer connection copies the old values
+/// into `session_pins` with the commit stamp of the change. A cursor pinned at stamp S then
+/// sorts every session by its value at S (`SessionSQL.sortKey`), so paging by duration returns
+/// each session exactly once while sessions keep growing.
+///
+/// Recording is switched on by queries (`activate`) for `Cursor.lifetime`, so ingest pays
+/// nothing while nobody pages; rows older than the lifetime are pruned by the writer.
+public final class SortPins: Sendable {
+    private final class Until: Sendable {
+        let value = Atomic<Int64>(0)
+    }
+
+    private let until = Until()
+    private let clock: @Sendable () -> Int64
+    private let flag: SQLFlag
+
+    /// `clock` is server time in epoch ms.
+    public init(clock: @escaping @Sendable () -> Int64) {
+        self.clock = clock
+        let until = until
+        flag = SQLFlag { clock() < until.value.load(ordering: .relaxed) }
+    }
+
+    public static let schema = """
+        CREATE TABLE IF NOT EXISTS session_pins(
+            sid INTEGER NOT NULL, until_ts INTEGER NOT NULL,
+            duration INTEGER NOT NULL, errors INTEGER NOT NULL, actions INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS session_pins_sid ON session_pins(sid, until_ts);
+        CREATE INDEX IF NOT EXISTS session_pins_until ON session_pins(until_ts);
+        CREATE INDEX IF NOT EXISTS sessions_start_all ON sessions(start_ts, sid) WHERE merged_into IS NULL;
+        """
+
+    /// Creates the table, the trigger and the index of list queries without `app` on the writer
+    /// connection (once, at start).
+    public func install(on writer: Connection) throws(StoreError) {
+        try writer.execute(Self.schema)
+        try writer.registerFlagFunction("clickpath_pinning", flag)
+        try writer.execute("""
+            CREATE TEMP TRIGGER IF NOT EXISTS session_pins_keep
+            AFTER UPDATE OF duration, errors, actions ON main.sessions
+            WHEN clickpath_pinning() = 1
+              AND (old.duration <> new.duration OR old.errors <> new.errors OR old.actions <> new.actions)
+            BEGIN
+              INSERT INTO session_pins(sid, until_ts, duration, errors, actions)
+              VALUES (old.sid, new.updated_at, old.duration, old.errors, old.actions);
+            END
+            """)
+    }
+
+    /// Called before a list query picks its stamp: records changes from now on for a lifetime.
+    public func activate() {
+        let until = clock() &+ Cursor.lifetime
+        var current = self.until.value.load(ordering: .relaxed)
+        while current < until {
+            let (exchanged, original) = self.until.value.compareExchange(expected: current, desired: until,
+                                                                          ordering: .relaxed)
+            if exchanged { break }
+            current = original
+        }
+    }
+
+    public var isActive: Bool { clock() < until.value.load(ordering: .relaxed) }
+
+    /// Deletes pins no cursor can need any more (writer thread); returns how many.
+    @discardableResult
+    public func prune(on writer: Connection, now: Int64) throws(StoreError) -> Int {
+        let delete = try writer.statement("DELETE FROM session_pins WHERE until_ts < ?")
+        try delete.bind(1, now &- Cursor.lifetime)
+        try delete.run()
+        return writer.changes
+    }
+}

@@ -1,0 +1,223 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import SessionStore
+import Wire
+
+/// Wall and monotonic clocks of the daemon (tests of pure parts inject times instead).
+public enum DaemonClock {
+    public static func wallMillis() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    public static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// What an erasure did, over every app it touched.
+public struct ErasureOutcome: Sendable {
+    public var apps: [String]
+    public var visitors: Int
+    public var sessions: Int
+    public var events: Int
+    public var at: Int64
+}
+
+/// The one thread that writes: applies batches to the SessionStore (one transaction each, the
+/// ack only after the commit), advances the watermark with server time, erases, prunes, and
+/// checkpoints at the end. Jobs come from any thread through a queue.
+public final class IngestWriter: @unchecked Sendable {
+    public enum Job: Sendable {
+        case batch(EventBatch, done: @Sendable (Result<ApplyResult, StoreError>) -> Void)
+        case erase(SessionStore.ErasedKind, id: String, apps: [String],
+                   done: @Sendable (Result<ErasureOutcome, StoreError>) -> Void)
+    }
+
+    private let store: SessionStore
+    private let pins: SortPins
+    private let metrics: SessiondMetrics
+    private let tickMs: Int64
+    private let condition = NSCondition()
+    private var jobs: [Job] = []
+    private var head = 0
+    private var stopping = false
+    private var lastStamp: Int64 = 0
+    private let finished = DispatchSemaphore(value: 0)
+    /// Called on the writer thread after each job with the remaining queue depth.
+    public var onDequeue: (@Sendable (Int) -> Void)?
+
+    /// Takes ownership of `store`: from now on only the writer thread uses it.
+    public init(store: SessionStore, pins: SortPins, metrics: SessiondMetrics, tickMs: Int64) {
+        self.store = store
+        self.pins = pins
+        self.metrics = metrics
+        self.tickMs = tickMs
+    }
+
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "sessiond-writer"
+        thread.start()
+    }
+
+    /// Queues a job; returns the queue depth after it.
+    @discardableResult
+    public func submit(_ job: Job) -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        jobs.append(job)
+        condition.signal()
+        return jobs.count - head
+    }
+
+    public var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count - head
+    }
+
+    /// Finishes every queued job, checkpoints the WAL into the database, and ends the thread.
+    /// Blocks until done.
+    public func stopAndWait() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        finished.wait()
+    }
+
+    /// Strictly increasing commit stamps (server ms): sort pins and cursors rely on every later
+    /// commit having a later stamp.
+    private func stamp() -> Int64 {
+        lastStamp = max(lastStamp &+ 1, DaemonClock.wallMillis())
+        return lastStamp
+    }
+
+    private func run() {
+        var nextTick = DaemonClock.wallMillis()
+        var nextPrune = nextTick
+        var nextAnalyze = nextTick
+        while true {
+            condition.lock()
+            while head == jobs.count && !stopping {
+                let wait = Double(max(0, nextTick - DaemonClock.wallMillis())) / 1000
+                if wait <= 0 { break }
+                _ = condition.wait(until: Date(timeIntervalSinceNow: wait))
+            }
+            var job: Job?
+            if head < jobs.count {
+                job = jobs[head]
+                head += 1
+                if head > 1024 && head * 2 > jobs.count {
+                    jobs.removeFirst(head)
+                    head = 0
+                }
+            }
+            let remaining = jobs.count - head
+            let done = stopping && job == nil
+            condition.unlock()
+            if let job {
+                perform(job)
+                metrics.queue(depth: remaining)
+                onDequeue?(remaining)
+            }
+            let now = DaemonClock.wallMillis()
+            if now >= nextTick {
+                advance(now)
+                nextTick = now &+ tickMs
+            }
+            if now >= nextPrune {
+                do {
+                    try store.pruneBatchIDs(now: now)
+                    try pins.prune(on: store.connection, now: now)
+                    // Fresh statistics let the planner pick the right partial index (e.g. live
+                    // sessions by app, not every session of the app); sampled, so it takes ms.
+                    if now >= nextAnalyze {
+                        try store.connection.execute("PRAGMA analysis_limit=1000; ANALYZE")
+                        nextAnalyze = now &+ 600_000
+                    }
+                } catch {
+                    log("maintenance (pruning, statistics) failed: \(error)")
+                }
+                nextPrune = now &+ 60_000
+            }
+            if done { break }
+        }
+        try? store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finished.signal()
+    }
+
+    private func advance(_ now: Int64) {
+        do {
+            let completed = try store.advance(watermark: now, now: stamp())
+            metrics.completed(completed)
+        } catch {
+            log("advancing the watermark failed: \(error)")
+        }
+    }
+
+    private func perform(_ job: Job) {
+        switch job {
+        case .batch(let batch, let done):
+            let started = DaemonClock.monotonicSeconds()
+            let now = stamp()
+            do {
+                let result = try store.apply(batch: batch.batchID, beacons: batch.beacons, now: now)
+                let seconds = DaemonClock.monotonicSeconds() - started
+                metrics.batch(result.status == .committed ? "committed" : "duplicate", new: result.eventsNew,
+                              duplicate: result.eventsDuplicate, dropped: result.eventsDropped, commitSeconds: seconds)
+                if result.status == .committed {
+                    let committed = DaemonClock.wallMillis()
+                    for beacon in batch.beacons {
+                        metrics.freshness(Double(committed &- beacon.receivedAt) / 1000, events: beacon.events.count)
+                    }
+                }
+                done(.success(result))
+            } catch {
+                metrics.batch("rejected", new: 0, duplicate: 0, dropped: 0, commitSeconds: 0)
+                log("batch \(batch.batchID) not applied: \(error)")
+                done(.failure(error))
+            }
+        case .erase(let kind, let id, let apps, let done):
+            do {
+                var targets = apps
+                if targets.isEmpty { targets = try knownApps(kind, id) }
+                var outcome = ErasureOutcome(apps: targets, visitors: 0, sessions: 0, events: 0, at: stamp())
+                for app in targets {
+                    let r = try store.erase(app: app, kind: kind, id: id, now: outcome.at)
+                    outcome.visitors += r.visitors
+                    outcome.sessions += r.sessions
+                    outcome.events += r.events
+                }
+                metrics.erased()
+                done(.success(outcome))
+            } catch {
+                done(.failure(error))
+            }
+        }
+    }
+
+    /// The apps in which a visitor id or user tag is known.
+    private func knownApps(_ kind: SessionStore.ErasedKind, _ id: String) throws(StoreError) -> [String] {
+        let sql = kind == .visitor ? "SELECT DISTINCT app FROM visitors WHERE visitor = ?"
+                                   : "SELECT DISTINCT app FROM user_links WHERE user_tag = ?"
+        let select = try store.connection.statement(sql)
+        defer { select.reset() }
+        try select.bind(1, id)
+        var apps: [String] = []
+        while try select.step() { apps.append(select.text(0)) }
+        return apps
+    }
+}
+
+/// One line to stderr (fd 2 directly: Swift 6 forbids the `stderr` global).
+func log(_ message: String) {
+    let line = "sessiond: " + message + "\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import SessionStore
+import Testing
+@testable import SessiondCore
+
+@Suite struct OptionsTests {
+    func parse(_ args: [String], env: [String: String] = [:], files: [String: String] = [:]) throws -> SessiondOptions {
+        try SessiondOptions.parse(args, environment: env, readFile: { files[$0] })
+    }
+
+    @Test func defaultsAndFlags() throws {
+        let o = try parse(["--shard-id", "s7"])
+        #expect(o.shardID == "s7" && o.nodeID == "sessiond-s7")
+        #expect(o.wirePort == 7070 && o.httpPort == 8081)
+        #expect(o.adminToken == nil)
+        let p = try parse(["--shard-id=s1", "--wire-port", "0", "--http-port=9", "--durability", "full",
+                           "--batch-id-retention", "3d", "--admin-token-file", "/t"], files: ["/t": "tok\n"])
+        #expect(p.wirePort == 0 && p.httpPort == 9 && p.durability == .full)
+        #expect(p.batchIDRetentionMs == 3 * 86_400_000)
+        #expect(p.adminToken == "tok")
+        #expect(try parse(["--shard-id", "s", "--apps", "/etc/apps.json"]).appsPath == "/etc/apps.json")
+    }
+
+    @Test func environmentAndFlagPrecedence() throws {
+        let o = try parse(["--http-port", "1"], env: ["CLICKPATH_SHARD_ID": "e", "CLICKPATH_HTTP_PORT": "2",
+                                                      "CLICKPATH_READERS": "3", "CLICKPATH_ADMIN_TOKEN": "x"])
+        #expect(o.shardID == "e" && o.httpPort == 1 && o.readers == 3 && o.adminToken == "x")
+    }
+
+    @Test(arguments: [["--wire-port", "1"], ["--shard-id", "s", "--wire-port", "70000"], ["--shard-id", "s", "--bogus", "1"],
+                      ["--shard-id", "s", "--durability", "sometimes"], ["--shard-id", "s", "--readers"],
+                      ["--shard-id", "s", "--admin-token-file", "/missing"], ["--help"], ["stray"]])
+    func refuses(_ args: [String]) {
+        #expect(throws: SessiondOptions.ParseError.self) { try parse(args) }
+    }
+}
+
+@Suite struct MetricsTests {
+    @Test func rendersPrometheusText() {
+        let m = SessiondMetrics()
+        m.batch("committed", new: 10, duplicate: 2, dropped: 1, commitSeconds: 0.003)
+        m.batch("duplicate", new: 0, duplicate: 0, dropped: 0, commitSeconds: 0)
+        m.freshness(0.2, events: 10)
+        m.query(.listSessions, status: 200, seconds: 0.004)
+        let text = m.render(liveSessions: 7, databaseBytes: 4096)
+        #expect(text.contains("clickpath_sessiond_batches_total{outcome=\"committed\"} 1\n"))
+        #expect(text.contains("clickpath_sessiond_batches_total{outcome=\"duplicate\"} 1\n"))
+        #expect(text.contains("clickpath_sessiond_events_total{kind=\"new\"} 10\n"))
+        #expect(text.contains("clickpath_sessiond_events_total{kind=\"dropped\"} 1\n"))
+        #expect(text.contains("clickpath_sessiond_commit_seconds_bucket{le=\"0.005\"} 1\n"))
+        #expect(text.contains("clickpath_sessiond_commit_seconds_bucket{le=\"0.0025\"} 0\n"))
+        #expect(text.contains("clickpath_sessiond_freshness_seconds_count 10\n"))
+        #expect(text.contains("clickpath_sessiond_query_seconds_count{route=\"GET /v1/sessions\"} 1\n"))
+        #expect(text.contains("clickpath_sessiond_query_responses_total{route=\"GET /v1/sessions\",status=\"200\"} 1\n"))
+        #expect(text.contains("clickpath_sessiond_live_sessions 7\n"))
+        #expect(text.contains("clickpath_sessiond_database_bytes 4096\n"))
+        // Every sample line is `name{labels} number` or `name number`.
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            #expect(Double(line.split(separator: " ").last ?? "") != nil, "\(line)")
+        }
+        #expect(m.freshnessP99 == 0.25)
+    }
+}
+
+@Suite struct RegisteredRoutesTests {
+    /// The routes `SessiondServer` registers on its HTTP server are the OpenAPI document's.
+    @Test func serverRoutesAreDocumented() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Schemas/query-api.openapi.json")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let paths = try #require(doc["paths"] as? [String: [String: Any]])
+        var documented: Set<String> = []
+        for (path, operations) in paths { for method in operations.keys { documented.insert(method.uppercased() + " " + path) } }
+        let registered = Set(SessiondServer.registeredRoutes.map { $0.0 + " " + $0.1 })
+        #expect(registered == documented)
+        #expect(SessiondServer.registeredRoutes.count == registered.count)
+    }
+
+    @Test func adminTokenComparison() {
+        #expect(SessiondServer.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!SessiondServer.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!SessiondServer.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
+        #expect(!SessiondServer.constantTimeEqual([], Array("a".utf8)))
+    }
+}
+
+@Suite struct SortPinsTests {
+    final class Clock: @unchecked Sendable { var now: Int64 = 1000 }
+
+    @Test func recordsOnlyWhileActive() throws {
+        let dir = NSTemporaryDirectory() + "pins-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = Clock()
+        let pins = SortPins { clock.now }
+        let connection = try Connection(path: dir + "/p.db")
+        try connection.execute("CREATE TABLE sessions(sid INTEGER PRIMARY KEY, start_ts INTEGER, merged_into TEXT, duration INTEGER, errors INTEGER, actions INTEGER, updated_at INTEGER)")
+        try pins.install(on: connection)
+        try connection.execute("INSERT INTO sessions VALUES (1, 0, NULL, 10, 0, 0, 1)")
+        try connection.execute("UPDATE sessions SET duration = 20, updated_at = 2 WHERE sid = 1")
+        #expect(try connection.scalarInt("SELECT count(*) FROM session_pins") == 0)
+        pins.activate()
+        #expect(pins.isActive)
+        try connection.execute("UPDATE sessions SET duration = 30, updated_at = 3 WHERE sid = 1")
+        try connection.execute("UPDATE sessions SET updated_at = 4 WHERE sid = 1")
+        #expect(try connection.scalarInt("SELECT count(*) FROM session_pins") == 1)
+        #expect(try connection.scalarInt("SELECT duration FROM session_pins WHERE until_ts = 3") == 20)
+        clock.now += Cursor.lifetime + 1
+        #expect(!pins.isActive)
+        try connection.execute("UPDATE sessions SET duration = 40, updated_at = 5 WHERE sid = 1")
+        #expect(try connection.scalarInt("SELECT count(*) FROM session_pins") == 1)
+        #expect(try pins.prune(on: connection, now: clock.now) == 1)
+    }
+}

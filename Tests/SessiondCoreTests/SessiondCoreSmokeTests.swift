@@ -1,6 +1,0 @@
-import Testing
-@testable import SessiondCore
-
-@Test func SessiondCoreModuleBuilds() {
-    #expect(Bool(true))
-}
