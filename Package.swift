@@ -27,7 +27,7 @@ let package = Package(
         // I/O modules.
         .target(name: "SessionStore", dependencies: ["Sessionizer", "Wire", "Config", "CSQLite"]),
         .target(name: "Transport", dependencies: ["Wire", "Config", "CLinux"]),
-        .target(name: "Beacon", dependencies: ["JSON", "Wire", "Config", "CZlib"]),
+        .target(name: "Beacon", dependencies: ["JSON", "Wire", "Config", "CZlib"], exclude: ["bots.txt"]),
         .target(name: "CollectorCore", dependencies: ["Beacon", "Transport", "Wire", "Config", "JSON"]),
         .target(name: "SessiondCore",
                 dependencies: ["SessionStore", "Sessionizer", "Transport", "Wire", "Config", "JSON"]),
@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "SessionStoreTests",
                     dependencies: ["SessionStore", "Sessionizer", "Wire", "Config", "CSQLite"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire", "Config", "CLinux"]),
-        .testTarget(name: "BeaconTests", dependencies: ["Beacon", "JSON", "Wire", "Config"]),
+        .testTarget(name: "BeaconTests", dependencies: ["Beacon", "JSON", "Wire", "Config", "CZlib"], exclude: ["Data"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "Beacon", "Transport", "Wire", "Config"]),
         .testTarget(name: "SessiondCoreTests",
                     dependencies: ["SessiondCore", "SessionStore", "Transport", "Wire", "Config"]),
