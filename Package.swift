@@ -21,7 +21,7 @@ let package = Package(
         // Pure modules.
         .target(name: "Wire"),
         .target(name: "JSON"),
-        .target(name: "Config", dependencies: ["JSON"]),
+        .target(name: "Config", dependencies: ["JSON", "Wire"]),
         .target(name: "Sessionizer", dependencies: ["Wire", "Config"]),
 
         // I/O modules.
@@ -42,7 +42,7 @@ let package = Package(
 
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON", "Wire"]),
         .testTarget(name: "SessionizerTests", dependencies: ["Sessionizer", "Wire", "Config"]),
         .testTarget(name: "SessionStoreTests",
                     dependencies: ["SessionStore", "Sessionizer", "Wire", "Config", "CSQLite"]),

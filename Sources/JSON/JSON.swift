@@ -1,2 +1,0 @@
-// JSON: filled by its issue.
-enum JSONModule {}
