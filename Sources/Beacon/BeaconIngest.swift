@@ -118,7 +118,7 @@ public struct BeaconIngest: Sendable {
         }
     }
 
-    private mutating func admit(_ parsed: ParsedBeacon, _ request: IngestRequest,
+    private mutating func admit(_ parsed: consuming ParsedBeacon, _ request: IngestRequest,
                                 lookup: (String) -> IngestApp?) -> IngestResponse {
         let appID = parsed.envelope.app
         guard let app = lookup(appID) else {
@@ -148,8 +148,8 @@ public struct BeaconIngest: Sendable {
             return BeaconIngest.refusal(status: 429, message: "rate limit of app \"\(appID)\" exceeded; retry after \(seconds) s",
                                         headers: headers + [CORSPolicy.Header("Retry-After", String(seconds))])
         }
-        var decision = EventDecisions.decide(envelope: parsed.envelope, events: parsed.events,
-                                             rules: app.rules(parsed.envelope.platform), limits: parser.limits)
+        let rules = app.rules(parsed.envelope.platform)
+        var decision = EventDecisions.decide(parsed, rules: rules, limits: parser.limits)
         let address = ClientAddress.resolve(peer: request.peer, forwardedFor: request.forwardedFor, trusted: trustedProxies)
         decision.beacon.clientAddress = address.masked.description
         decision.beacon.userAgent = request.userAgent

@@ -6,11 +6,51 @@ import Darwin
 import JSON
 import Wire
 
-/// A beacon body after parsing: the envelope (with `events` empty) and each event, valid or
-/// rejected with its reason, in client order. `EventDecisions.decide` takes it from here.
+/// A beacon body after parsing: the envelope with the events that are valid by themselves (in
+/// client order), the client index of each, and the events rejected by the parser with their
+/// reason. `EventDecisions.decide` takes it from here.
 public struct ParsedBeacon: Sendable, Equatable {
     public var envelope: Beacon
-    public var events: [ParsedEvent]
+    /// Index in the client's `events` array of each of `envelope.events`.
+    public var validIndices: [Int]
+    /// Events that break the contract, in index order.
+    public var invalid: [(index: Int, reason: String)]
+
+    public init(envelope: Beacon, validIndices: [Int], invalid: [(index: Int, reason: String)]) {
+        self.envelope = envelope
+        self.validIndices = validIndices
+        self.invalid = invalid
+    }
+
+    /// From per-event outcomes in client order (tests, tools).
+    public init(envelope: Beacon, outcomes: [ParsedEvent]) {
+        var beacon = envelope
+        beacon.events = []
+        var indices: [Int] = []
+        var invalid: [(index: Int, reason: String)] = []
+        for (index, outcome) in outcomes.enumerated() {
+            switch outcome {
+            case .valid(let event):
+                beacon.events.append(event)
+                indices.append(index)
+            case .invalid(let reason):
+                invalid.append((index, reason))
+            }
+        }
+        self.init(envelope: beacon, validIndices: indices, invalid: invalid)
+    }
+
+    /// Every event's outcome in client order.
+    public var outcomes: [ParsedEvent] {
+        var all: [(Int, ParsedEvent)] = zip(validIndices, envelope.events).map { ($0, .valid($1)) }
+        all += invalid.map { ($0.index, .invalid($0.reason)) }
+        return all.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    public static func == (lhs: ParsedBeacon, rhs: ParsedBeacon) -> Bool {
+        lhs.envelope == rhs.envelope && lhs.validIndices == rhs.validIndices
+            && lhs.invalid.elementsEqual(rhs.invalid, by: { $0.index == $1.index && $0.reason == $1.reason })
+    }
 }
 
 /// The strict, byte-level beacon parser (contract: BRIEF "Beacon ingest", `Schemas/beacon.schema.json`).
@@ -61,7 +101,8 @@ public struct BeaconParser: Sendable {
     private func parseEnvelope(_ reader: inout JSONReader, receivedAt: Int64) throws(Failure) -> ParsedBeacon {
         var app: String?, platform: Platform?, visitor: String?, session: String?, user: String?
         var device: Device?, sentAt: Int64?
-        var events: [ParsedEvent]?
+        var events: [Event] = [], validIndices: [Int] = [], invalid: [(index: Int, reason: String)] = []
+        var sawEvents = false
         var seen: UInt32 = 0
 
         try json { () throws(JSONError) in
@@ -94,7 +135,9 @@ public struct BeaconParser: Sendable {
             case .sentAt:
                 guard let value = try optionalMillis(&reader, field.name) else { throw .field("sentAt must not be null") }
                 sentAt = value
-            case .events: events = try parseEvents(&reader)
+            case .events:
+                try parseEvents(&reader, into: &events, indices: &validIndices, invalid: &invalid)
+                sawEvents = true
             }
         }
         try json { () throws(JSONError) in try reader.finish() }
@@ -103,15 +146,14 @@ public struct BeaconParser: Sendable {
         guard let platform else { throw .field("missing platform") }
         guard let visitor else { throw .field("missing visitor") }
         guard let sentAt else { throw .field("missing sentAt") }
-        guard let events else { throw .field("missing events") }
+        guard sawEvents else { throw .field("missing events") }
         let envelope = Beacon(app: app, platform: platform, visitor: visitor, session: session, user: user,
-                              device: device, sentAt: sentAt, receivedAt: receivedAt, events: [])
-        return ParsedBeacon(envelope: envelope, events: events)
+                              device: device, sentAt: sentAt, receivedAt: receivedAt, events: events)
+        return ParsedBeacon(envelope: envelope, validIndices: validIndices, invalid: invalid)
     }
 
     private func parseDevice(_ reader: inout JSONReader) throws(Failure) -> Device? {
-        if try json({ () throws(JSONError) in try reader.readNullIfPresent() }) { return nil }
-        try expectKind(&reader, .object, "device")
+        guard try nullOrKind(&reader, .object, "device") else { return nil }
         try json { () throws(JSONError) in try reader.beginObject() }
         var device = Device()
         var seen: UInt32 = 0
@@ -124,7 +166,7 @@ public struct BeaconParser: Sendable {
             let bit = UInt32(1) << field.rawValue
             guard seen & bit == 0 else { throw .field("duplicate key \"device.\(field.name)\"") }
             seen |= bit
-            let value = try optionalString(&reader, "device.\(field.name)", max: limits.maxDeviceFieldBytes)
+            let value = try optionalString(&reader, "device." + field.name, max: limits.maxDeviceFieldBytes)
             switch field {
             case .browser: device.browser = value
             case .browserVersion: device.browserVersion = value
@@ -138,31 +180,40 @@ public struct BeaconParser: Sendable {
         return device
     }
 
-    private func parseEvents(_ reader: inout JSONReader) throws(Failure) -> [ParsedEvent] {
+    private func parseEvents(_ reader: inout JSONReader, into events: inout [Event], indices: inout [Int],
+                             invalid: inout [(index: Int, reason: String)]) throws(Failure) {
         try expectKind(&reader, .array, "events")
         try json { () throws(JSONError) in try reader.beginArray() }
-        var events: [ParsedEvent] = []
         events.reserveCapacity(16)
+        indices.reserveCapacity(16)
+        var index = 0
         while try json({ () throws(JSONError) in try reader.nextElement() }) {
-            guard events.count < limits.maxEvents else {
+            guard index < limits.maxEvents else {
                 throw .field("more than \(limits.maxEvents) events in one beacon; send several beacons")
             }
-            events.append(try parseEvent(&reader))
+            // Parsed in place at the end of the array: no copy of the event afterwards.
+            events.append(Event(id: "", type: .custom, ts: 0))
+            if let reason = try parseEvent(&reader, into: &events[events.count - 1]) {
+                events.removeLast()
+                invalid.append((index, reason))
+            } else {
+                indices.append(index)
+            }
+            index += 1
         }
-        return events
     }
 
     // MARK: Event
 
-    private func parseEvent(_ reader: inout JSONReader) throws(Failure) -> ParsedEvent {
-        guard try json({ () throws(JSONError) in try reader.peekKind() }) == .object else {
-            let found = try json { () throws(JSONError) in try reader.peekKind() }
+    /// Fills `event`; returns the reason when the event is invalid.
+    private func parseEvent(_ reader: inout JSONReader, into event: inout Event) throws(Failure) -> String? {
+        let kind = try json { () throws(JSONError) in try reader.peekKind() }
+        guard kind == .object else {
             try json { () throws(JSONError) in try reader.skipValue() }
-            return .invalid("an event must be an object, found \(found)")
+            return "an event must be an object, found \(kind)"
         }
         try json { () throws(JSONError) in try reader.beginObject() }
         var id: String?, type: EventType?, ts: Int64?
-        var event = Event(id: "", type: .custom, ts: 0)
         var problem: String?
         var seen: UInt32 = 0
         while let key = try json({ () throws(JSONError) in try reader.nextKey() }) {
@@ -213,14 +264,14 @@ public struct BeaconParser: Sendable {
                 }
             }
         }
-        if let problem { return .invalid(problem) }
-        guard let id else { return .invalid("missing id") }
-        guard let type else { return .invalid("missing type") }
-        guard let ts else { return .invalid("missing ts") }
+        if let problem { return problem }
+        guard let id else { return "missing id" }
+        guard let type else { return "missing type" }
+        guard let ts else { return "missing ts" }
         event.id = id
         event.type = type
         event.ts = ts
-        return .valid(event)
+        return nil
     }
 
     private func parseEventType(_ reader: inout JSONReader) throws(Failure) -> EventType {
@@ -231,8 +282,7 @@ public struct BeaconParser: Sendable {
     }
 
     private func parseStatus(_ reader: inout JSONReader) throws(Failure) -> Int32? {
-        if try json({ () throws(JSONError) in try reader.readNullIfPresent() }) { return nil }
-        try expectKind(&reader, .number, "status")
+        guard try nullOrKind(&reader, .number, "status") else { return nil }
         let value = try json { () throws(JSONError) in try reader.readDouble() }
         guard value == value.rounded(.towardZero), let integer = Int64(exactly: value),
               limits.statusRange.contains(integer), let status = Int32(exactly: integer) else {
@@ -242,8 +292,7 @@ public struct BeaconParser: Sendable {
     }
 
     private func parseTiming(_ reader: inout JSONReader) throws(Failure) -> [(String, Double)] {
-        if try json({ () throws(JSONError) in try reader.readNullIfPresent() }) { return [] }
-        try expectKind(&reader, .object, "timing")
+        guard try nullOrKind(&reader, .object, "timing") else { return [] }
         try json { () throws(JSONError) in try reader.beginObject() }
         var timing: [(String, Double)] = []
         var problem: String?
@@ -270,8 +319,7 @@ public struct BeaconParser: Sendable {
     }
 
     private func parseProps(_ reader: inout JSONReader) throws(Failure) -> [(String, PropValue)] {
-        if try json({ () throws(JSONError) in try reader.readNullIfPresent() }) { return [] }
-        try expectKind(&reader, .object, "props")
+        guard try nullOrKind(&reader, .object, "props") else { return [] }
         try json { () throws(JSONError) in try reader.beginObject() }
         var props: [(String, PropValue)] = []
         var problem: String?
@@ -327,29 +375,40 @@ public struct BeaconParser: Sendable {
         return value
     }
 
-    private func optionalString(_ reader: inout JSONReader, _ name: String, max: Int) throws(Failure) -> String? {
-        if try json({ () throws(JSONError) in try reader.readNullIfPresent() }) { return nil }
-        try expectKind(&reader, .string, name)
+    private func optionalString(_ reader: inout JSONReader, _ name: @autoclosure () -> String, max: Int) throws(Failure) -> String? {
+        guard try nullOrKind(&reader, .string, name()) else { return nil }
         let ref = try json { () throws(JSONError) in try reader.readStringRef() }
-        guard ref.utf8Count <= max else { throw .field("\(name) is longer than \(max) bytes (\(ref.utf8Count))") }
+        guard ref.utf8Count <= max else { throw .field("\(name()) is longer than \(max) bytes (\(ref.utf8Count))") }
         return ref.string
     }
 
     private func optionalBool(_ reader: inout JSONReader, _ name: String) throws(Failure) -> Bool? {
-        if try json({ () throws(JSONError) in try reader.readNullIfPresent() }) { return nil }
-        try expectKind(&reader, .bool, name)
+        guard try nullOrKind(&reader, .bool, name) else { return nil }
         return try json { () throws(JSONError) in try reader.readBool() }
     }
 
     /// Epoch or duration milliseconds: a non-negative number below 2^53 (exact in a Double).
     private func optionalMillis(_ reader: inout JSONReader, _ name: String) throws(Failure) -> Int64? {
-        if try json({ () throws(JSONError) in try reader.readNullIfPresent() }) { return nil }
-        try expectKind(&reader, .number, name)
+        guard try nullOrKind(&reader, .number, name) else { return nil }
         let value = try json { () throws(JSONError) in try reader.readDouble() }
         guard value >= 0, value < 9_007_199_254_740_992, let millis = Int64(exactly: value.rounded(.down)) else {
             throw .field("\(name) \(value) is not a millisecond value (0 ... 2^53)")
         }
         return millis
+    }
+
+    /// One look at the next value: false (consumed) for null, true for `kind` (not consumed);
+    /// any other kind is consumed and reported, so the caller can go on.
+    @inline(__always)
+    private func nullOrKind(_ reader: inout JSONReader, _ kind: JSONKind, _ name: @autoclosure () -> String) throws(Failure) -> Bool {
+        let found = try json { () throws(JSONError) in try reader.peekKind() }
+        if found == kind { return true }
+        if found == .null {
+            try json { () throws(JSONError) in try reader.readNull() }
+            return false
+        }
+        try json { () throws(JSONError) in try reader.skipValue() }
+        throw .field("\(name()) must be \(kind), found \(found)")
     }
 
     /// Consumes a value of the wrong kind and reports it, so the caller can go on.

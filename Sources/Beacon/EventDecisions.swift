@@ -50,52 +50,65 @@ public enum EventDecisions {
     /// 2. an event more than `limits.maxFuture` (60 s) ahead of `receivedAt`, or older than
     ///    `rules.lateness`, is rejected;
     /// 3. a second event with the id of an accepted one is rejected as a duplicate.
-    /// `envelope.events` is ignored; `events` are the parser's results in client order.
-    public static func decide(envelope: Beacon, events: [ParsedEvent], rules: SessionRules,
+    /// The parser's own rejections are merged in, so `rejections` covers every event, in index order.
+    public static func decide(_ parsed: consuming ParsedBeacon, rules: SessionRules,
                               limits: BeaconLimits = BeaconLimits()) -> BeaconDecision {
-        let (difference, overflow) = envelope.receivedAt.subtractingReportingOverflow(envelope.sentAt)
+        let receivedAt = parsed.envelope.receivedAt
+        let (difference, overflow) = receivedAt.subtractingReportingOverflow(parsed.envelope.sentAt)
         let correction: Int64
         if overflow {
             correction = 0
         } else {
             correction = difference.magnitude > UInt64(max(0, rules.maxClockSkew)) ? difference : 0
         }
-        var beacon = envelope
-        beacon.events = []
-        beacon.events.reserveCapacity(events.count)
+        // Take the events out so they are filtered in place, not copied.
+        var events = parsed.envelope.events
+        parsed.envelope.events = []
         var rejections: [(index: Int, reason: EventRejection)] = []
         var firstIndexByID: [String: Int] = [:]
         firstIndexByID.reserveCapacity(events.count)
-
-        for (index, parsed) in events.enumerated() {
-            guard case .valid(var event) = parsed else {
-                if case .invalid(let reason) = parsed { rejections.append((index, .invalid(reason))) }
-                continue
-            }
-            let (corrected, tsOverflow) = event.ts.addingReportingOverflow(correction)
+        var kept = 0
+        for position in events.indices {
+            let index = parsed.validIndices.indices.contains(position) ? parsed.validIndices[position] : position
+            let ts = events[position].ts
+            let (corrected, tsOverflow) = ts.addingReportingOverflow(correction)
             guard !tsOverflow else {
-                rejections.append((index, .invalid("ts \(event.ts) is out of range after clock-skew correction")))
+                rejections.append((index, .invalid("ts \(ts) is out of range after clock-skew correction")))
                 continue
             }
-            let ahead = corrected &- envelope.receivedAt
-            if corrected > envelope.receivedAt, ahead > limits.maxFuture {
+            let ahead = corrected &- receivedAt
+            if corrected > receivedAt, ahead > limits.maxFuture {
                 rejections.append((index, .inFuture(aheadMs: ahead)))
                 continue
             }
-            let (age, ageOverflow) = envelope.receivedAt.subtractingReportingOverflow(corrected)
+            let (age, ageOverflow) = receivedAt.subtractingReportingOverflow(corrected)
             if ageOverflow || age > rules.lateness {
                 rejections.append((index, .tooLate(ageMs: ageOverflow ? Int64.max : age, latenessMs: rules.lateness)))
                 continue
             }
-            if let first = firstIndexByID[event.id] {
-                rejections.append((index, .duplicateID(event.id, firstIndex: first)))
+            if let first = firstIndexByID.updateValue(index, forKey: events[position].id) {
+                firstIndexByID[events[position].id] = first
+                rejections.append((index, .duplicateID(events[position].id, firstIndex: first)))
                 continue
             }
-            firstIndexByID[event.id] = index
-            event.ts = corrected
-            beacon.events.append(event)
+            if kept != position { events.swapAt(kept, position) }
+            events[kept].ts = corrected
+            kept += 1
         }
+        events.removeLast(events.count - kept)
+        if !parsed.invalid.isEmpty {
+            rejections += parsed.invalid.map { ($0.index, EventRejection.invalid($0.reason)) }
+            rejections.sort { $0.index < $1.index }
+        }
+        var beacon = parsed.envelope
+        beacon.events = events
         return BeaconDecision(beacon: beacon, rejections: rejections, skewCorrection: correction)
+    }
+
+    /// The same from per-event outcomes in client order.
+    public static func decide(envelope: Beacon, events: [ParsedEvent], rules: SessionRules,
+                              limits: BeaconLimits = BeaconLimits()) -> BeaconDecision {
+        decide(ParsedBeacon(envelope: envelope, outcomes: events), rules: rules, limits: limits)
     }
 }
 

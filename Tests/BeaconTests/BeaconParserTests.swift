@@ -36,7 +36,7 @@ enum SampleBeacons {
 
     func singleEvent(_ fields: String) throws -> ParsedEvent {
         let parsed = try parse(envelope(events: "{\(fields)}"))
-        return try #require(parsed.events.first)
+        return try #require(parsed.outcomes.first)
     }
 
     @Test func parsesEveryFieldOfTheRealisticBeacon() throws {
@@ -52,7 +52,7 @@ enum SampleBeacons {
                                           deviceType: "desktop", screen: "1920x1080"))
         #expect(envelope.sentAt == 1_700_000_005_000)
         #expect(envelope.receivedAt == Self.received)
-        let events = parsed.events.compactMap { if case .valid(let e) = $0 { e } else { nil } }
+        let events = parsed.outcomes.compactMap { if case .valid(let e) = $0 { e } else { nil } }
         #expect(events.count == 10)
         #expect(events.map(\.type) == [.view, .action, .request, .resource, .request, .error, .action, .heartbeat, .custom, .view])
         #expect(events[0] == Event(id: "e1", type: .view, ts: 1_700_000_000_000, duration: 1234, name: "Cart",
@@ -146,7 +146,7 @@ enum SampleBeacons {
     @Test func unknownKeysAreSkippedButMustBeValidJSON() throws {
         let parsed = try parse(envelope(events: #"{"id":"a","type":"view","ts":1,"future":{"x":[1,2]}}"#,
                                         extra: #","sdk":{"name":"rum.js","v":[1,2]}"#))
-        #expect(parsed.events.count == 1)
+        #expect(parsed.outcomes.count == 1)
         #expect(throws: BeaconError.self) { try parse(envelope(events: "", extra: #","sdk":{"v":[1,]}"#)) }
     }
 
@@ -154,7 +154,7 @@ enum SampleBeacons {
         let parsed = try parse(#"{"app":"a","platform":"mobile","visitor":"v","session":null,"user":null,"device":null,"sentAt":1,"events":[{"id":"a","type":"app_start","ts":1,"name":null,"props":null,"timing":null,"status":null}]}"#)
         #expect(parsed.envelope.session == nil && parsed.envelope.user == nil && parsed.envelope.device == nil)
         #expect(parsed.envelope.platform == .mobile)
-        #expect(parsed.events == [.valid(Event(id: "a", type: .appStart, ts: 1))])
+        #expect(parsed.outcomes == [.valid(Event(id: "a", type: .appStart, ts: 1))])
     }
 
     @Test(arguments: ["view", "action", "request", "resource", "error", "heartbeat", "session_start",
@@ -231,11 +231,11 @@ enum SampleBeacons {
                                                 + #"{"id":"b","type":"nope","ts":1,"props":{"x":{"deep":[1,{"y":2}]}}},"#
                                                 + #"7,"#
                                                 + #"{"id":"c","type":"view","ts":2}"#))
-        #expect(parsed.events.count == 4)
-        #expect(parsed.events[0] == .valid(Event(id: "a", type: .view, ts: 1)))
-        #expect(parsed.events[2] == .invalid("an event must be an object, found a number"))
-        #expect(parsed.events[3] == .valid(Event(id: "c", type: .view, ts: 2)))
-        guard case .invalid = parsed.events[1] else { Issue.record("\(parsed.events[1])"); return }
+        #expect(parsed.outcomes.count == 4)
+        #expect(parsed.outcomes[0] == .valid(Event(id: "a", type: .view, ts: 1)))
+        #expect(parsed.outcomes[2] == .invalid("an event must be an object, found a number"))
+        #expect(parsed.outcomes[3] == .valid(Event(id: "c", type: .view, ts: 2)))
+        guard case .invalid = parsed.outcomes[1] else { Issue.record("\(parsed.outcomes[1])"); return }
     }
 
     @Test func malformedJSONInsideAnEventStillRejectsTheBeacon() {
