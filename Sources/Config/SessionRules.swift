@@ -23,11 +23,18 @@ public struct SessionRules: Sendable, Hashable {
     public var apdexThreshold: Int64
     /// Clock skew larger than this is corrected with receivedAt - sentAt.
     public var maxClockSkew: Int64
+    /// An action up to this many times T is tolerating; beyond it, frustrated (BRIEF: 4T).
+    public var toleratingFactor: Int64
+    /// A session is frustrated when at least this share of its rated actions is (BRIEF: 30 %).
+    public var frustratedShare: Double
+    /// Without frustrated actions, satisfied when at least this share is satisfied (BRIEF: 50 %).
+    public var satisfiedShare: Double
 
     public init(inactivityTimeout: Int64?, heartbeatTimeout: Int64?, maxDuration: Int64?,
                 maxActions: Int?, backgroundTimeout: Int64?, backstop: Int64?, lateness: Int64,
                 activeGap: Int64 = 5 * minute, apdexThreshold: Int64 = 3 * second,
-                maxClockSkew: Int64 = 5 * second) {
+                maxClockSkew: Int64 = 5 * second, toleratingFactor: Int64 = 4,
+                frustratedShare: Double = 0.30, satisfiedShare: Double = 0.50) {
         self.inactivityTimeout = inactivityTimeout
         self.heartbeatTimeout = heartbeatTimeout
         self.maxDuration = maxDuration
@@ -38,6 +45,9 @@ public struct SessionRules: Sendable, Hashable {
         self.activeGap = activeGap
         self.apdexThreshold = apdexThreshold
         self.maxClockSkew = maxClockSkew
+        self.toleratingFactor = toleratingFactor
+        self.frustratedShare = frustratedShare
+        self.satisfiedShare = satisfiedShare
     }
 
     /// BRIEF's defaults for each platform.
