@@ -1,26 +1,37 @@
 import Wire
 import Config
 
-/// What the collector needs to know about one application to admit its beacons
-/// (CollectorCore maps apps.json entries to it; the `"*"` entry included).
+/// What the collector needs to know about one application to admit its beacons, built from
+/// its apps.json entry (`init(settings:)`; the `"*"` entry included).
 public struct IngestApp: Sendable {
     /// When set, every beacon must carry it (`?key=` or `X-Clickpath-Key`).
     public var ingestKey: String?
     public var cors: CORSPolicy
     /// nil: no rate limit.
     public var rateLimit: RateLimiter.Limit?
-    /// Session rules per platform (lateness and clock skew are used here).
-    public var rules: @Sendable (Platform) -> SessionRules
+    /// The rate limit counts events (each beacon takes one token per event) instead of beacons.
+    public var rateLimitCountsEvents: Bool
+    /// The app's session rules (lateness and clock skew are used here).
+    public var rules: SessionRules
     public var scrubber: QueryScrubber
 
-    public init(ingestKey: String? = nil, allowedOrigins: [String] = [], rateLimit: RateLimiter.Limit? = nil,
-                rules: @escaping @Sendable (Platform) -> SessionRules = { SessionRules.defaults(for: $0) },
+    public init(ingestKey: String? = nil, allowedOrigins: [String] = ["*"], rateLimit: RateLimiter.Limit? = nil,
+                rateLimitCountsEvents: Bool = false, rules: SessionRules = .defaults(for: .web),
                 scrubber: QueryScrubber = QueryScrubber()) {
         self.ingestKey = ingestKey
         self.cors = CORSPolicy(allowedOrigins: allowedOrigins)
         self.rateLimit = rateLimit
+        self.rateLimitCountsEvents = rateLimitCountsEvents
         self.rules = rules
         self.scrubber = scrubber
+    }
+
+    public init(settings: AppSettings) {
+        self.init(ingestKey: settings.ingestKey, allowedOrigins: settings.allowedOrigins,
+                  rateLimit: settings.rateLimit.map { .init(ratePerSecond: $0.perSecond, burst: Double($0.burst)) },
+                  rateLimitCountsEvents: settings.rateLimit?.unit == .events,
+                  rules: settings.rules,
+                  scrubber: QueryScrubber(names: settings.scrubQueryParameters ?? QueryScrubber.defaultNames))
     }
 }
 
@@ -144,12 +155,12 @@ public struct BeaconIngest: Sendable {
             return IngestResponse(status: 202, body: IngestAnswer.accepted(count: 0, rejections: []),
                                   headers: headers, beacon: nil, botFamily: family)
         }
-        if case .limited(let seconds) = rateLimiter.take(app: appID, limit: app.rateLimit, now: request.monotonicNow) {
+        let cost = app.rateLimitCountsEvents ? max(1, parsed.envelope.events.count + parsed.invalid.count) : 1
+        if case .limited(let seconds) = rateLimiter.take(app: appID, limit: app.rateLimit, cost: cost, now: request.monotonicNow) {
             return BeaconIngest.refusal(status: 429, message: "rate limit of app \"\(appID)\" exceeded; retry after \(seconds) s",
                                         headers: headers + [CORSPolicy.Header("Retry-After", String(seconds))])
         }
-        let rules = app.rules(parsed.envelope.platform)
-        var decision = EventDecisions.decide(parsed, rules: rules, limits: parser.limits)
+        var decision = EventDecisions.decide(parsed, rules: app.rules, limits: parser.limits)
         let address = ClientAddress.resolve(peer: request.peer, forwardedFor: request.forwardedFor, trusted: trustedProxies)
         decision.beacon.clientAddress = address.masked.description
         decision.beacon.userAgent = request.userAgent

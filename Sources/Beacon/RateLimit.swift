@@ -19,15 +19,17 @@ public struct TokenBucket: Sendable, Equatable {
         case limited(retryAfterSeconds: Int)
     }
 
-    /// Takes one token if there is one.
-    public mutating func take(now: Int64) -> Decision {
+    /// Takes `cost` tokens (one per beacon, or one per event) if there are that many. A cost
+    /// above the burst is charged as the burst, so a large beacon can pass on a full bucket.
+    public mutating func take(cost: Int = 1, now: Int64) -> Decision {
         refill(now: now)
-        if tokens >= 1 {
-            tokens -= 1
+        let needed = min(burst, Double(max(1, cost)))
+        if tokens >= needed {
+            tokens -= needed
             return .allowed
         }
         guard ratePerSecond > 0 else { return .limited(retryAfterSeconds: 3600) }
-        let seconds = ((1 - tokens) / ratePerSecond).rounded(.up)
+        let seconds = ((needed - tokens) / ratePerSecond).rounded(.up)
         return .limited(retryAfterSeconds: max(1, Int(exactly: seconds) ?? 3600))
     }
 
@@ -57,16 +59,16 @@ public struct RateLimiter: Sendable {
     public init() {}
 
     /// `limit == nil` means the app is not limited.
-    public mutating func take(app: String, limit: Limit?, now: Int64) -> TokenBucket.Decision {
+    public mutating func take(app: String, limit: Limit?, cost: Int = 1, now: Int64) -> TokenBucket.Decision {
         guard let limit else { return .allowed }
         if var bucket = buckets[app], bucket.ratePerSecond == limit.ratePerSecond, bucket.burst == max(1, limit.burst) {
-            let decision = bucket.take(now: now)
+            let decision = bucket.take(cost: cost, now: now)
             buckets[app] = bucket
             return decision
         }
         // New app, or its limit changed with a config reload: start full.
         var bucket = TokenBucket(ratePerSecond: limit.ratePerSecond, burst: limit.burst, now: now)
-        let decision = bucket.take(now: now)
+        let decision = bucket.take(cost: cost, now: now)
         buckets[app] = bucket
         return decision
     }

@@ -1,6 +1,7 @@
 import Testing
 import Wire
 import Config
+import JSON
 @testable import Beacon
 
 @Suite struct BeaconIngestTests {
@@ -242,5 +243,32 @@ import Config
         #expect(!constantTimeEqual("abc", "abc\0"))
         #expect(!constantTimeEqual("", "a"))
         #expect(constantTimeEqual("", ""))
+    }
+
+    @Test func appsJSONSettingsMapToIngestApps() throws {
+        let config = try AppConfig.parse(Array(#"""
+        {"apps":{
+          "shop":{"platform":"web","allowedOrigins":["https://shop.example.com"],"scrubQueryParameters":["coupon"],
+                  "rateLimit":{"eventsPerSecond":1,"burst":3},"rules":{"lateness":60000}},
+          "api":{"platform":"custom","ingestKey":"k1-secret","allowedOrigins":[]}
+        }}
+        """#.utf8))
+        let shop = IngestApp(settings: try #require(config.settings(for: "shop")))
+        #expect(shop.cors.allows(origin: "https://shop.example.com"))
+        #expect(shop.rateLimitCountsEvents)
+        #expect(shop.rateLimit == .init(ratePerSecond: 1, burst: 3))
+        #expect(shop.rules.lateness == 60_000)
+        #expect(shop.scrubber.scrub("/?coupon=X&token=t") == "/?coupon=REDACTED&token=t")
+        let api = IngestApp(settings: try #require(config.settings(for: "api")))
+        #expect(api.ingestKey == "k1-secret")
+        #expect(api.rateLimit == .init(ratePerSecond: 1000, burst: 2000))   // the default limit
+        #expect(!api.cors.allows(origin: "https://any.test"))
+        #expect(config.settings(for: "other") == nil)
+
+        // Events as the unit: the realistic beacon's 10 events need 10 tokens, the burst is 3.
+        var ingest = BeaconIngest()
+        let apps: [String: IngestApp] = ["shop": shop]
+        #expect(run(Call(), ingest: &ingest, apps: apps).status == 202)   // charged as the burst
+        #expect(run(Call(), ingest: &ingest, apps: apps).status == 429)
     }
 }

@@ -58,4 +58,14 @@ import Testing
         // A reloaded config with a new limit starts a fresh bucket.
         #expect(limiter.take(app: "a", limit: .init(ratePerSecond: 5, burst: 5), now: 0) == .allowed)
     }
+
+    @Test func costCountsEventsAndIsCappedAtTheBurst() {
+        var bucket = TokenBucket(ratePerSecond: 10, burst: 20, now: 0)
+        #expect(bucket.take(cost: 15, now: 0) == .allowed)
+        #expect(bucket.take(cost: 10, now: 0) == .limited(retryAfterSeconds: 1))   // 5 left, 5 more in 0.5 s
+        #expect(bucket.take(cost: 10, now: 500) == .allowed)
+        #expect(bucket.take(cost: 500, now: 2_000) == .limited(retryAfterSeconds: 1))   // 15 of 20 back
+        #expect(bucket.take(cost: 500, now: 2_500) == .allowed)                 // charged as the burst of 20
+        #expect(bucket.take(cost: 500, now: 2_500) == .limited(retryAfterSeconds: 2))
+    }
 }
