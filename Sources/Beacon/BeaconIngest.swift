@@ -112,7 +112,7 @@ public struct BeaconIngest: Sendable {
         do throws(BeaconError) {
             try BeaconIngest.checkContentType(request.contentType)
             guard request.body.count <= maxWireBytes else { throw .bodyTooLarge(limit: maxWireBytes) }
-            let encoding = try ContentEncoding(headerValue: Array((request.contentEncoding ?? "").utf8))
+            let encoding = try ContentEncoding(headerValue: (request.contentEncoding ?? "").utf8)
             let parsed: ParsedBeacon
             if encoding == .identity {
                 parsed = try parser.parse(request.body, receivedAt: request.receivedAt)

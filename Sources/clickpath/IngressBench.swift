@@ -95,6 +95,22 @@ enum IngressBench {
             }
         }
         let scanPerSecond = Double(iterations) / scanSeconds
+        // The whole admission without HTTP: parse, app, bots, rate limit, decisions, privacy, answer.
+        var ingest = BeaconIngest()
+        let app = IngestApp()
+        let userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+        let ingestSeconds = measure {
+            body.withUnsafeBytes { raw in
+                for _ in 0..<iterations {
+                    let response = ingest.handle(
+                        IngestRequest(body: raw, contentType: "application/json", userAgent: userAgent,
+                                      peer: .v4(0xCB00_714D), receivedAt: 1_700_000_006_000, monotonicNow: 0),
+                        lookup: { _ in app })
+                    sink &+= response.beacon?.events.count ?? 0
+                }
+            }
+        }
+        let ingestPerSecond = Double(iterations) / ingestSeconds
         let oursPerSecond = Double(iterations) / oursSeconds
         let theirsPerSecond = Double(decoderIterations) / theirsSeconds
         print("beacon: \(body.count) bytes, 10 events")
@@ -102,6 +118,8 @@ enum IngressBench {
                      oursPerSecond, 1e6 / oursPerSecond, oursPerSecond * Double(body.count) / 1e6))
         print(String(format: "parser JSONDecoder    %10.0f beacons/s  %7.2f µs/beacon  %6.0f MB/s",
                      theirsPerSecond, 1e6 / theirsPerSecond, theirsPerSecond * Double(body.count) / 1e6))
+        print(String(format: "ingest BeaconIngest    %10.0f beacons/s  %7.2f µs/beacon  (parse, bots, decisions, privacy, answer; no HTTP)",
+                     ingestPerSecond, 1e6 / ingestPerSecond))
         print(String(format: "scan   JSONReader.skip %10.0f beacons/s  %7.2f µs/beacon  %6.0f MB/s (validation only, no model)",
                      scanPerSecond, 1e6 / scanPerSecond, scanPerSecond * Double(body.count) / 1e6))
         print(String(format: "parser ratio %.1fx JSONDecoder", oursPerSecond / theirsPerSecond))
@@ -109,9 +127,14 @@ enum IngressBench {
         return 0
     }
 
+    /// Best of 3 runs: on a shared 2-core machine the slowest runs measure the neighbours.
     static func measure(_ body: () -> Void) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
     }
 }
