@@ -119,7 +119,8 @@ public struct BeaconIngest: Sendable {
             } else {
                 var buffer = inflated
                 inflated = []
-                defer { inflated = buffer }
+                // Keep the buffer for the next beacon, unless a rare large body (or a bomb) grew it.
+                defer { inflated = buffer.capacity > 4 << 20 ? [] : buffer }
                 try Inflate.inflate(request.body, encoding: encoding, limits: inflateLimits, into: &buffer)
                 parsed = try parser.parse(buffer, receivedAt: request.receivedAt)
             }
