@@ -64,6 +64,8 @@ public struct ParsedBeacon: Sendable, Equatable {
 /// - `ts` and `duration` accept any JSON number; a fraction of a millisecond is dropped.
 public struct BeaconParser: Sendable {
     public var limits: BeaconLimits
+    /// Copied, not built, for each event: the model's initializer is a costly cross-module call.
+    private static let blankEvent = Event(id: "", type: .custom, ts: 0)
     /// Objects and arrays may nest this deep (root, events, event, props = 4).
     public static let maxDepth = 8
 
@@ -192,7 +194,7 @@ public struct BeaconParser: Sendable {
                 throw .field("more than \(limits.maxEvents) events in one beacon; send several beacons")
             }
             // Parsed in place at the end of the array: no copy of the event afterwards.
-            events.append(Event(id: "", type: .custom, ts: 0))
+            events.append(BeaconParser.blankEvent)
             if let reason = try parseEvent(&reader, into: &events[events.count - 1]) {
                 events.removeLast()
                 invalid.append((index, reason))
