@@ -28,7 +28,9 @@ public struct AppSettings: Sendable, Hashable {
     public var id: String
     /// True when these are the settings of the `"*"` entry.
     public var isWildcard: Bool
-    public var platform: Platform
+    public var platform: Platform {
+        didSet { rulesVersion = rules.fingerprint(platform: platform) }
+    }
     public var description: String?
     /// The key clients must send (`?key=` or `X-Clickpath-Key`); nil when none is required.
     public var ingestKey: String?
@@ -38,10 +40,13 @@ public struct AppSettings: Sendable, Hashable {
     public var rateLimit: RateLimit?
     /// Query parameters whose values are scrubbed from URLs; nil: the collector's default list.
     public var scrubQueryParameters: [String]?
-    public var rules: SessionRules
+    public var rules: SessionRules {
+        didSet { rulesVersion = rules.fingerprint(platform: platform) }
+    }
     /// Changes exactly when a number that decides how sessions are cut or rated changes, so a
-    /// stored session can record which rules made it (see `SessionRules.fingerprint`).
-    public var rulesVersion: UInt64
+    /// stored session can record which rules made it (see `SessionRules.fingerprint`). Kept in
+    /// step with `rules` and `platform`.
+    public private(set) var rulesVersion: UInt64
 
     public init(id: String, isWildcard: Bool = false, platform: Platform, description: String? = nil,
                 ingestKey: String? = nil, allowedOrigins: [String] = ["*"],

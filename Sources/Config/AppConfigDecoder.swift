@@ -25,7 +25,10 @@ enum AppConfigDecoder {
         for (id, value) in try object(appsValue, "apps") {
             let path = "apps.\(id)"
             guard id == "*" || isValidAppID(id) else {
-                throw ConfigError(path: path, message: "invalid app id: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (or \"*\" for any app)")
+                // Quoted as JSON so that odd characters cannot garble the message.
+                var quoted: [UInt8] = []
+                JSONWriter.writeString(String(id.prefix(80)), to: &quoted)
+                throw ConfigError(path: "apps[\(String(decoding: quoted, as: UTF8.self))]", message: "invalid app id: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (or \"*\" for any app)")
             }
             let settings = try decodeApp(id: id, value, path: path)
             if id == "*" { wildcard = settings } else { apps.append(settings) }
@@ -97,7 +100,6 @@ enum AppConfigDecoder {
         if let value = field("rules") {
             settings.rules = try decodeRules(value, platform: platform, path: "\(path).rules")
         }
-        settings.rulesVersion = settings.rules.fingerprint(platform: platform)
         return settings
     }
 

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A daemon setting given wrongly: `option` is the flag (`--http`) or the environment variable
 /// (`CLICKPATH_HTTP`) it came from.
 public struct SettingsError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -368,6 +374,20 @@ public struct SettingsSpec: Sendable {
         let known = Set(settings.map(\.environmentName))
         let unknown = environment.keys.filter { $0.hasPrefix("CLICKPATH_") && !known.contains($0) }.sorted()
         return .run(Settings(values: values, sources: sources, unknownEnvironment: unknown, spec: self))
+    }
+
+    /// The environment of this process, for `parse` (tests pass their own dictionary instead).
+    public static func processEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            entry += 1
+        }
+        return result
     }
 
     /// Every option with its value, default and variable.

@@ -36,8 +36,10 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Conversions of number text that the reader has already validated against the grammar.
+@usableFromInline
 enum JSONNumberParsing {
     /// Exact Int64 of an integer literal, or nil on overflow.
+    @usableFromInline
     static func int64(_ text: UnsafeRawBufferPointer) -> Int64? {
         guard !text.isEmpty else { return nil }
         let negative = text[0] == 0x2D
@@ -63,6 +65,7 @@ enum JSONNumberParsing {
     ]
 
     /// The correctly rounded Double of a number literal, or nil when it overflows to infinity.
+    @usableFromInline
     static func double(_ text: UnsafeRawBufferPointer) -> Double? {
         if let fast = fastDouble(text) { return fast }
         // Rare shapes (many digits, large exponents) go through the standard library's

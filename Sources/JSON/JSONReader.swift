@@ -17,13 +17,15 @@
 public struct JSONReader {
     public let bytes: UnsafeRawBufferPointer
     /// Byte offset of the next unread byte.
-    public private(set) var offset: Int
+    public var offset: Int { position }
+    @usableFromInline var position: Int
     /// Deepest nesting of objects and arrays allowed.
     public let maxDepth: Int
     /// Number of objects and arrays currently open.
-    public private(set) var depth: Int
+    public var depth: Int { level }
+    @usableFromInline var level: Int
     /// True right after `{` or `[`: the next member needs no comma.
-    private var atContainerStart: Bool
+    @usableFromInline var atContainerStart: Bool
 
     /// Nesting beyond this is refused whatever the caller asks, so recursive walks stay
     /// well inside a thread's stack.
@@ -31,9 +33,9 @@ public struct JSONReader {
 
     public init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) {
         self.bytes = bytes
-        self.offset = 0
+        self.position = 0
         self.maxDepth = max(1, min(maxDepth, JSONReader.depthCeiling))
-        self.depth = 0
+        self.level = 0
         self.atContainerStart = false
     }
 
@@ -51,75 +53,80 @@ public struct JSONReader {
     // MARK: Structure
 
     /// The kind of the next value, without consuming it.
+    @inlinable
     public mutating func peekKind() throws(JSONError) -> JSONKind {
         skipWhitespace()
-        guard offset < bytes.count else { throw JSONError(offset: offset, reason: .unexpectedEnd(expected: "a value")) }
-        let byte = bytes[offset]
+        guard position < bytes.count else { throw JSONError(offset: position, reason: .unexpectedEnd(expected: "a value")) }
+        let byte = bytes[position]
         if let kind = JSONReader.kind(startingWith: byte) { return kind }
         throw valueStartError(byte)
     }
 
     /// Consumes `{`.
+    @inlinable
     public mutating func beginObject() throws(JSONError) {
         try open(0x7B, kind: .object)
     }
 
     /// Consumes `[`.
+    @inlinable
     public mutating func beginArray() throws(JSONError) {
         try open(0x5B, kind: .array)
     }
 
     /// The next key of the open object, with its `:` consumed, or nil when the object ends
     /// (its `}` is then consumed). Call it again only after reading or skipping the value.
+    @inlinable
     public mutating func nextKey() throws(JSONError) -> JSONStringRef? {
         skipWhitespace()
-        guard offset < bytes.count else {
-            throw JSONError(offset: offset, reason: .unexpectedEnd(expected: atContainerStart ? "a key or '}'" : "',' or '}'"))
+        guard position < bytes.count else {
+            throw JSONError(offset: position, reason: .unexpectedEnd(expected: atContainerStart ? "a key or '}'" : "',' or '}'"))
         }
-        var byte = bytes[offset]
+        var byte = bytes[position]
         if byte == 0x7D {
-            offset &+= 1
-            depth &-= 1
+            position &+= 1
+            level &-= 1
             atContainerStart = false
             return nil
         }
         if !atContainerStart {
             guard byte == 0x2C else {
-                throw JSONError(offset: offset, reason: .unexpectedByte(byte, expected: "',' or '}' after an object member"))
+                throw JSONError(offset: position, reason: .unexpectedByte(byte, expected: "',' or '}' after an object member"))
             }
-            offset &+= 1
+            position &+= 1
             skipWhitespace()
-            guard offset < bytes.count else { throw JSONError(offset: offset, reason: .unexpectedEnd(expected: "a key")) }
-            byte = bytes[offset]
+            guard position < bytes.count else { throw JSONError(offset: position, reason: .unexpectedEnd(expected: "a key")) }
+            byte = bytes[position]
             if byte == 0x7D {
-                throw JSONError(offset: offset, reason: .unexpectedByte(byte, expected: "a key after ',' (no trailing commas)"))
+                throw JSONError(offset: position, reason: .unexpectedByte(byte, expected: "a key after ',' (no trailing commas)"))
             }
         }
         atContainerStart = false
         guard byte == 0x22 else {
-            throw JSONError(offset: offset, reason: .unexpectedByte(byte, expected: "a string key"))
+            throw JSONError(offset: position, reason: .unexpectedByte(byte, expected: "a string key"))
         }
         let key = try scanString()
         skipWhitespace()
-        guard offset < bytes.count else { throw JSONError(offset: offset, reason: .unexpectedEnd(expected: "':'")) }
-        guard bytes[offset] == 0x3A else {
-            throw JSONError(offset: offset, reason: .unexpectedByte(bytes[offset], expected: "':' after a key"))
+        guard position < bytes.count else { throw JSONError(offset: position, reason: .unexpectedEnd(expected: "':'")) }
+        guard bytes[position] == 0x3A else {
+            throw JSONError(offset: position, reason: .unexpectedByte(bytes[position], expected: "':' after a key"))
         }
-        offset &+= 1
+        position &+= 1
         return key
     }
 
     /// True when the open array has another element (read or skip it next); false when the
     /// array ends (its `]` is then consumed).
+    @inlinable
     public mutating func nextElement() throws(JSONError) -> Bool {
         skipWhitespace()
-        guard offset < bytes.count else {
-            throw JSONError(offset: offset, reason: .unexpectedEnd(expected: atContainerStart ? "a value or ']'" : "',' or ']'"))
+        guard position < bytes.count else {
+            throw JSONError(offset: position, reason: .unexpectedEnd(expected: atContainerStart ? "a value or ']'" : "',' or ']'"))
         }
-        let byte = bytes[offset]
+        let byte = bytes[position]
         if byte == 0x5D {
-            offset &+= 1
-            depth &-= 1
+            position &+= 1
+            level &-= 1
             atContainerStart = false
             return false
         }
@@ -128,37 +135,41 @@ public struct JSONReader {
             return true
         }
         guard byte == 0x2C else {
-            throw JSONError(offset: offset, reason: .unexpectedByte(byte, expected: "',' or ']' after an array element"))
+            throw JSONError(offset: position, reason: .unexpectedByte(byte, expected: "',' or ']' after an array element"))
         }
-        offset &+= 1
+        position &+= 1
         skipWhitespace()
-        guard offset < bytes.count else { throw JSONError(offset: offset, reason: .unexpectedEnd(expected: "a value")) }
-        if bytes[offset] == 0x5D {
-            throw JSONError(offset: offset, reason: .unexpectedByte(0x5D, expected: "a value after ',' (no trailing commas)"))
+        guard position < bytes.count else { throw JSONError(offset: position, reason: .unexpectedEnd(expected: "a value")) }
+        if bytes[position] == 0x5D {
+            throw JSONError(offset: position, reason: .unexpectedByte(0x5D, expected: "a value after ',' (no trailing commas)"))
         }
         return true
     }
 
     /// Checks that only whitespace follows the top-level value.
+    @inlinable
     public mutating func finish() throws(JSONError) {
         skipWhitespace()
-        if offset < bytes.count { throw JSONError(offset: offset, reason: .trailingData) }
+        if position < bytes.count { throw JSONError(offset: position, reason: .trailingData) }
     }
 
     // MARK: Scalars
 
     /// Reads a string value without building a `String` (compare it, or convert it later).
+    @inlinable
     public mutating func readStringRef() throws(JSONError) -> JSONStringRef {
         try expect(0x22, kind: .string)
         return try scanString()
     }
 
     /// Reads a string value.
+    @inlinable
     public mutating func readString() throws(JSONError) -> String {
         try readStringRef().string
     }
 
     /// Reads an integer written without fraction or exponent that fits in 64 bits.
+    @inlinable
     public mutating func readInt64() throws(JSONError) -> Int64 {
         let number = try readNumberSpan()
         guard number.isInteger else { throw JSONError(offset: number.start, reason: .notAnInteger) }
@@ -169,6 +180,7 @@ public struct JSONReader {
     }
 
     /// Reads any number as the nearest Double; numbers beyond Double's range are an error.
+    @inlinable
     public mutating func readDouble() throws(JSONError) -> Double {
         let number = try readNumberSpan()
         guard let value = JSONNumberParsing.double(UnsafeRawBufferPointer(rebasing: bytes[number.start..<number.end])) else {
@@ -185,10 +197,11 @@ public struct JSONReader {
     }
 
     /// Reads `true` or `false`.
+    @inlinable
     public mutating func readBool() throws(JSONError) -> Bool {
         skipWhitespace()
-        guard offset < bytes.count else { throw JSONError(offset: offset, reason: .unexpectedEnd(expected: "a boolean")) }
-        switch bytes[offset] {
+        guard position < bytes.count else { throw JSONError(offset: position, reason: .unexpectedEnd(expected: "a boolean")) }
+        switch bytes[position] {
         case 0x74:
             try literal("true")
             return true
@@ -201,15 +214,17 @@ public struct JSONReader {
     }
 
     /// Reads `null`.
+    @inlinable
     public mutating func readNull() throws(JSONError) {
         try expect(0x6E, kind: .null)
         try literal("null")
     }
 
     /// Consumes `null` and returns true when the next value is null; otherwise consumes nothing.
+    @inlinable
     public mutating func readNullIfPresent() throws(JSONError) -> Bool {
         skipWhitespace()
-        guard offset < bytes.count, bytes[offset] == 0x6E else { return false }
+        guard position < bytes.count, bytes[position] == 0x6E else { return false }
         try literal("null")
         return true
     }
@@ -224,7 +239,7 @@ public struct JSONReader {
             try beginArray()
             while try nextElement() { try skipValue() }
         case .string:
-            offset &+= 1
+            position &+= 1
             try skipStringBody()
         case .number:
             _ = try scanNumber()
@@ -237,6 +252,7 @@ public struct JSONReader {
 
     // MARK: Internals
 
+    @inlinable
     static func kind(startingWith byte: UInt8) -> JSONKind? {
         switch byte {
         case 0x7B: .object
@@ -249,50 +265,56 @@ public struct JSONReader {
         }
     }
 
-    private mutating func skipWhitespace() {
-        while offset < bytes.count {
-            switch bytes[offset] {
-            case 0x20, 0x0A, 0x0D, 0x09: offset &+= 1
+    @inlinable
+    mutating func skipWhitespace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x0A, 0x0D, 0x09: position &+= 1
             default: return
             }
         }
     }
 
-    private func valueStartError(_ byte: UInt8) -> JSONError {
-        if offset == 0 && byte == 0xEF && bytes.count >= 3 && bytes[1] == 0xBB && bytes[2] == 0xBF {
+    @usableFromInline
+    func valueStartError(_ byte: UInt8) -> JSONError {
+        if position == 0 && byte == 0xEF && bytes.count >= 3 && bytes[1] == 0xBB && bytes[2] == 0xBF {
             return JSONError(offset: 0, reason: .byteOrderMark)
         }
         switch byte {
-        case 0x2B: return JSONError(offset: offset, reason: .invalidNumber("a number cannot start with '+'"))
-        case 0x2E: return JSONError(offset: offset, reason: .invalidNumber("a number cannot start with '.'; write 0."))
-        case 0x61...0x7A, 0x41...0x5A: return JSONError(offset: offset, reason: .invalidLiteral)
-        default: return JSONError(offset: offset, reason: .unexpectedByte(byte, expected: "a value"))
+        case 0x2B: return JSONError(offset: position, reason: .invalidNumber("a number cannot start with '+'"))
+        case 0x2E: return JSONError(offset: position, reason: .invalidNumber("a number cannot start with '.'; write 0."))
+        case 0x61...0x7A, 0x41...0x5A: return JSONError(offset: position, reason: .invalidLiteral)
+        default: return JSONError(offset: position, reason: .unexpectedByte(byte, expected: "a value"))
         }
     }
 
-    private func mismatch(expected: JSONKind) -> JSONError {
-        let byte = bytes[offset]
+    @usableFromInline
+    func mismatch(expected: JSONKind) -> JSONError {
+        let byte = bytes[position]
         guard let found = JSONReader.kind(startingWith: byte) else { return valueStartError(byte) }
-        return JSONError(offset: offset, reason: .typeMismatch(expected: expected, found: found))
+        return JSONError(offset: position, reason: .typeMismatch(expected: expected, found: found))
     }
 
     /// Skips whitespace and checks that the next value starts with `byte` (without consuming it).
-    private mutating func expect(_ byte: UInt8, kind: JSONKind) throws(JSONError) {
+    @inlinable
+    mutating func expect(_ byte: UInt8, kind: JSONKind) throws(JSONError) {
         skipWhitespace()
-        guard offset < bytes.count else { throw JSONError(offset: offset, reason: .unexpectedEnd(expected: kind.description)) }
-        guard bytes[offset] == byte else { throw mismatch(expected: kind) }
+        guard position < bytes.count else { throw JSONError(offset: position, reason: .unexpectedEnd(expected: kind.description)) }
+        guard bytes[position] == byte else { throw mismatch(expected: kind) }
     }
 
-    private mutating func open(_ byte: UInt8, kind: JSONKind) throws(JSONError) {
+    @inlinable
+    mutating func open(_ byte: UInt8, kind: JSONKind) throws(JSONError) {
         try expect(byte, kind: kind)
-        guard depth < maxDepth else { throw JSONError(offset: offset, reason: .tooDeep(limit: maxDepth)) }
-        depth &+= 1
-        offset &+= 1
+        guard level < maxDepth else { throw JSONError(offset: position, reason: .tooDeep(limit: maxDepth)) }
+        level &+= 1
+        position &+= 1
         atContainerStart = true
     }
 
-    private mutating func literal(_ word: StaticString) throws(JSONError) {
-        let start = offset
+    @usableFromInline
+    mutating func literal(_ word: StaticString) throws(JSONError) {
+        let start = position
         let matched = word.withUTF8Buffer { lit -> Bool in
             guard bytes.count &- start >= lit.count else { return false }
             for i in 0..<lit.count where bytes[start &+ i] != lit[i] { return false }
@@ -303,7 +325,7 @@ public struct JSONReader {
                             && isPrefixOfLiteral(word, from: start)
                             ? .unexpectedEnd(expected: "\(word)") : .invalidLiteral)
         }
-        offset = start &+ word.utf8CodeUnitCount
+        position = start &+ word.utf8CodeUnitCount
     }
 
     private func isPrefixOfLiteral(_ word: StaticString, from start: Int) -> Bool {
@@ -319,16 +341,18 @@ public struct JSONReader {
         }
     }
 
-    private struct NumberSpan {
-        var start: Int
-        var end: Int
-        var isInteger: Bool
+    @usableFromInline
+    struct NumberSpan {
+        @usableFromInline var start: Int
+        @usableFromInline var end: Int
+        @usableFromInline var isInteger: Bool
     }
 
-    private mutating func readNumberSpan() throws(JSONError) -> NumberSpan {
+    @usableFromInline
+    mutating func readNumberSpan() throws(JSONError) -> NumberSpan {
         skipWhitespace()
-        guard offset < bytes.count else { throw JSONError(offset: offset, reason: .unexpectedEnd(expected: "a number")) }
-        let byte = bytes[offset]
+        guard position < bytes.count else { throw JSONError(offset: position, reason: .unexpectedEnd(expected: "a number")) }
+        let byte = bytes[position]
         guard byte == 0x2D || (byte >= 0x30 && byte <= 0x39) else {
             if byte == 0x2B || byte == 0x2E { throw valueStartError(byte) }
             throw mismatch(expected: .number)
@@ -336,11 +360,12 @@ public struct JSONReader {
         return try scanNumber()
     }
 
-    /// Validates `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?` at `offset`.
-    private mutating func scanNumber() throws(JSONError) -> NumberSpan {
-        let start = offset
+    /// Validates `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?` at `position`.
+    @usableFromInline
+    mutating func scanNumber() throws(JSONError) -> NumberSpan {
+        let start = position
         let n = bytes.count
-        var i = offset
+        var i = position
         if bytes[i] == 0x2D {
             i &+= 1
             guard i < n else { throw JSONError(offset: i, reason: .unexpectedEnd(expected: "a digit after '-'")) }
@@ -377,15 +402,17 @@ public struct JSONReader {
             while i < n && JSONReader.isDigit(bytes[i]) { i &+= 1 }
             isInteger = false
         }
-        offset = i
+        position = i
         return NumberSpan(start: start, end: i, isInteger: isInteger)
     }
 
+    @inlinable
     static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
 
     /// At the opening quote: scans the string, borrowing it when it has no escapes.
-    private mutating func scanString() throws(JSONError) -> JSONStringRef {
-        let quote = offset
+    @usableFromInline
+    mutating func scanString() throws(JSONError) -> JSONStringRef {
+        let quote = position
         let contentStart = quote &+ 1
         var i = contentStart
         let n = bytes.count
@@ -394,7 +421,7 @@ public struct JSONReader {
             guard i < n else { break }
             let byte = bytes[i]
             if byte == 0x22 {
-                offset = i &+ 1
+                position = i &+ 1
                 return JSONStringRef(raw: UnsafeRawBufferPointer(rebasing: bytes[contentStart..<i]), decoded: nil, offset: quote)
             }
             if byte == 0x5C {
@@ -408,15 +435,15 @@ public struct JSONReader {
 
     /// After the opening quote: validates the string and moves past it, building nothing.
     private mutating func skipStringBody() throws(JSONError) {
-        let quote = offset &- 1
-        var i = offset
+        let quote = position &- 1
+        var i = position
         let n = bytes.count
         while true {
             i = skipPlainASCII(from: i)
             guard i < n else { break }
             let byte = bytes[i]
             if byte == 0x22 {
-                offset = i &+ 1
+                position = i &+ 1
                 return
             }
             if byte == 0x5C {
@@ -440,7 +467,7 @@ public struct JSONReader {
         while i < n {
             let byte = bytes[i]
             if byte == 0x22 {
-                offset = i &+ 1
+                position = i &+ 1
                 return JSONStringRef(raw: UnsafeRawBufferPointer(start: nil, count: 0), decoded: out, offset: quote)
             }
             if byte == 0x5C {
@@ -488,7 +515,7 @@ public struct JSONReader {
     }
 
     /// At a backslash: decodes one escape (a surrogate pair counts as one), passes the scalar
-    /// to `emit`, returns the offset after it.
+    /// to `emit`, returns the position after it.
     private func decodeEscape(at start: Int, _ emit: (UInt32) -> Void) throws(JSONError) -> Int {
         let n = bytes.count
         let i = start &+ 1
@@ -574,7 +601,7 @@ public struct JSONReader {
     }
 
     /// At a byte >= 0x80: checks one well-formed UTF-8 sequence (Unicode table 3-7: no
-    /// overlongs, no surrogates, nothing above U+10FFFF) and returns the offset after it.
+    /// overlongs, no surrogates, nothing above U+10FFFF) and returns the position after it.
     private func validateUTF8Sequence(at start: Int) throws(JSONError) -> Int {
         let n = bytes.count
         let lead = bytes[start]

@@ -62,9 +62,11 @@ public struct JSONStringRef {
     public static func == (lhs: JSONStringRef, rhs: StaticString) -> Bool { lhs.equals(rhs) }
 
     /// The decoded bytes as a new array.
+    @inlinable
     public var bytes: [UInt8] { decoded ?? Array(raw) }
 
     /// The decoded string (one allocation for strings longer than 15 bytes).
+    @inlinable
     public var string: String {
         withUTF8 { bytes in String(decoding: bytes, as: UTF8.self) }
     }

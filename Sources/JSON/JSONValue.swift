@@ -40,14 +40,19 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         case .object:
             try reader.beginObject()
             var members: [(String, JSONValue)] = []
+            // Small objects are checked by scanning; hashing pays off only for larger ones.
             var seen: Set<String> = []
             while let key = try reader.nextKey() {
                 let name = key.string
                 if duplicateKeys == .reject {
-                    if seen.contains(name) {
-                        throw JSONError(offset: key.offset, reason: .duplicateKey(name))
+                    let duplicate: Bool
+                    if members.count < 16 {
+                        duplicate = members.contains(where: { $0.0 == name })
+                    } else {
+                        if seen.isEmpty { seen = Set(members.map(\.0)) }
+                        duplicate = !seen.insert(name).inserted
                     }
-                    seen.insert(name)
+                    if duplicate { throw JSONError(offset: key.offset, reason: .duplicateKey(name)) }
                 }
                 members.append((name, try read(from: &reader, duplicateKeys: duplicateKeys)))
             }

@@ -8,6 +8,7 @@ usage: clickpath <command> [options]
 
 commands:
   bench wire        Wire encode/decode vs Foundation JSON, same run
+  bench json        JSON reader vs JSONSerialization and JSONDecoder, same run
   bench http        HTTP server vs nginx, same run
   bench store       SessionStore vs raw SQLite, same run
   bench sessiond    sessiond durable ingest vs raw SQLite, same run
@@ -34,6 +35,7 @@ case "bench":
     switch which {
     case "wire": exit(WireBench.run(rest))
     case "ingress": exit(IngressBench.run(rest))
+    case "json": exit(JSONBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "-h", "--help", "help":

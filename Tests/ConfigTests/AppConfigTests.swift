@@ -140,6 +140,11 @@ private func parse(_ text: String) throws(ConfigError) -> AppConfig {
         #expect(SessionRules.defaults(for: .web).fingerprint(platform: .web)
                 == SessionRules.defaults(for: .web).fingerprint(platform: .web))
         #expect(version("a") == AppSettings(id: "x", platform: .web).rulesVersion)
+        var changed = AppSettings(id: "x", platform: .web)
+        changed.rules.maxActions = 10
+        #expect(changed.rulesVersion != version("a"), "the version follows a changed rule")
+        changed.rules.maxActions = 200
+        #expect(changed.rulesVersion == version("a"))
     }
 
     @Test func nullSwitchesOffWhereTheBriefAllows() throws {
@@ -163,8 +168,9 @@ private func parse(_ text: String) throws(ConfigError) -> AppConfig {
         ("{}", "apps: missing: give an object of applications by app id"),
         (#"{"apps":[]}"#, "apps: expected an object, found an array"),
         (#"{"apps":{},"extra":1}"#, "extra: unknown field (known: $schema, $comment, apps)"),
-        (#"{"apps":{"bad id":{"platform":"web"}}}"#, "apps.bad id: invalid app id: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (or \"*\" for any app)"),
-        (#"{"apps":{"-x":{"platform":"web"}}}"#, "apps.-x: invalid app id: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (or \"*\" for any app)"),
+        (#"{"apps":{"bad id":{"platform":"web"}}}"#, "apps[\"bad id\"]: invalid app id: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (or \"*\" for any app)"),
+        (#"{"apps":{"a\nb":{"platform":"web"}}}"#, "apps[\"a\\nb\"]: invalid app id: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (or \"*\" for any app)"),
+        (#"{"apps":{"-x":{"platform":"web"}}}"#, "apps[\"-x\"]: invalid app id: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (or \"*\" for any app)"),
         (#"{"apps":{"shop":1}}"#, "apps.shop: expected an object, found the number 1"),
         (#"{"apps":{"shop":{"platform":"web","colour":"red"}}}"#, "apps.shop.colour: unknown field (known: platform, description, ingestKey, allowedOrigins, rateLimit, scrubQueryParameters, rules)"),
         // Platform

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import Config
 
@@ -100,6 +103,12 @@ private func settings(_ arguments: [String], _ environment: [String: String] = [
             return
         }
         #expect(s[Setting.int("offset", default: 0, help: "")] == -5)
+    }
+
+    @Test func readsTheProcessEnvironment() throws {
+        setenv("CLICKPATH_TEST_PROCESS_ENVIRONMENT", "a=b", 1)
+        defer { unsetenv("CLICKPATH_TEST_PROCESS_ENVIRONMENT") }
+        #expect(SettingsSpec.processEnvironment()["CLICKPATH_TEST_PROCESS_ENVIRONMENT"] == "a=b")
     }
 
     @Test func unknownClickpathVariablesAreReported() throws {

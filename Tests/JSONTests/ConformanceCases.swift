@@ -315,6 +315,12 @@ let implementationDefinedCases: [ImplementationDefinedCase] = [
           why: "JSONValue.parse rejects duplicates by default (keepAll accepts them)"),
     .init("i_object_duplicate_key_after_unescaping", #"{"a":1,"\u0061":2}"#, accepted: false,
           why: "keys compare after decoding escapes"),
+    .init("i_object_duplicate_key_in_large_object",
+          "{" + (0..<40).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + ",\"k3\":0}", accepted: false,
+          why: "large objects are checked with a set instead of a scan; same answer"),
+    .init("i_object_many_distinct_keys_accepted",
+          "{" + (0..<40).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + "}", accepted: true,
+          why: "no false duplicates either way"),
     .init("i_object_duplicate_key_nested_is_fine", #"{"a":{"a":1},"b":{"a":2}}"#, accepted: true,
           why: "duplicates are per object"),
 ]
