@@ -11,6 +11,7 @@ commands:
   bench json        JSON reader vs JSONSerialization and JSONDecoder, same run
   bench http        HTTP server vs nginx, same run
   bench store       SessionStore vs raw SQLite, same run
+  bench sessionizer Sessionizer bytes per live session, fast path vs pure function, same run
   bench sessiond    sessiond durable ingest vs raw SQLite, same run
   bench ingress     collector ingress vs nginx, same run
   bench pipeline    collector + sessiond end to end vs raw SQLite, same run
@@ -36,6 +37,7 @@ case "bench":
     case "wire": exit(WireBench.run(rest))
     case "ingress": exit(IngressBench.run(rest))
     case "json": exit(JSONBench.run(rest))
+    case "sessionizer": exit(SessionizerBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "-h", "--help", "help":

@@ -1,6 +1,0 @@
-import Testing
-@testable import Sessionizer
-
-@Test func SessionizerModuleBuilds() {
-    #expect(Bool(true))
-}
