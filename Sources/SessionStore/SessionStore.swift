@@ -1,2 +1,347 @@
-// SessionStore: filled by its issue.
-enum SessionStoreModule {}
+import Config
+import Sessionizer
+import Wire
+
+/// The session rules of an application (its config version), asked once per app and platform.
+public typealias RulesProvider = @Sendable (_ app: String, _ platform: Platform) -> SessionRules
+
+public struct StoreOptions: Sendable {
+    public var durability: Durability
+    public var busyTimeoutMilliseconds: Int
+    /// How long batch ids are remembered for idempotent retries (BRIEF: `--batch-id-retention`).
+    public var batchIDRetention: Int64
+    /// Completed sessions (and their events) whose end is older than this are deleted.
+    public var retention: Int64
+    /// Rows deleted per retention transaction, so the writer is never held for long.
+    public var retentionRowsPerTransaction: Int
+
+    public init(durability: Durability = .normal, busyTimeoutMilliseconds: Int = 5000,
+                batchIDRetention: Int64 = 7 * 24 * hour, retention: Int64 = 35 * 24 * hour,
+                retentionRowsPerTransaction: Int = 500) {
+        self.durability = durability
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        self.batchIDRetention = batchIDRetention
+        self.retention = retention
+        self.retentionRowsPerTransaction = max(1, retentionRowsPerTransaction)
+    }
+}
+
+/// What `apply` did with a batch.
+public struct ApplyResult: Sendable, Hashable {
+    public enum Status: Sendable, Hashable {
+        /// Applied and committed (durable per the store's `Durability`).
+        case committed
+        /// The batch id was already stored: nothing changed.
+        case duplicate
+    }
+
+    public var status: Status
+    public var eventsNew: Int
+    /// Events already stored (same app, visitor and event id), in this or an earlier batch.
+    public var eventsDuplicate: Int
+    /// Events of an erased user tag or visitor (tombstoned), dropped.
+    public var eventsDropped: Int
+    /// Session rows written: created, changed, completed or retired.
+    public var sessionsChanged: Int
+
+    public init(status: Status, eventsNew: Int = 0, eventsDuplicate: Int = 0, eventsDropped: Int = 0,
+                sessionsChanged: Int = 0) {
+        self.status = status
+        self.eventsNew = eventsNew
+        self.eventsDuplicate = eventsDuplicate
+        self.eventsDropped = eventsDropped
+        self.sessionsChanged = sessionsChanged
+    }
+}
+
+/// The durable home of events and sessions: one SQLite file, one writer. Not thread-safe: the
+/// owner (sessiond's writer thread) calls every method from one thread. Queries from other
+/// threads use their own connections from `Database.openReader`.
+public final class SessionStore {
+    public let path: String
+    public let options: StoreOptions
+    /// The writer connection (exposed for maintenance tools and tests on the owner thread).
+    public let connection: Connection
+    let rules: RulesProvider
+    /// The stored id of each app's current rules; a config reload with new numbers stores a new set.
+    var ruleSetIDs: [RuleSetKey: (rules: SessionRules, id: Int64)] = [:]
+    var termIDs: [TermKey: Int64] = [:]
+    var hasTombstones: Bool
+    var engine: Sessionizer
+    /// Visitors handed to the sessionizer in the open transaction (to resynchronise on failure).
+    var touched: [VisitorRef] = []
+    /// (session, term) pairs written in the open transaction.
+    var termsWritten: Set<SessionTerm> = []
+
+    struct SessionTerm: Hashable {
+        var sid: Int64
+        var term: Int64
+    }
+    /// How the sessionizer placed events so far (fast path in memory vs recomputation).
+    public var sessionizerStats: Sessionizer.Stats { engine.stats }
+    /// Live sessions held in the sessionizer's memory.
+    public var liveSessionCount: Int { engine.liveSessionCount }
+
+    /// The highest watermark passed to `advance`, persisted in `meta`.
+    public internal(set) var watermark: Int64
+
+    struct RuleSetKey: Hashable {
+        var app: String
+        var platform: Platform
+    }
+
+    struct TermKey: Hashable {
+        var app: String
+        var kind: TermKind
+        var value: String
+    }
+
+    /// Filterable things a session contains, indexed through `session_terms`.
+    public enum TermKind: Int64, Sendable {
+        case page = 1
+        case action = 2
+        case prop = 3
+    }
+
+    /// Opens (creating or migrating) the store at `path` and rebuilds the sessionizer's live state
+    /// from the stored live sessions, so a restart changes no session.
+    /// `sessionIDs` makes session ids (inject a seeded generator in tests).
+    public init(path: String, options: StoreOptions = StoreOptions(), now: Int64,
+                sessionIDs: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+                rules: @escaping RulesProvider) throws(StoreError) {
+        engine = Sessionizer(ids: sessionIDs)
+        self.path = path
+        self.options = options
+        self.rules = rules
+        connection = try Database.openWriter(path: path, durability: options.durability,
+                                             busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, now: now)
+        hasTombstones = (try connection.scalarInt("SELECT EXISTS(SELECT 1 FROM tombstones)") ?? 0) != 0
+        watermark = try connection.scalarInt("SELECT value FROM meta WHERE key = 'watermark'") ?? Int64.min
+        try restoreLiveState()
+    }
+
+    // MARK: Batches
+
+    /// Applies one batch in one transaction: new events (deduplicated on app, visitor, event id),
+    /// every session they change, visitor and user-tag links, and the batch id. A batch id already
+    /// stored answers `duplicate` and changes nothing. On any error nothing of the batch is stored.
+    public func apply(batch: BatchID, beacons: [Beacon], now: Int64) throws(StoreError) -> ApplyResult {
+        do {
+            termsWritten.removeAll(keepingCapacity: true)
+            let result = try applyInTransaction(batch: batch, beacons: beacons, now: now)
+            touched.removeAll(keepingCapacity: true)
+            return result
+        } catch {
+            try? resynchronize()
+            throw error
+        }
+    }
+
+    private func applyInTransaction(batch: BatchID, beacons: [Beacon], now: Int64) throws(StoreError) -> ApplyResult {
+        try connection.transaction { () throws(StoreError) -> ApplyResult in
+            if try isStored(batch) { return ApplyResult(status: .duplicate) }
+            var result = ApplyResult(status: .committed)
+            var work = BatchWork()
+            for beacon in beacons {
+                if hasTombstones, try isErased(beacon) {
+                    result.eventsDropped += beacon.events.count
+                    continue
+                }
+                try insertEvents(of: beacon, into: &work, result: &result)
+            }
+            result.sessionsChanged = try sessionize(work, now: now)
+            try record(batch, events: result.eventsNew, now: now)
+            return result
+        }
+    }
+
+    func isStored(_ batch: BatchID) throws(StoreError) -> Bool {
+        let select = try connection.statement(
+            "SELECT 1 FROM batches WHERE producer = ? AND epoch = ? AND sequence = ?")
+        defer { select.reset() }
+        try bind(batch, to: select)
+        return try select.step()
+    }
+
+    private func bind(_ batch: BatchID, to statement: Statement) throws(StoreError) {
+        try statement.bind(1, Int64(bitPattern: batch.producer))
+        try statement.bind(2, Int64(batch.epoch))
+        try statement.bind(3, Int64(bitPattern: batch.sequence))
+    }
+
+    private func record(_ batch: BatchID, events: Int, now: Int64) throws(StoreError) {
+        let insert = try connection.statement(
+            "INSERT INTO batches(producer, epoch, sequence, committed_at, events) VALUES (?, ?, ?, ?, ?)")
+        try bind(batch, to: insert)
+        try insert.bind(4, now)
+        try insert.bind(5, events)
+        try insert.run()
+    }
+
+    /// Whether `batch` was committed (for tools and tests).
+    public func contains(_ batch: BatchID) throws(StoreError) -> Bool { try isStored(batch) }
+
+    /// The new events of one visitor in the batch being applied, with their context.
+    struct VisitorWork {
+        var app: String
+        var visitor: String
+        var vid: Int64
+        var platform: Platform
+        /// First seen in this batch: nothing of it was stored before.
+        var isNew: Bool
+        var events: [TrackedEvent] = []
+    }
+
+    struct BatchWork {
+        var visitors: [Int64: Int] = [:]
+        var order: [VisitorWork] = []
+        var envelopes: [EnvelopeKey: Int64] = [:]
+    }
+
+    struct EnvelopeKey: Hashable {
+        var vid: Int64
+        var body: [UInt8]
+    }
+
+    private func insertEvents(of beacon: Beacon, into work: inout BatchWork,
+                              result: inout ApplyResult) throws(StoreError) {
+        let (vid, isNew) = try visitorID(app: beacon.app, visitor: beacon.visitor, platform: beacon.platform)
+        let envelope = EnvelopeCodec.Envelope(clientSession: beacon.session, user: beacon.user, device: beacon.device)
+        let env = try envelopeID(vid: vid, body: EnvelopeCodec.encode(envelope), cache: &work.envelopes)
+        let index: Int
+        if let known = work.visitors[vid] {
+            index = known
+        } else {
+            index = work.order.count
+            work.visitors[vid] = index
+            work.order.append(VisitorWork(app: beacon.app, visitor: beacon.visitor, vid: vid, platform: beacon.platform,
+                                         isNew: isNew))
+        }
+        let insert = try connection.statement("""
+            INSERT OR IGNORE INTO events(vid, env, event_id, ts, type, duration, received_at, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var body: [UInt8] = []
+        body.reserveCapacity(256)
+        for event in beacon.events {
+            body.removeAll(keepingCapacity: true)
+            EventCodec.encode(event, into: &body)
+            try insert.bind(1, vid)
+            try insert.bind(2, env)
+            try insert.bind(3, event.id)
+            try insert.bind(4, event.ts)
+            try insert.bind(5, Int64(event.type.rawValue))
+            try insert.bind(6, event.duration)
+            try insert.bind(7, beacon.receivedAt)
+            try insert.bind(8, blob: body)
+            try insert.run()
+            if connection.changes == 1 {
+                result.eventsNew += 1
+                work.order[index].events.append(TrackedEvent(event: event, clientSession: beacon.session,
+                                                             user: beacon.user, device: beacon.device))
+            } else {
+                result.eventsDuplicate += 1
+            }
+        }
+    }
+
+    /// The visitor's internal id, created if needed; `created` when it was not stored before.
+    func visitorID(app: String, visitor: String, platform: Platform) throws(StoreError) -> (vid: Int64, created: Bool) {
+        let select = try connection.statement("SELECT vid FROM visitors WHERE app = ? AND visitor = ?")
+        try select.bind(1, app)
+        try select.bind(2, visitor)
+        if try select.step() {
+            defer { select.reset() }
+            return (select.int64(0), false)
+        }
+        select.reset()
+        let insert = try connection.statement("INSERT INTO visitors(app, visitor, platform) VALUES (?, ?, ?)")
+        try insert.bind(1, app)
+        try insert.bind(2, visitor)
+        try insert.bind(3, Int64(platform.rawValue))
+        try insert.run()
+        return (connection.lastInsertRowID, true)
+    }
+
+    private func envelopeID(vid: Int64, body: [UInt8], cache: inout [EnvelopeKey: Int64]) throws(StoreError) -> Int64 {
+        let key = EnvelopeKey(vid: vid, body: body)
+        if let known = cache[key] { return known }
+        let select = try connection.statement("SELECT env FROM envelopes WHERE vid = ? AND body = ?")
+        try select.bind(1, vid)
+        try select.bind(2, blob: body)
+        let env: Int64
+        if try select.step() {
+            env = select.int64(0)
+            select.reset()
+        } else {
+            select.reset()
+            let insert = try connection.statement("INSERT INTO envelopes(vid, body) VALUES (?, ?)")
+            try insert.bind(1, vid)
+            try insert.bind(2, blob: body)
+            try insert.run()
+            env = connection.lastInsertRowID
+        }
+        cache[key] = env
+        return env
+    }
+
+    // MARK: Rule sets
+
+    /// The stored rule set id (config version) for an app's current rules, stored on first use.
+    func ruleSetID(app: String, platform: Platform) throws(StoreError) -> (Int64, SessionRules) {
+        let current = rules(app, platform)
+        let key = RuleSetKey(app: app, platform: platform)
+        if let known = ruleSetIDs[key], known.rules == current { return (known.id, current) }
+        let body = RulesCodec.encode(current)
+        let select = try connection.statement("SELECT rules_id FROM rule_sets WHERE app = ? AND platform = ? AND body = ?")
+        try select.bind(1, app)
+        try select.bind(2, Int64(platform.rawValue))
+        try select.bind(3, blob: body)
+        let id: Int64
+        if try select.step() {
+            id = select.int64(0)
+            select.reset()
+        } else {
+            select.reset()
+            let insert = try connection.statement(
+                "INSERT INTO rule_sets(app, platform, body, rules_version, created_at) VALUES (?, ?, ?, ?, ?)")
+            try insert.bind(1, app)
+            try insert.bind(2, Int64(platform.rawValue))
+            try insert.bind(3, blob: body)
+            // Config's `rulesVersion` of these rules, so a session can be matched to apps.json.
+            try insert.bind(4, Int64(bitPattern: current.fingerprint(platform: platform)))
+            try insert.bind(5, watermark == Int64.min ? 0 : watermark)
+            try insert.run()
+            id = connection.lastInsertRowID
+        }
+        ruleSetIDs[key] = (current, id)
+        return (id, current)
+    }
+
+    /// A stored rule set by id (replay uses it to recompute with the numbers of the time).
+    public static func ruleSet(_ id: Int64, on connection: Connection) throws(StoreError) -> SessionRules {
+        let select = try connection.statement("SELECT body FROM rule_sets WHERE rules_id = ?")
+        defer { select.reset() }
+        try select.bind(1, id)
+        guard try select.step() else { throw .corruptRow("rule set \(id) is missing") }
+        return try select.withBlob(0) { bytes throws(StoreError) in try RulesCodec.decode(bytes) }
+    }
+
+    // MARK: Batch ids
+
+    /// Forgets batch ids committed before `now - batchIDRetention`, at most `limit` per call.
+    @discardableResult
+    public func pruneBatchIDs(now: Int64, limit: Int = 1000) throws(StoreError) -> Int {
+        let cutoff = now &- options.batchIDRetention
+        return try connection.transaction { () throws(StoreError) -> Int in
+            let delete = try connection.statement("""
+                DELETE FROM batches WHERE (producer, epoch, sequence) IN (
+                    SELECT producer, epoch, sequence FROM batches WHERE committed_at < ? ORDER BY committed_at LIMIT ?)
+                """)
+            try delete.bind(1, cutoff)
+            try delete.bind(2, max(1, limit))
+            try delete.run()
+            return connection.changes
+        }
+    }
+}

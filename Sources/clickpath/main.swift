@@ -36,10 +36,14 @@ case "bench":
     switch which {
     case "wire": exit(WireBench.run(rest))
     case "ingress": exit(IngressBench.run(rest))
-    case "json": exit(JSONBench.run(rest))
+    case "store": exit(StoreBench.run(rest))
     case "sessionizer": exit(SessionizerBench.run(rest))
+    case "json": exit(JSONBench.run(rest))
+    case "http": exit(HTTPBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
+case "replay": exit(ReplayCommand.run(arguments))
+case "store-writer": exit(StoreWriter.run(arguments))
 case "-h", "--help", "help":
     print(usage, terminator: "")
 default:

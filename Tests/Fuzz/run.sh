@@ -5,8 +5,10 @@
 #   fuzz.swift  the entry point (@_cdecl("LLVMFuzzerTestOneInput")), importing the modules below
 #   modules     one line per module to compile first, in dependency order:
 #                 ModuleName  path/or/glob/relative/to/repo ...
-#               a line  flags: ...  adds compiler flags to every later compile and the final
-#               link, e.g.  flags: -I Sources/CZlib -lz  for a module that imports a C target
+#               and optionally lines of extra swiftc flags, for every later compile and for
+#               the final link respectively, e.g. for a system library target:
+#                 flags:  -I Sources/CZlib
+#                 link:   -lz
 # The corpus lives in Tests/Fuzz/corpus/TARGET/ (checked in; new findings are added there).
 # libFuzzer cannot link a SwiftPM executable (SwiftPM brings its own main), so each module is
 # compiled with plain swiftc -sanitize=fuzzer,address as a static library, then the entry file
@@ -29,21 +31,27 @@ mkdir -p "$build" "$corpus" "$artifacts" "$build/new"
 
 flags="-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6"
 libs=""
-extra=""
+link=""
 cd "$repo"
 while read -r module paths; do
-    case "$module" in ''|'#'*) continue ;; flags:) extra="$extra $paths"; continue ;; esac
+    case "$module" in
+        ''|'#'*) continue ;;
+        flags:) flags="$flags $paths"; continue ;;
+        link:) link="$link $paths"; continue ;;
+    esac
+    # A stale archive would keep objects of deleted files (ar adds, it does not replace all).
+    rm -f "$build/lib$module.a"
     # Globs in $paths expand here, relative to the repository.
     # shellcheck disable=SC2086
-    swiftc $flags $extra -module-name "$module" -I "$build" \
+    swiftc $flags -module-name "$module" -I "$build" \
         -emit-module -emit-module-path "$build/$module.swiftmodule" \
         -emit-library -static -o "$build/lib$module.a" $paths
-    # A static library must come after those that use it: dependents first.
+    # Static libraries link dependents first.
     libs="-l$module $libs"
 done < "$dir/modules"
 
 # shellcheck disable=SC2086
-swiftc $flags -I "$build" -L "$build" "$dir/fuzz.swift" $libs $extra -o "$build/fuzz-$target"
+swiftc $flags -I "$build" -L "$build" "$dir/fuzz.swift" $libs $link -o "$build/fuzz-$target"
 
 # New inputs go to build/new so a run does not flood the checked-in corpus; copy the
 # interesting ones (crashers, after a fix) into corpus/TARGET by hand.

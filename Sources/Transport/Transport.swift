@@ -1,2 +1,0 @@
-// Transport: filled by its issue.
-enum TransportModule {}

@@ -1,0 +1,393 @@
+// The two ends of Wire: a server that accepts connections on its loops (sessiond), and a
+// client that keeps one connection up, re-sends unacknowledged batches after a reconnect and
+// keeps at most the negotiated number of batches in flight (the collector and test clients).
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+import Dispatch
+import Synchronization
+import Wire
+
+/// What the server's owner hears, on the connection's loop thread.
+public struct WireServerHandlers: Sendable {
+    public var ready: @Sendable (WireConnection, NegotiatedConnection) -> Void
+    /// Batches, acks, Pongs and GoAway after the handshake (Pings are answered and Errors close
+    /// the connection inside).
+    public var message: @Sendable (WireConnection, Message) -> Void
+    public var closed: @Sendable (WireConnection, WireCloseReason) -> Void
+
+    public init(ready: @escaping @Sendable (WireConnection, NegotiatedConnection) -> Void = { _, _ in },
+                message: @escaping @Sendable (WireConnection, Message) -> Void,
+                closed: @escaping @Sendable (WireConnection, WireCloseReason) -> Void = { _, _ in }) {
+        self.ready = ready
+        self.message = message
+        self.closed = closed
+    }
+}
+
+/// The identity and limits a Wire server announces in its handshake.
+public struct WireServerIdentity: Sendable {
+    public var shardID: String
+    public var nodeID: String
+    public var versions: ClosedRange<UInt16>
+    /// Batches a client may have unacknowledged on one connection.
+    public var maxInFlightBatches: Int
+
+    public init(shardID: String, nodeID: String, versions: ClosedRange<UInt16> = WireProtocol.versions, maxInFlightBatches: Int = 8) {
+        self.shardID = shardID
+        self.nodeID = nodeID
+        self.versions = versions
+        self.maxInFlightBatches = maxInFlightBatches
+    }
+}
+
+public final class WireServer: Sendable {
+    public let port: UInt16
+    private let listeners: [WireListener]
+
+    /// Listens on `host:port` (0 picks a port) with one SO_REUSEPORT socket per loop.
+    public static func start(host: String = "127.0.0.1", port: UInt16 = 0, identity: WireServerIdentity,
+                             settings: WireSettings = WireSettings(), on loops: [EventLoop],
+                             handlers: WireServerHandlers) throws(SyscallError) -> WireServer {
+        guard var address = SocketAddress(host: host, port: port) else {
+            throw SyscallError("parse listen address '\(host)'", errno: EINVAL)
+        }
+        var listeners: [WireListener] = []
+        for loop in loops {
+            let socket = try Syscalls.socket(ipv6: address.isIPv6)
+            try Syscalls.setIntOption(socket.rawValue, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
+            try Syscalls.setIntOption(socket.rawValue, level: SOL_SOCKET, name: SO_REUSEPORT, value: 1)
+            try Syscalls.bind(socket.rawValue, address)
+            try Syscalls.listen(socket.rawValue, backlog: 512)
+            if address.port == 0 { address = try Syscalls.localAddress(socket.rawValue) }
+            listeners.append(WireListener(socket: socket, loop: loop, identity: identity, settings: settings, handlers: handlers))
+        }
+        for listener in listeners { listener.loop.execute { listener.activate() } }
+        return WireServer(port: address.port, listeners: listeners)
+    }
+
+    private init(port: UInt16, listeners: [WireListener]) {
+        self.port = port
+        self.listeners = listeners
+    }
+
+    /// Stops listening and closes every connection. Blocks; do not call it from its loops.
+    public func stop() {
+        let done = DispatchSemaphore(value: 0)
+        for listener in listeners {
+            listener.loop.execute {
+                listener.closeAll()
+                done.signal()
+            }
+        }
+        for _ in listeners { done.wait() }
+    }
+
+    /// Sends GoAway on every connection (graceful shutdown); each closes after the drain.
+    public func goAway(reason: String, drainMilliseconds: UInt32) {
+        for listener in listeners {
+            listener.loop.execute {
+                for connection in listener.connections.values {
+                    connection.goAway(reason: reason, drainMilliseconds: drainMilliseconds)
+                }
+            }
+        }
+    }
+}
+
+final class WireListener: EventLoopHandler, @unchecked Sendable {
+    let loop: EventLoop
+    private var socket: FileDescriptor?
+    private let fd: Int32
+    private let identity: WireServerIdentity
+    private let settings: WireSettings
+    private let handlers: WireServerHandlers
+    var connections: [ObjectIdentifier: WireConnection] = [:]
+
+    init(socket: consuming FileDescriptor, loop: EventLoop, identity: WireServerIdentity, settings: WireSettings,
+         handlers: WireServerHandlers) {
+        self.fd = socket.rawValue
+        self.socket = consume socket
+        self.loop = loop
+        self.identity = identity
+        self.settings = settings
+        self.handlers = handlers
+    }
+
+    var isListening: Bool { socket != nil }
+
+    func activate() {
+        do {
+            try loop.register(fd: fd, events: EPOLLIN.rawValue, handler: self)
+        } catch {
+            fatalError("Wire listener: \(error)")
+        }
+    }
+
+    func handleEvents(_ events: UInt32) {
+        var peer = sockaddr_storage()
+        while socket != nil {
+            let result: FileDescriptor?
+            do {
+                result = try Syscalls.accept(fd, peer: &peer)
+            } catch {
+                pauseAccepting(loop: loop, fd: fd) { [weak self] in self?.isListening ?? false }
+                return
+            }
+            guard let accepted = result else { return }
+            let handshake = ServerHandshake(shardID: identity.shardID, nodeID: identity.nodeID, versions: identity.versions,
+                                            maxFrameLength: settings.maxFrameLength, maxInFlightBatches: identity.maxInFlightBatches)
+            let connection = WireConnection(socket: accepted, peer: SocketAddress(storage: peer), loop: loop, role: .server,
+                                            connecting: false, settings: settings, serverHandshake: handshake)
+            let handlers = self.handlers
+            connection.onReady = { handlers.ready($0, $1) }
+            connection.onMessage = { handlers.message($0, $1) }
+            connection.onClose = { [weak self] connection, reason in
+                self?.connections[ObjectIdentifier(connection)] = nil
+                handlers.closed(connection, reason)
+            }
+            connections[ObjectIdentifier(connection)] = connection
+            connection.start()
+        }
+    }
+
+    func closeAll() {
+        loop.deregister(fd: fd)
+        socket = nil
+        for connection in Array(connections.values) { connection.close(.local) }
+    }
+
+    func loopWillStop() {
+        closeAll()
+    }
+}
+
+// MARK: - client
+
+/// Capped exponential backoff with jitter: attempt n waits a random time in
+/// [cap/2, cap], cap = min(maximum, initial * multiplier^n). Randomness is injected.
+public struct ReconnectBackoff: Sendable, Hashable {
+    public var initial: Double = 0.1
+    public var maximum: Double = 10
+    public var multiplier: Double = 2
+
+    public init(initial: Double = 0.1, maximum: Double = 10, multiplier: Double = 2) {
+        self.initial = initial
+        self.maximum = maximum
+        self.multiplier = multiplier
+    }
+
+    /// Seconds to wait before attempt `attempt` (0 = the first retry); `random` is in [0, 1).
+    public func delay(attempt: Int, random: Double) -> Double {
+        var cap = initial
+        for _ in 0..<min(max(attempt, 0), 64) {
+            cap *= multiplier
+            if cap >= maximum { break }
+        }
+        cap = min(cap, maximum)
+        let unit = min(max(random, 0), 1)
+        return cap / 2 + cap / 2 * unit
+    }
+}
+
+/// What the client's owner hears, on the client's loop thread.
+public struct WireClientHandlers: Sendable {
+    public var ready: @Sendable (NegotiatedConnection) -> Void
+    /// Every message after the handshake, BatchAcks included (after the window was updated).
+    public var message: @Sendable (Message) -> Void
+    /// The connection ended; the client reconnects after `retryIn` seconds unless stopped.
+    public var disconnected: @Sendable (_ reason: WireCloseReason, _ retryIn: Double) -> Void
+
+    public init(ready: @escaping @Sendable (NegotiatedConnection) -> Void = { _ in },
+                message: @escaping @Sendable (Message) -> Void = { _ in },
+                disconnected: @escaping @Sendable (WireCloseReason, Double) -> Void = { _, _ in }) {
+        self.ready = ready
+        self.message = message
+        self.disconnected = disconnected
+    }
+}
+
+/// A point-in-time view of a client, readable from any thread.
+public struct WireClientStatus: Sendable, Hashable {
+    public var connected = false
+    public var connections = 0
+    public var inFlightBatches = 0
+    public var queuedBatches = 0
+    public var pongsReceived = 0
+}
+
+/// Keeps one Wire connection to a server up, with reconnects and a bounded batch window.
+public final class WireClient: @unchecked Sendable {
+    public let loop: EventLoop
+    public let address: SocketAddress
+    private let hello: Hello
+    private let settings: WireSettings
+    private let backoff: ReconnectBackoff
+    private let random: @Sendable () -> Double
+    private let handlers: WireClientHandlers
+    private let statusBox = Mutex(WireClientStatus())
+
+    // Loop-thread state.
+    private var connection: WireConnection?
+    private var window = 0
+    private var inFlight: [(id: BatchID, frame: [UInt8])] = []
+    private var queue: [(id: BatchID, frame: [UInt8])] = []
+    private var attempt = 0
+    private var stopped = false
+    private var draining = false
+    private var connectionCount = 0
+
+    /// `hello.expectedShardID` makes the handshake refuse a server of another shard.
+    /// `random` returns numbers in [0, 1) for the backoff jitter (inject a fixed one in tests).
+    public init(loop: EventLoop, address: SocketAddress, hello: Hello, settings: WireSettings = WireSettings(),
+                backoff: ReconnectBackoff = ReconnectBackoff(),
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+                handlers: WireClientHandlers) {
+        self.loop = loop
+        self.address = address
+        self.hello = hello
+        self.settings = settings
+        self.backoff = backoff
+        self.random = random
+        self.handlers = handlers
+    }
+
+    public var status: WireClientStatus { statusBox.withLock { $0 } }
+
+    public func start() {
+        loop.execute { [self] in connect() }
+    }
+
+    /// Closes the connection and stops reconnecting. Unacknowledged batches are dropped here
+    /// (the collector still has them in its spool).
+    public func stop() {
+        loop.execute { [self] in
+            stopped = true
+            connection?.close(.local)
+            connection = nil
+            updateStatus()
+        }
+    }
+
+    /// Queues a batch (its encoded frame, sent byte for byte). It is sent as soon as the window
+    /// allows and re-sent after every reconnect until a BatchAck with its id arrives.
+    public func sendBatch(id: BatchID, frame: [UInt8]) {
+        loop.execute { [self] in
+            queue.append((id, frame))
+            fillWindow()
+        }
+    }
+
+    /// Sends a message now if connected (dropped otherwise).
+    public func send(_ message: Message) {
+        loop.execute { [self] in
+            if let connection, connection.negotiated != nil { connection.send(message) }
+        }
+    }
+
+    // MARK: loop thread
+
+    private func connect() {
+        guard !stopped, connection == nil else { return }
+        let socket: FileDescriptor
+        do {
+            socket = try Syscalls.socket(ipv6: address.isIPv6)
+        } catch {
+            scheduleReconnect(.io(error))
+            return
+        }
+        let done: Bool
+        do {
+            done = try Syscalls.connect(socket.rawValue, address)
+        } catch {
+            scheduleReconnect(.io(error))
+            return
+        }
+        let connection = WireConnection(socket: socket, peer: address, loop: loop, role: .client, connecting: !done,
+                                        settings: settings,
+                                        clientHandshake: ClientHandshake(hello: hello, maxFrameLength: settings.maxFrameLength))
+        self.connection = connection
+        connection.onReady = { [weak self] _, parameters in self?.ready(parameters) }
+        connection.onMessage = { [weak self] _, message in self?.received(message) }
+        connection.onClose = { [weak self] closed, reason in self?.closed(closed, reason) }
+        connection.start()
+    }
+
+    private func ready(_ parameters: NegotiatedConnection) {
+        attempt = 0
+        draining = false
+        window = parameters.maxInFlightBatches
+        connectionCount += 1
+        // Unacknowledged batches go first, in their original order, byte for byte.
+        queue.insert(contentsOf: inFlight, at: 0)
+        inFlight.removeAll()
+        handlers.ready(parameters)
+        fillWindow()
+        updateStatus()
+    }
+
+    private func received(_ message: Message) {
+        switch message {
+        case .batchAck(let ack):
+            if let index = inFlight.firstIndex(where: { $0.id == ack.batchID }) { inFlight.remove(at: index) }
+            handlers.message(message)
+            if draining && inFlight.isEmpty {
+                connection?.close(.goAway("drained"))
+                return
+            }
+            fillWindow()
+        case .goAway(let goAway):
+            // Finish what is in flight, send nothing new, then reconnect (the server restarts or
+            // hands over).
+            draining = true
+            handlers.message(message)
+            if inFlight.isEmpty {
+                connection?.close(.goAway(goAway.reason))
+            } else if let current = connection {
+                loop.schedule(afterNanoseconds: UInt64(goAway.drainDeadlineMs) * 1_000_000) { [weak current] in
+                    current?.close(.goAway(goAway.reason))
+                }
+            }
+        default:
+            handlers.message(message)
+        }
+        updateStatus()
+    }
+
+    private func fillWindow() {
+        guard let connection, connection.negotiated != nil, !draining else {
+            updateStatus()
+            return
+        }
+        while inFlight.count < window, !queue.isEmpty {
+            let batch = queue.removeFirst()
+            inFlight.append(batch)
+            connection.send(frame: batch.frame)
+        }
+        updateStatus()
+    }
+
+    private func closed(_ closedConnection: WireConnection, _ reason: WireCloseReason) {
+        guard connection === closedConnection else { return }
+        connection = nil
+        if case .goAway = reason { attempt = 0 }
+        scheduleReconnect(reason)
+    }
+
+    private func scheduleReconnect(_ reason: WireCloseReason) {
+        updateStatus()
+        guard !stopped else { return }
+        let delay = backoff.delay(attempt: attempt, random: random())
+        attempt += 1
+        handlers.disconnected(reason, delay)
+        loop.schedule(afterNanoseconds: UInt64(delay * 1e9)) { [weak self] in self?.connect() }
+    }
+
+    private func updateStatus() {
+        let snapshot = WireClientStatus(connected: connection?.negotiated != nil, connections: connectionCount,
+                                        inFlightBatches: inFlight.count, queuedBatches: queue.count,
+                                        pongsReceived: connection?.pongsReceived ?? 0)
+        statusBox.withLock { $0 = snapshot }
+    }
+}

@@ -1,0 +1,118 @@
+import Config
+import Foundation
+@testable import SessionStore
+import Testing
+import Wire
+
+@Suite struct TermTests {
+    func terms(_ store: SessionStore, session id: String) throws -> Set<String> {
+        let select = try store.connection.statement("""
+            SELECT t.kind, t.value FROM session_terms st JOIN terms t ON t.term_id = st.term_id
+            JOIN sessions s ON s.sid = st.sid WHERE s.id = ?
+            """)
+        defer { select.reset() }
+        try select.bind(1, id)
+        var result = Set<String>()
+        while try select.step() { result.insert("\(select.int(0)):\(select.text(1))") }
+        return result
+    }
+
+    @Test func pagesActionsAndPropsAreIndexedAndFollowAMerge() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([
+            view("a", at: t0, page: "/cart"),
+            action("a2", at: t0 + 10, name: "click on Buy", props: [("plan", .string("pro")), ("n", .number(2))]),
+        ])], now: t0)
+        _ = try store.apply(batch: batchID(2), beacons: [webBeacon([
+            view("c", at: t0 + 31 * minute, page: "/help"),
+            action("c2", at: t0 + 31 * minute + 10, name: "open menu", props: [("beta", .bool(true))]),
+        ])], now: t0 + 31 * minute)
+        let before = try store.allRows()
+        #expect(before.count == 2)
+        #expect(try terms(store, session: before[0].id) == ["1:https://shop.example.com/cart", "2:click on Buy", "3:plan=pro", "3:n=2.0"])
+        #expect(try terms(store, session: before[1].id) == ["1:https://shop.example.com/help", "2:open menu", "3:beta=true"])
+
+        // A late event bridges them: the survivor has both sets, the retired id none.
+        _ = try store.apply(batch: batchID(3), beacons: [webBeacon([action("b", at: t0 + 20 * minute, name: "scroll")])],
+                            now: t0 + 32 * minute)
+        let rows = try store.allRows()
+        guard let survivor = rows.first(where: { $0.mergedInto == nil }),
+              let retired = rows.first(where: { $0.mergedInto != nil }) else {
+            Issue.record("expected one surviving and one retired session")
+            return
+        }
+        #expect(try terms(store, session: survivor.id)
+            == ["1:https://shop.example.com/cart", "1:https://shop.example.com/help", "2:click on Buy", "2:open menu", "2:scroll", "3:plan=pro", "3:n=2.0", "3:beta=true"])
+        #expect(try terms(store, session: retired.id).isEmpty)
+        #expect(SessionStore.propTerm(key: "plan", value: .string("pro")) == "plan=pro")
+    }
+}
+
+@Suite struct ReaderTests {
+    @Test func aReaderSeesCommittedSessionsTimelinesAndRetiredIds() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        let store = try openStore(path)
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("a", at: t0), view("c", at: t0 + 31 * minute)])],
+                            now: t0 + 31 * minute)
+        let reader = try SessionReader(path: path)
+        let ids = try store.allRows().map(\.id)
+        _ = try store.apply(batch: batchID(2), beacons: [webBeacon([
+            Event(id: "b", type: .error, ts: t0 + 20 * minute, message: "boom", stack: "at x")])],
+                            now: t0 + 32 * minute)
+        let rows = try ids.map { id in try reader.session(id: id) }
+        let survivor = rows.compactMap { $0 }.first { $0.mergedInto == nil }
+        let retired = rows.compactMap { $0 }.first { $0.mergedInto != nil }
+        #expect(retired?.mergedInto == survivor?.id)
+        guard let survivor else {
+            Issue.record("no surviving session")
+            return
+        }
+        #expect(try reader.events(of: survivor).map(\.event.id) == ["a", "b", "c"])
+        let error = try reader.event(app: "shop", visitor: "v1", id: "b")
+        #expect(error?.event.stack == "at x")
+        #expect(error?.clientSession == "cs-v1")
+        #expect(try reader.session(id: "nope") == nil)
+        // A reader cannot write.
+        #expect(throws: StoreError.self) { try reader.connection.execute("DELETE FROM sessions") }
+    }
+}
+
+@Suite(.serialized) struct ReplayCommandTests {
+    func runReplay(_ binary: String, _ db: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["replay", "--db", db]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func exitCodeIsZeroWithoutDifferencesAndOneWithThem() throws {
+        guard let binary = KillTests.clickpathBinary() else {
+            Issue.record("clickpath executable not found beside the tests; run `swift build` first or set CLICKPATH_BIN")
+            return
+        }
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        let store = try openStore(path)
+        var traffic = SyntheticTraffic(seed: 4, visitors: 20, eventsPerBeacon: 5, millisecondsPerBeacon: 20_000)
+        for sequence in 0..<10 {
+            _ = try store.apply(batch: batchID(UInt64(sequence)), beacons: traffic.batch(beacons: 10), now: traffic.now)
+        }
+        let (clean, cleanOutput) = try runReplay(binary, path)
+        #expect(clean == 0)
+        #expect(cleanOutput.contains("500 events"))
+        #expect(cleanOutput.contains(" 0 differences"))
+
+        try store.connection.execute("UPDATE sessions SET duration = duration + 1 WHERE sid = 1")
+        let (tampered, tamperedOutput) = try runReplay(binary, path)
+        #expect(tampered == 1)
+        #expect(tamperedOutput.contains("difference: app shop"))
+        #expect(tamperedOutput.contains("duration stored"))
+    }
+}

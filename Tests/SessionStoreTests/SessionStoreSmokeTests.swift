@@ -1,6 +1,0 @@
-import Testing
-@testable import SessionStore
-
-@Test func SessionStoreModuleBuilds() {
-    #expect(Bool(true))
-}

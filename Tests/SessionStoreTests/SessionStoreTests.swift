@@ -1,0 +1,415 @@
+import Config
+import Foundation
+import Sessionizer
+import Synchronization
+@testable import SessionStore
+import Testing
+import Wire
+
+@Suite struct ApplyTests {
+    @Test func batchIsCommittedOnceAndARepeatIsDuplicate() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        let beacon = webBeacon([view("e1", at: t0), action("e2", at: t0 + 1000), action("e3", at: t0 + 2000)])
+        let first = try store.apply(batch: batchID(1), beacons: [beacon], now: t0 + 3000)
+        #expect(first == ApplyResult(status: .committed, eventsNew: 3, sessionsChanged: 1))
+        let rows = try store.allRows()
+        #expect(rows.count == 1)
+        #expect(rows.first?.eventCount == 3)
+        #expect(rows.first?.actions == 2)
+        #expect(rows.first?.live == true)
+        #expect(rows.first?.revision == 1)
+
+        let again = try store.apply(batch: batchID(1), beacons: [beacon], now: t0 + 4000)
+        #expect(again == ApplyResult(status: .duplicate))
+        #expect(try store.allRows() == rows)
+        #expect(try store.count("events") == 3)
+        #expect(try store.count("batches") == 1)
+        #expect(try store.contains(batchID(1)))
+        #expect(try !store.contains(batchID(2)))
+    }
+
+    @Test func eventsAreDeduplicatedAcrossBatchesAndWithinOne() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("e1", at: t0), action("e2", at: t0 + 10)])],
+                            now: t0)
+        let second = try store.apply(
+            batch: batchID(2),
+            beacons: [webBeacon([view("e1", at: t0), action("e2", at: t0 + 10), action("e3", at: t0 + 20)]),
+                      webBeacon([action("e3", at: t0 + 20)])],
+            now: t0)
+        #expect(second.eventsNew == 1)
+        #expect(second.eventsDuplicate == 3)
+        #expect(try store.count("events") == 3)
+        #expect(try store.allRows().map(\.eventCount) == [3])
+        // Same event id of another visitor or app is another event.
+        let other = try store.apply(batch: batchID(3),
+                                    beacons: [webBeacon(visitor: "v2", [view("e1", at: t0)]),
+                                              webBeacon(app: "blog", [view("e1", at: t0)])],
+                                    now: t0)
+        #expect(other.eventsNew == 2)
+    }
+
+    @Test func userTagLinksEveryVisitorAndEnvelopesRoundTrip() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("e1", at: t0)])], now: t0)
+        _ = try store.apply(batch: batchID(2), beacons: [webBeacon(user: "alice", [action("e2", at: t0 + 100)])],
+                            now: t0)
+        let linked = try store.connection.scalarInt(
+            "SELECT count(*) FROM user_links l JOIN visitors v ON v.vid = l.vid WHERE l.user_tag = 'alice' AND v.visitor = 'v1'")
+        #expect(linked == 1)
+        let history = StoredHistory(connection: store.connection)
+        let events = try history.events(app: "shop", visitor: "v1", from: EventKey(ts: .min, id: ""))
+        #expect(events.map(\.event.id) == ["e1", "e2"])
+        #expect(events.map(\.user) == [nil, "alice"])
+        #expect(events.first?.clientSession == "cs-v1")
+        #expect(events.first?.device?.browser == "Firefox")
+        #expect(events.first?.event == view("e1", at: t0))
+    }
+
+    @Test func lateEventMergesTwoSessionsWithRevisionsAndMergedInto() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("a", at: t0)])], now: t0)
+        _ = try store.apply(batch: batchID(2), beacons: [webBeacon([view("c", at: t0 + 31 * minute)])],
+                            now: t0 + 31 * minute)
+        let split = try store.allRows().filter { $0.mergedInto == nil }
+        #expect(split.count == 2)
+        #expect(split.first?.endReason == "inactivity")
+        #expect(split.last?.previousID == split.first?.id)
+
+        let late = try store.apply(batch: batchID(3), beacons: [webBeacon([view("b", at: t0 + 20 * minute)])],
+                                   now: t0 + 32 * minute)
+        #expect(late.eventsNew == 1)
+        let rows = try store.allRows()
+        let alive = rows.filter { $0.mergedInto == nil }
+        let retired = rows.filter { $0.mergedInto != nil }
+        #expect(alive.count == 1)
+        #expect(retired.count == 1)
+        guard let merged = alive.first, let gone = retired.first else { return }
+        #expect(merged.eventCount == 3)
+        #expect(merged.live)
+        #expect(merged.revision >= 2)
+        #expect(gone.mergedInto == merged.id)
+        #expect(gone.revision >= 2)
+        #expect(Set([merged.id, gone.id]) == Set(split.map(\.id)))
+        #expect(try Replay.run(path: store.path).differences == [])
+    }
+
+    @Test func advanceCompletesLiveSessionsAndPersistsTheWatermark() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        do {
+            let store = try openStore(path)
+            _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("a", at: t0), action("b", at: t0 + 5000)])],
+                                now: t0)
+            #expect(try store.advance(watermark: t0 + 10 * minute, now: t0 + 10 * minute) == 0)
+            #expect(try store.allRows().first?.live == true)
+            #expect(try store.advance(watermark: t0 + 31 * minute, now: t0 + 31 * minute) == 1)
+            let row = try store.allRows().first
+            #expect(row?.live == false)
+            #expect(row?.endReason == "inactivity")
+            #expect(row?.revision == 2)
+        }
+        let reopened = try openStore(path, seed: 2)
+        #expect(reopened.watermark == t0 + 31 * minute)
+        #expect(try reopened.allRows().first?.live == false)
+    }
+}
+
+@Suite struct RecoveryTests {
+    @Test func reopeningChangesNoSessionAndKeepsExtendingTheLiveOne() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        var before: [SessionRow] = []
+        do {
+            let store = try openStore(path)
+            for visitor in 0..<20 {
+                let events = (0..<5).map { action("e\($0)", at: t0 + Int64(visitor * 1000 + $0 * 100)) }
+                _ = try store.apply(batch: batchID(UInt64(visitor)), beacons: [webBeacon(visitor: "v\(visitor)", events)],
+                                    now: t0)
+            }
+            _ = try store.advance(watermark: t0 + 5 * minute, now: t0 + 5 * minute)
+            before = try store.allRows()
+        }
+        let store = try openStore(path, seed: 99)
+        #expect(try store.allRows() == before)
+        #expect(store.engine.liveSessionCount == 20)
+        // The next event of a visitor extends its live session (same id), it does not start one.
+        _ = try store.apply(batch: batchID(100), beacons: [webBeacon(visitor: "v3", [action("e9", at: t0 + 6 * minute)])],
+                            now: t0 + 6 * minute)
+        let after = try store.allRows().filter { $0.visitor == "v3" }
+        #expect(after.count == 1)
+        #expect(after.first?.id == before.first { $0.visitor == "v3" }?.id)
+        #expect(after.first?.eventCount == 6)
+        #expect(after.first?.revision == 2)
+        #expect(try Replay.run(path: path).differences == [])
+    }
+
+    @Test func aFailedBatchLeavesNothingAndTheSessionizerInStepWithTheFile() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("a", at: t0)])], now: t0)
+        // A trigger makes the batch-id insert (the last step of apply) fail after the sessionizer ran.
+        try store.connection.execute(
+            "CREATE TEMP TRIGGER fail_batches BEFORE INSERT ON batches BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+        #expect(throws: StoreError.self) {
+            try store.apply(batch: batchID(2), beacons: [webBeacon([action("b", at: t0 + 1000)])], now: t0)
+        }
+        try store.connection.execute("DROP TRIGGER fail_batches")
+        #expect(try store.count("events") == 1)
+        #expect(try store.allRows().map(\.eventCount) == [1])
+        let retried = try store.apply(batch: batchID(2), beacons: [webBeacon([action("b", at: t0 + 1000)])], now: t0)
+        #expect(retried.eventsNew == 1)
+        #expect(try store.allRows().map(\.eventCount) == [2])
+        #expect(try Replay.run(path: store.path).differences == [])
+    }
+}
+
+@Suite struct MigrationTests {
+    @Test func aNewFileRecordsEveryMigrationInOrder() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        let applied = try Database.appliedMigrations(store.connection)
+        #expect(applied.map(\.0) == Schema.all.map(\.version))
+        #expect(try Database.appliedVersion(store.connection) == Schema.currentVersion)
+        #expect(try store.connection.scalarText("PRAGMA journal_mode") == "wal")
+        #expect(try store.connection.scalarInt("PRAGMA synchronous") == 1)
+        #expect(try store.connection.scalarInt("PRAGMA secure_delete") == 1)
+    }
+
+    @Test func fullDurabilityIsSynchronousFull() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"), options: StoreOptions(durability: .full))
+        #expect(try store.connection.scalarInt("PRAGMA synchronous") == 2)
+    }
+
+    @Test func reopeningAppliesNothingTwice() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        do { _ = try openStore(path) }
+        let store = try openStore(path)
+        #expect(try store.count("schema_migrations") == Schema.all.count)
+    }
+
+    @Test func aNewerSchemaIsRefusedWithAClearError() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        do {
+            let store = try openStore(path)
+            try store.connection.execute(
+                "INSERT INTO schema_migrations(version, name, applied_at) VALUES (\(Schema.currentVersion + 1), 'future', 0)")
+        }
+        #expect(throws: StoreError.schemaTooNew(path: path, found: Schema.currentVersion + 1,
+                                                supported: Schema.currentVersion)) {
+            _ = try openStore(path)
+        }
+        #expect(throws: StoreError.schemaTooNew(path: path, found: Schema.currentVersion + 1,
+                                                supported: Schema.currentVersion)) {
+            _ = try Database.openReader(path: path)
+        }
+        let message = StoreError.schemaTooNew(path: path, found: 2, supported: 1).description
+        #expect(message.contains("newer Clickpath"))
+    }
+}
+
+@Suite struct RetentionTests {
+    @Test func oldCompletedSessionsGoInSmallTransactionsLiveOnesStay() throws {
+        let dir = TempDir()
+        let options = StoreOptions(retention: 35 * 24 * hour, retentionRowsPerTransaction: 10)
+        let store = try openStore(dir.path("s.db"), options: options)
+        // 12 visitors with one old completed session of 4 events each, one recent live session.
+        for visitor in 0..<12 {
+            let events = (0..<4).map { action("old\($0)", at: t0 + Int64(visitor * 100 + $0)) }
+            _ = try store.apply(batch: batchID(UInt64(visitor)), beacons: [webBeacon(visitor: "v\(visitor)", events)],
+                                now: t0)
+        }
+        _ = try store.advance(watermark: t0 + hour, now: t0 + hour)
+        let later = t0 + 40 * 24 * hour
+        _ = try store.advance(watermark: later, now: later)
+        _ = try store.apply(batch: batchID(100),
+                            beacons: [webBeacon(visitor: "v0", [action("new", at: later), action("new2", at: later + 10)])],
+                            now: later)
+        #expect(try store.count("sessions") == 13)
+        let result = try store.runRetention(now: later)
+        #expect(result.sessions == 12)
+        #expect(result.events == 48)
+        // 10 rows per transaction: each old session costs 5 rows, so two per transaction.
+        #expect(result.transactions == 6)
+        #expect(result.finished)
+        let remaining = try store.allRows()
+        #expect(remaining.count == 1)
+        #expect(remaining.first?.live == true)
+        #expect(try store.count("events") == 2)
+        #expect(try store.count("session_terms") > 0)
+        #expect(try store.connection.scalarInt(
+            "SELECT count(*) FROM session_terms WHERE sid NOT IN (SELECT sid FROM sessions)") == 0)
+        #expect(try Replay.run(path: store.path).differences == [])
+    }
+
+    @Test func batchIDsAreForgottenAfterTheirRetention() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"), options: StoreOptions(batchIDRetention: 7 * 24 * hour))
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("a", at: t0)])], now: t0)
+        _ = try store.apply(batch: batchID(2), beacons: [webBeacon([view("b", at: t0 + 1)])], now: t0 + 6 * 24 * hour)
+        #expect(try store.pruneBatchIDs(now: t0 + 7 * 24 * hour + 1) == 1)
+        #expect(try !store.contains(batchID(1)))
+        #expect(try store.contains(batchID(2)))
+    }
+}
+
+@Suite struct ReplayTests {
+    @Test func replayFindsNothingOnAnHonestStoreAndFindsATamperedRow() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        var traffic = SyntheticTraffic(seed: 3, visitors: 40, eventsPerBeacon: 10, millisecondsPerBeacon: 15_000,
+                                       returnPercent: 50)
+        var beacons = traffic.batch(beacons: 300)
+        // Late and out of order: swap beacons a few positions apart, as offline clients do.
+        var ids = SeededIDs(state: 5)
+        for index in beacons.indices.dropLast(40) where ids.next() % 2 == 0 {
+            beacons.swapAt(index, index + Int(ids.next() % 40))
+        }
+        for sequence in 0..<30 {
+            let slice = Array(beacons[(sequence * 10)..<(sequence * 10 + 10)])
+            let now = slice.map(\.receivedAt).max() ?? t0
+            _ = try store.apply(batch: batchID(UInt64(sequence)), beacons: slice, now: now)
+            if sequence % 10 == 9 { _ = try store.advance(watermark: now - 30 * minute, now: now) }
+        }
+        // Late events that bridge two sessions (merge) and that re-split one, for five visitors.
+        for visitor in 0..<5 {
+            let name = "bridge\(visitor)"
+            let base = t0 + Int64(visitor) * hour
+            _ = try store.apply(batch: batchID(1000 + UInt64(visitor)),
+                                beacons: [webBeacon(visitor: name, [view("a", at: base), view("c", at: base + 31 * minute)])],
+                                now: base + 31 * minute)
+            _ = try store.apply(batch: batchID(2000 + UInt64(visitor)),
+                                beacons: [webBeacon(visitor: name, [view("b", at: base + 20 * minute)])],
+                                now: base + 32 * minute)
+        }
+        let honest = try Replay.run(path: store.path)
+        #expect(honest.differences == [])
+        #expect(honest.events == 3015)
+        #expect(honest.sessions > honest.visitors, "some visitors must have several sessions")
+        let retired = try store.count("sessions WHERE merged_into IS NOT NULL")
+        #expect(retired > 0, "the late beacons must have merged sessions")
+        #expect(try retired + honest.sessions == store.count("sessions"))
+        #expect(try store.count("sessions WHERE revision > 2") > 0)
+
+        try store.connection.execute(
+            "UPDATE sessions SET errors = errors + 1 WHERE sid = (SELECT min(sid) FROM sessions)")
+        let tampered = try Replay.run(path: store.path)
+        #expect(tampered.differences.count == 1)
+        #expect(tampered.differences.first?.contains("errors stored") == true)
+
+        try store.connection.execute("UPDATE sessions SET errors = errors - 1 WHERE sid = (SELECT min(sid) FROM sessions)")
+        try store.connection.execute("DELETE FROM session_terms WHERE (sid, term_id) = (SELECT sid, term_id FROM session_terms LIMIT 1)")
+        let lostTerm = try Replay.run(path: store.path)
+        #expect(lostTerm.differences.count == 1)
+        #expect(lostTerm.differences.first?.contains("filter terms differ") == true)
+    }
+}
+
+@Suite struct ErasureTests {
+    @Test func erasureRemovesEveryTraceAndTombstonesLateEvents() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        let store = try openStore(path)
+        let secret = "alice.secret@example.com"
+        _ = try store.apply(batch: batchID(1), beacons: [
+            webBeacon(visitor: "visitor-of-alice", user: secret,
+                      [view("e1", at: t0), action("e2", at: t0 + 10, props: [("email", .string(secret))])]),
+            webBeacon(visitor: "bob", [view("e1", at: t0)]),
+        ], now: t0)
+        let erased = try store.erase(app: "shop", kind: .userTag, id: secret, now: t0 + 1)
+        #expect(erased.sessions == 1)
+        #expect(erased.events == 2)
+        #expect(store.engine.liveSessionCount == 1)
+        // Late events of the erased user, or of its visitor anonymously, are dropped.
+        let late = try store.apply(batch: batchID(2), beacons: [
+            webBeacon(visitor: "visitor-of-alice", [action("e3", at: t0 + 20)]),
+            webBeacon(visitor: "someone-else", user: secret, [action("e4", at: t0 + 20)]),
+        ], now: t0 + 2)
+        #expect(late.eventsDropped == 2)
+        #expect(late.eventsNew == 0)
+        #expect(try store.count("events") == 1)
+        try store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for file in [path, path + "-wal"] {
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) still holds the erased id")
+            #expect(bytes.range(of: Data("visitor-of-alice".utf8)) == nil, "\(file) still holds the erased visitor")
+        }
+    }
+}
+
+@Suite struct CodecTests {
+    @Test func eventBodiesRoundTripEveryField() throws {
+        let event = Event(id: "x", type: .request, ts: 5, duration: 7, name: "n", url: "u", parent: "p",
+                          status: -3, method: "GET", message: "m", stack: "s", fatal: false,
+                          timing: [("ttfb", 1.5), ("lcp", -0.0)],
+                          props: [("a", .string("b")), ("n", .number(2.25)), ("t", .bool(true)), ("f", .bool(false))])
+        var bytes: [UInt8] = []
+        EventCodec.encode(event, into: &bytes)
+        var decoded = Event(id: "x", type: .request, ts: 5, duration: 7)
+        try bytes.withUnsafeBytes { raw in try EventCodec.decode(raw, into: &decoded) }
+        #expect(decoded == event)
+    }
+
+    @Test(arguments: [[UInt8]([0xff]), [0x01], [0x01, 0x05, 0x61], [0x80, 0x80], [0x00, 0x00], [0x02, 0xff, 0xff, 0xff, 0x0f]])
+    func damagedBodiesThrowNeverTrap(bytes: [UInt8]) {
+        var event = Event(id: "x", type: .view, ts: 0)
+        #expect(throws: StoreError.self) {
+            try bytes.withUnsafeBytes { raw in try EventCodec.decode(raw, into: &event) }
+        }
+    }
+
+    @Test func sha256MatchesTheStandardVectors() {
+        func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+        #expect(hex(SHA256.digest(Array("abc".utf8)))
+            == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hex(SHA256.digest([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(hex(SHA256.digest(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
+            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    @Test func ruleSetsRoundTrip() throws {
+        var custom = SessionRules.defaults(for: .mobile)
+        custom.toleratingFactor = 6
+        custom.frustratedShare = 0.25
+        custom.satisfiedShare = 0.6
+        custom.maxActions = 50
+        for rules in Platform.allCases.map(SessionRules.defaults(for:)) + [custom] {
+            let bytes = RulesCodec.encode(rules)
+            #expect(try bytes.withUnsafeBytes { try RulesCodec.decode($0) } == rules)
+        }
+    }
+}
+
+@Suite struct ConfigVersionTests {
+    @Test func newRulesAreStoredAsANewConfigVersionAndReplayUsesThem() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        // The provider (a @Sendable closure) sees a config reload through a Mutex.
+        let inactivity = Mutex<Int64>(30 * minute)
+        let store = try SessionStore(path: path, now: t0, sessionIDs: SeededIDs(state: 1)) { _, platform in
+            var rules = SessionRules.defaults(for: platform)
+            rules.inactivityTimeout = inactivity.withLock { $0 }
+            return rules
+        }
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon(visitor: "a", [view("a1", at: t0)])], now: t0)
+        inactivity.withLock { $0 = 5 * minute }
+        _ = try store.apply(batch: batchID(2), beacons: [webBeacon(visitor: "b", [view("b1", at: t0),
+                                                                                view("b2", at: t0 + 6 * minute)])],
+                            now: t0 + 6 * minute)
+        let rows = try store.allRows()
+        #expect(try store.count("rule_sets") == 2)
+        #expect(Set(rows.map(\.rulesID)).count == 2)
+        // Visitor b was cut at 5 minutes of inactivity: two sessions.
+        #expect(rows.filter { $0.visitor == "b" }.count == 2)
+        let versions = try store.connection.scalarInt("SELECT count(DISTINCT rules_version) FROM rule_sets")
+        #expect(versions == 2)
+        #expect(try Replay.run(path: path).differences == [])
+    }
+}
