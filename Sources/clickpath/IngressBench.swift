@@ -62,8 +62,24 @@ enum IngressBench {
     }
 
     static func run(_ arguments: [String]) -> Int32 {
-        let iterations = arguments.compactMap(Int.init).first ?? 200_000
-        let parserOnly = arguments.contains("--parser-only")   // for profiling the parser alone
+        if arguments.first == "--serve" { return serve() }
+        var iterations = 200_000, duration = 5, connections = 50, rounds = 3
+        var index = 0
+        while index < arguments.count {
+            let value = index + 1 < arguments.count ? Int(arguments[index + 1]) : nil
+            switch arguments[index] {
+            case "--iterations": iterations = max(1, value ?? iterations); index += 1
+            case "--duration": duration = max(1, value ?? duration); index += 1
+            case "--connections": connections = max(1, value ?? connections); index += 1
+            case "--rounds": rounds = max(1, value ?? rounds); index += 1
+            case "--parser-only": break
+            default:
+                HTTPBench.say("usage: clickpath bench ingress [--iterations N] [--parser-only] [--duration S] [--connections N] [--rounds N]")
+                return 2
+            }
+            index += 1
+        }
+        let parserOnly = arguments.contains("--parser-only")
         let parser = BeaconParser()
         let decoder = JSONDecoder()
         let data = Data(body)
@@ -72,7 +88,7 @@ enum IngressBench {
         guard let ours = try? parser.parse(body, receivedAt: 0),
               let theirs = try? decoder.decode(CodableBeacon.self, from: data),
               ours.envelope.events.count == theirs.events.count, ours.envelope.visitor == theirs.visitor else {
-            print("bench ingress: the two parsers disagree on the sample beacon")
+            HTTPBench.say("bench ingress: the two parsers disagree on the sample beacon")
             return 1
         }
 
@@ -116,18 +132,18 @@ enum IngressBench {
         let ingestPerSecond = Double(iterations) / ingestSeconds
         let oursPerSecond = Double(iterations) / oursSeconds
         let theirsPerSecond = Double(decoderIterations) / theirsSeconds
-        print("beacon: \(body.count) bytes, 10 events")
-        print(String(format: "parser BeaconParser   %10.0f beacons/s  %7.2f µs CPU/beacon  %6.0f MB/s",
+        HTTPBench.say("beacon: \(body.count) bytes, 10 events")
+        HTTPBench.say(String(format: "parser BeaconParser   %10.0f beacons/s  %7.2f µs CPU/beacon  %6.0f MB/s",
                      oursPerSecond, 1e6 / oursPerSecond, oursPerSecond * Double(body.count) / 1e6))
-        print(String(format: "parser JSONDecoder    %10.0f beacons/s  %7.2f µs CPU/beacon  %6.0f MB/s",
+        HTTPBench.say(String(format: "parser JSONDecoder    %10.0f beacons/s  %7.2f µs CPU/beacon  %6.0f MB/s",
                      theirsPerSecond, 1e6 / theirsPerSecond, theirsPerSecond * Double(body.count) / 1e6))
-        print(String(format: "ingest BeaconIngest    %10.0f beacons/s  %7.2f µs CPU/beacon  (parse, bots, decisions, privacy, answer; no HTTP)",
+        HTTPBench.say(String(format: "ingest BeaconIngest    %10.0f beacons/s  %7.2f µs CPU/beacon  (parse, bots, decisions, privacy, answer; no HTTP)",
                      ingestPerSecond, 1e6 / ingestPerSecond))
-        print(String(format: "scan   JSONReader.skip %10.0f beacons/s  %7.2f µs CPU/beacon  %6.0f MB/s (validation only, no model)",
+        HTTPBench.say(String(format: "scan   JSONReader.skip %10.0f beacons/s  %7.2f µs CPU/beacon  %6.0f MB/s (validation only, no model)",
                      scanPerSecond, 1e6 / scanPerSecond, scanPerSecond * Double(body.count) / 1e6))
-        print(String(format: "parser ratio %.1fx JSONDecoder", oursPerSecond / theirsPerSecond))
+        HTTPBench.say(String(format: "parser ratio %.1fx JSONDecoder", oursPerSecond / theirsPerSecond))
         if sink == 42 { print("") }   // keeps the loops from being optimised away
-        return 0
+        return parserOnly ? 0 : runHTTP(duration: duration, connections: connections, rounds: rounds)
     }
 
     /// This thread's CPU seconds, best of 3 runs: on a shared 2-core machine wall time and the
