@@ -31,7 +31,7 @@ public struct IngestApp: Sendable {
                   rateLimit: settings.rateLimit.map { .init(ratePerSecond: $0.perSecond, burst: Double($0.burst)) },
                   rateLimitCountsEvents: settings.rateLimit?.unit == .events,
                   rules: settings.rules,
-                  scrubber: QueryScrubber(names: settings.scrubQueryParameters ?? QueryScrubber.defaultNames))
+                  scrubber: settings.scrubQueryParameters.map { QueryScrubber(names: $0) } ?? .standard)
     }
 }
 

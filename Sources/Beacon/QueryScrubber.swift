@@ -14,6 +14,9 @@ public struct QueryScrubber: Sendable, Equatable {
         "email", "e-mail", "mail", "phone", "ssn",
     ]
 
+    /// The default list, built once.
+    public static let standard = QueryScrubber()
+
     /// Lowercased names, as bytes.
     private let names: [[UInt8]]
 

@@ -32,7 +32,21 @@ public struct IngressClock: Sendable {
 /// The `BeaconIngest` of one HTTP loop; only that loop's thread takes its lock.
 final class LoopIngest: Sendable {
     let state: Mutex<BeaconIngest>
+    /// `IngestApp`s built once per app and settings, not per request.
+    private let apps = Mutex<[String: (settings: AppSettings, app: IngestApp)]>([:])
+
     init(_ ingest: BeaconIngest) { state = Mutex(ingest) }
+
+    func app(_ settings: AppSettings) -> IngestApp {
+        apps.withLock { cache in
+            if let hit = cache[settings.id], hit.settings == settings { return hit.app }
+            // The "*" entry admits any id: keep the cache bounded whatever ids arrive.
+            if cache.count >= 1024 { cache.removeAll(keepingCapacity: true) }
+            let app = IngestApp(settings: settings)
+            cache[settings.id] = (settings, app)
+            return app
+        }
+    }
 }
 
 /// `POST /v1/beacons` and its CORS preflight on Transport's HTTP server: request bytes go to
@@ -78,15 +92,14 @@ public final class IngressRoute: Sendable {
         return total
     }
 
-    private func withIngest<R>(_ loop: EventLoop, _ body: (inout BeaconIngest) -> R) -> R {
+    private func loopIngest(_ loop: EventLoop) -> LoopIngest {
         let key = ObjectIdentifier(loop)
-        let box = ingests.withLock { table in
+        return ingests.withLock { table in
             if let box = table[key] { return box }
             let box = LoopIngest(template)
             table[key] = box
             return box
         }
-        return box.state.withLock { body(&$0) }
     }
 
     func beacon(_ request: HTTPRequest, _ responder: HTTPResponder) {
@@ -99,8 +112,9 @@ public final class IngressRoute: Sendable {
                 userAgent: request.header("User-Agent"), peer: IngressRoute.address(request.peer),
                 forwardedFor: request.headerValues("X-Forwarded-For").map { Substring($0) },
                 receivedAt: receivedAt, monotonicNow: now)
-            return withIngest(responder.eventLoop) { ingest in
-                ingest.handle(ingestRequest) { config.settings(for: $0).map(IngestApp.init(settings:)) }
+            let box = loopIngest(responder.eventLoop)
+            return box.state.withLock { ingest in
+                ingest.handle(ingestRequest) { config.settings(for: $0).map(box.app) }
             }
         }
         let headers = [("Content-Type", "application/json")] + response.headers.map { ($0.name, $0.value) }
