@@ -65,8 +65,10 @@ public enum EventDecisions {
         var events = parsed.envelope.events
         parsed.envelope.events = []
         var rejections: [(index: Int, reason: EventRejection)] = []
+        let small = events.count <= 32
         var firstIndexByID: [String: Int] = [:]
-        firstIndexByID.reserveCapacity(events.count)
+        var keptIndices: [Int] = []
+        if small { keptIndices.reserveCapacity(events.count) } else { firstIndexByID.reserveCapacity(events.count) }
         var kept = 0
         for position in events.indices {
             let index = parsed.validIndices.indices.contains(position) ? parsed.validIndices[position] : position
@@ -86,7 +88,14 @@ public enum EventDecisions {
                 rejections.append((index, .tooLate(ageMs: ageOverflow ? Int64.max : age, latenessMs: rules.lateness)))
                 continue
             }
-            if let first = firstIndexByID.updateValue(index, forKey: events[position].id) {
+            // Small beacons (most) compare with the events kept so far; large ones use a table.
+            if small {
+                if let earlier = events[0..<kept].firstIndex(where: { $0.id == events[position].id }) {
+                    rejections.append((index, .duplicateID(events[position].id, firstIndex: keptIndices[earlier])))
+                    continue
+                }
+                keptIndices.append(index)
+            } else if let first = firstIndexByID.updateValue(index, forKey: events[position].id) {
                 firstIndexByID[events[position].id] = first
                 rejections.append((index, .duplicateID(events[position].id, firstIndex: first)))
                 continue

@@ -78,6 +78,18 @@ import Config
         #expect(decision.rejections[2].reason == .invalid("type \"bogus\" is not an event type"))
     }
 
+    @Test(arguments: [10, 40, 400])   // small beacons compare in place, large ones use a table
+    func duplicatesAtEverySize(count: Int) {
+        var events: [ParsedEvent] = (0..<count).map { event("id\($0)", ts: Self.now - 1_000) }
+        events.append(event("id3", ts: Self.now - 900))
+        events.append(event("id\(count - 1)", ts: Self.now - 800))
+        let decision = EventDecisions.decide(envelope: envelope(sentAt: Self.now), events: events, rules: web)
+        #expect(decision.beacon.events.count == count)
+        #expect(decision.rejections.map(\.index) == [count, count + 1])
+        #expect(decision.rejections.map(\.reason) == [.duplicateID("id3", firstIndex: 3),
+                                                     .duplicateID("id\(count - 1)", firstIndex: count - 1)])
+    }
+
     @Test func extremeNumbersNeverTrap() {
         let decision = EventDecisions.decide(envelope: envelope(sentAt: Int64.min),
                                              events: [event("a", ts: Int64.max), event("b", ts: Int64.min)], rules: web)
