@@ -1,2 +1,0 @@
-// CollectorCore: filled by its issue.
-enum CollectorCoreModule {}

@@ -1,6 +1,0 @@
-import Testing
-@testable import CollectorCore
-
-@Test func CollectorCoreModuleBuilds() {
-    #expect(Bool(true))
-}
