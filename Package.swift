@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "Transport", dependencies: ["Wire", "Config", "CLinux"],
                 // Loops own every object they touch; dynamic exclusivity checks cost ~6% of a request.
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
-        .target(name: "Beacon", dependencies: ["JSON", "Wire", "Config", "CZlib"]),
+        .target(name: "Beacon", dependencies: ["JSON", "Wire", "Config", "CZlib"], exclude: ["bots.txt"]),
         .target(name: "CollectorCore", dependencies: ["Beacon", "Transport", "Wire", "Config", "JSON"]),
         .target(name: "SessiondCore",
                 dependencies: ["SessionStore", "Sessionizer", "Transport", "Wire", "Config", "JSON"]),
@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "SessionStoreTests",
                     dependencies: ["SessionStore", "Sessionizer", "Wire", "Config", "CSQLite"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire", "Config", "CLinux"]),
-        .testTarget(name: "BeaconTests", dependencies: ["Beacon", "JSON", "Wire", "Config"]),
+        .testTarget(name: "BeaconTests", dependencies: ["Beacon", "JSON", "Wire", "Config", "CZlib"], exclude: ["Data"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "Beacon", "Transport", "Wire", "Config"]),
         .testTarget(name: "SessiondCoreTests",
                     dependencies: ["SessiondCore", "SessionStore", "Transport", "Wire", "Config"]),

@@ -36,6 +36,7 @@ case "bench":
     let rest = Array(arguments.dropFirst())
     switch which {
     case "wire": exit(WireBench.run(rest))
+    case "ingress": exit(IngressBench.run(rest))
     case "store": exit(StoreBench.run(rest))
     case "sessionizer": exit(SessionizerBench.run(rest))
     case "sessiond": exit(SessiondBench.run(rest))

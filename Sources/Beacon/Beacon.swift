@@ -1,2 +1,0 @@
-// Beacon: filled by its issue.
-enum BeaconModule {}

@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Synchronization
+import Beacon
+import Config
+import Transport
+import Wire
+
+/// Clocks the beacon route reads, injected so tests control time.
+public struct IngressClock: Sendable {
+    /// Epoch milliseconds: a beacon's `receivedAt`.
+    public var wallMilliseconds: @Sendable () -> Int64
+    /// Monotonic milliseconds: rate limits.
+    public var monotonicMilliseconds: @Sendable () -> Int64
+
+    public init(wallMilliseconds: @escaping @Sendable () -> Int64, monotonicMilliseconds: @escaping @Sendable () -> Int64) {
+        self.wallMilliseconds = wallMilliseconds
+        self.monotonicMilliseconds = monotonicMilliseconds
+    }
+
+    public static let system = IngressClock(
+        wallMilliseconds: {
+            var ts = timespec()
+            clock_gettime(CLOCK_REALTIME, &ts)
+            return Int64(ts.tv_sec) &* 1000 &+ Int64(ts.tv_nsec) / 1_000_000
+        },
+        monotonicMilliseconds: { Int64(truncatingIfNeeded: DispatchTime.now().uptimeNanoseconds / 1_000_000) })
+}
+
+/// The `BeaconIngest` of one HTTP loop; only that loop's thread takes its lock.
+final class LoopIngest: Sendable {
+    let state: Mutex<BeaconIngest>
+    /// `IngestApp`s built once per app and settings, not per request.
+    private let apps = Mutex<[String: (settings: AppSettings, app: IngestApp)]>([:])
+
+    init(_ ingest: BeaconIngest) { state = Mutex(ingest) }
+
+    func app(_ settings: AppSettings) -> IngestApp {
+        apps.withLock { cache in
+            if let hit = cache[settings.id], hit.settings == settings { return hit.app }
+            // The "*" entry admits any id: keep the cache bounded whatever ids arrive.
+            if cache.count >= 1024 { cache.removeAll(keepingCapacity: true) }
+            let app = IngestApp(settings: settings)
+            cache[settings.id] = (settings, app)
+            return app
+        }
+    }
+}
+
+/// `POST /v1/beacons` and its CORS preflight on Transport's HTTP server: request bytes go to
+/// `BeaconIngest` (one per HTTP loop: rate limiter, bot counts and buffers belong to the loop),
+/// accepted beacons to the pipeline; the answer waits for the pipeline's.
+public final class IngressRoute: Sendable {
+    private let apps: @Sendable () -> AppConfig
+    private let pipeline: any IngestPipeline
+    private let clock: IngressClock
+    private let template: BeaconIngest
+    private let ingests = Mutex<[ObjectIdentifier: LoopIngest]>([:])
+
+    /// `apps` answers the current apps.json (a reload swaps what it returns).
+    public init(apps: @escaping @Sendable () -> AppConfig, pipeline: any IngestPipeline,
+                ingest: BeaconIngest = BeaconIngest(), clock: IngressClock = .system) {
+        self.apps = apps
+        self.pipeline = pipeline
+        self.clock = clock
+        self.template = ingest
+    }
+
+    public func register(in router: inout HTTPRouter) {
+        router.add(.post, "/v1/beacons", maxBodyBytes: template.maxWireBytes) { [self] request, responder in
+            beacon(request, responder)
+        }
+        router.add(.options, "/v1/beacons") { [self] request, responder in
+            responder.respond(preflight(request))
+        }
+    }
+
+    /// Beacons dropped as bots, per family name, summed over the loops.
+    public var botDrops: [String: UInt64] {
+        var total: [String: UInt64] = [:]
+        ingests.withLock { table in
+            for box in table.values {
+                box.state.withLock { ingest in
+                    for (family, count) in zip(ingest.bots.families, ingest.botCounts.dropped) {
+                        total[family.name, default: 0] &+= count
+                    }
+                }
+            }
+        }
+        return total
+    }
+
+    private func loopIngest(_ loop: EventLoop) -> LoopIngest {
+        let key = ObjectIdentifier(loop)
+        return ingests.withLock { table in
+            if let box = table[key] { return box }
+            let box = LoopIngest(template)
+            table[key] = box
+            return box
+        }
+    }
+
+    func beacon(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let config = apps()
+        let receivedAt = clock.wallMilliseconds(), now = clock.monotonicMilliseconds()
+        let response: IngestResponse = request.body.withUnsafeBytes { body in
+            let ingestRequest = IngestRequest(
+                body: body, contentType: request.header("Content-Type"), contentEncoding: request.header("Content-Encoding"),
+                origin: request.header("Origin"), key: request.queryParameter("key") ?? request.header("X-Clickpath-Key"),
+                userAgent: request.header("User-Agent"), peer: IngressRoute.address(request.peer),
+                forwardedFor: request.headerValues("X-Forwarded-For").map { Substring($0) },
+                receivedAt: receivedAt, monotonicNow: now)
+            let box = loopIngest(responder.eventLoop)
+            return box.state.withLock { ingest in
+                ingest.handle(ingestRequest) { config.settings(for: $0).map(box.app) }
+            }
+        }
+        let headers = [("Content-Type", "application/json")] + response.headers.map { ($0.name, $0.value) }
+        guard let beacon = response.beacon else {
+            responder.respond(HTTPResponse(status: response.status, headers: headers, body: response.body))
+            return
+        }
+        pipeline.submit(beacon) { result in
+            switch result {
+            case .accepted:
+                responder.respond(HTTPResponse(status: 202, headers: headers, body: response.body))
+            case .unavailable(let seconds, let reason):
+                responder.respond(HTTPResponse(status: 503, headers: headers + [("Retry-After", String(seconds))],
+                                               body: IngestAnswer.error(status: 503, message: reason)))
+            case .rejected(let reason):
+                responder.respond(HTTPResponse(status: 500, headers: headers, body: IngestAnswer.error(status: 500, message: reason)))
+            }
+        }
+    }
+
+    /// A preflight has no body, so no app id: `?app=` names it; without it the origins of every
+    /// app (and the `"*"` entry) count. The POST is then checked against its own app's list.
+    func preflight(_ request: HTTPRequest) -> HTTPResponse {
+        let config = apps()
+        var origins: [String]
+        if let app = request.queryParameter("app") {
+            origins = config.settings(for: app)?.allowedOrigins ?? []
+        } else {
+            origins = config.apps.values.flatMap(\.allowedOrigins) + (config.wildcard?.allowedOrigins ?? [])
+        }
+        let decision = CORSPolicy(allowedOrigins: origins).preflight(
+            origin: request.header("Origin"), requestMethod: request.header("Access-Control-Request-Method"),
+            requestHeaders: request.header("Access-Control-Request-Headers"))
+        switch decision {
+        case .allowed(let headers):
+            return HTTPResponse(status: 204, headers: headers.map { ($0.name, $0.value) })
+        case .refused(let reason):
+            return HTTPResponse(status: 403, headers: [("Content-Type", "application/json")],
+                                body: IngestAnswer.error(status: 403, message: reason))
+        case .notCORS:
+            return HTTPResponse(status: 204)
+        }
+    }
+
+    static func address(_ socket: SocketAddress) -> IPAddress {
+        let bytes = socket.addressBytes
+        if bytes.count == 16 { return IPAddress(v6Bytes: bytes) }
+        return .v4(bytes.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+    }
+}

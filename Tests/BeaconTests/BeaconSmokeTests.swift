@@ -1,6 +1,0 @@
-import Testing
-@testable import Beacon
-
-@Test func BeaconModuleBuilds() {
-    #expect(Bool(true))
-}

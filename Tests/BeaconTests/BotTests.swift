@@ -1,0 +1,161 @@
+import Testing
+import Wire
+@testable import Beacon
+
+/// Paths of the data files, from this source file's location (tests run from the package).
+enum RepoFiles {
+    static let root: String = {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)   // Tests/BeaconTests/BotTests.swift
+        return parts.joined(separator: "/")
+    }()
+
+    static func read(_ relative: String) throws -> String {
+        try String(contentsOfFile: root + "/" + relative, encoding: .utf8)
+    }
+
+    static func lines(_ relative: String) throws -> [String] {
+        try read(relative).split(separator: "\n").map(String.init)
+    }
+}
+
+import Foundation
+
+@Suite struct BotListTests {
+    static func generatedSource(from list: String) -> String {
+        "// Generated from bots.txt by `CLICKPATH_REGENERATE=1 swift test --filter BotListTests`. Do not edit.\n"
+            + "// A test fails when this copy differs from bots.txt.\n"
+            + "let embeddedBotList = #\"\"\"\n" + list + "\n\"\"\"#\n"   // the last newline is the literal's own
+    }
+
+    @Test func embeddedCopyMatchesTheDataFile() throws {
+        let list = try RepoFiles.read("Sources/Beacon/bots.txt")
+        #expect(!list.contains("\"\"\"#"))
+        let expected = Self.generatedSource(from: list)
+        let path = RepoFiles.root + "/Sources/Beacon/BotListData.swift"
+        if ProcessInfo.processInfo.environment["CLICKPATH_REGENERATE"] == "1" {
+            try expected.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let actual = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(actual == expected, "BotListData.swift is stale: run CLICKPATH_REGENERATE=1 swift test --filter BotListTests")
+        #expect(embeddedBotList == list)
+    }
+
+    @Test func builtInListParses() {
+        let matcher = BotMatcher.builtIn
+        #expect(matcher.families.map(\.name).contains("headless"))
+        #expect(matcher.patterns.count > 200)
+    }
+
+    @Test func malformedListsAreRefused() {
+        #expect(throws: BotMatcher.ListError.patternBeforeFamily(line: 2)) {
+            try BotMatcher(list: "# comment\ngooglebot\n")
+        }
+        #expect(throws: BotMatcher.ListError.emptyPattern(line: 2)) { try BotMatcher(list: "[x]\n^$\n") }
+    }
+}
+
+@Suite struct BotMatcherTests {
+    let matcher = BotMatcher.builtIn
+
+    func family(_ ua: String, _ platform: Platform = .web) -> String? {
+        matcher.match(ua, platform: platform).map { matcher.families[$0].name }
+    }
+
+    @Test(arguments: [
+        ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36", "headless"),
+        ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "search-engine"),
+        ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)", "ai-crawler"),
+        ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "social-preview"),
+        ("curl/8.5.0", "http-library"),
+        ("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", "seo"),
+        ("SomethingNew/1.0", "non-browser"),
+        ("", "non-browser"),
+        ("Mozilla/5.0 (compatible; ExampleCrawler)", "generic"),
+        ("Mozilla/5.0 (Windows NT 10.0) AcmeBot", "generic"),           // `bot$`
+    ])
+    func recognisesBots(ua: String, expected: String) {
+        #expect(family(ua) == expected)
+    }
+
+    @Test(arguments: [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko",
+        "Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; Trident/4.0)",
+        "Mozilla/5.0 (Linux; Android 10; CUBOT P40) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/460.0]",
+        "Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/124.0 Mobile Safari/537.36 Instagram 330.0",
+        "Opera/9.80 (Windows NT 6.1) Presto/2.12.388 Version/12.16",
+    ])
+    func letsBrowsersThrough(ua: String) {
+        #expect(family(ua) == nil)
+    }
+
+    @Test func libraryUserAgentsAreFineFromNativeApps() {
+        #expect(family("okhttp/4.12.0", .mobile) == nil)
+        #expect(family("MyShop/5.2 CFNetwork/1490.0.4 Darwin/23.2.0", .mobile) == nil)
+        #expect(family("okhttp/4.12.0", .web) == "http-library")
+        #expect(family("Googlebot/2.1", .mobile) == "search-engine")
+    }
+
+    @Test func caseDoesNotMatter() {
+        #expect(family("Mozilla/5.0 HEADLESSCHROME/1") == "headless")
+        #expect(family("Mozilla/5.0 headlesschrome/1") == "headless")
+    }
+
+    @Test func anchorsAreOnlyAnchors() throws {
+        let matcher = try BotMatcher(list: "[a]\n^start\nend$\n")
+        #expect(matcher.match("Start here", platform: .web) == 0)
+        #expect(matcher.match("not start", platform: .web) == nil)
+        #expect(matcher.match("the END", platform: .web) == 0)
+        #expect(matcher.match("end here", platform: .web) == nil)
+        // Control bytes in a User-Agent cannot fake an anchor.
+        #expect(matcher.match("x\u{01}start \u{02}", platform: .web) == nil)
+    }
+
+    /// The automaton agrees with a plain substring search over every fixture user agent.
+    @Test func automatonAgreesWithNaiveSearch() throws {
+        let agents = try RepoFiles.lines("Tests/BeaconTests/Data/crawlers.txt")
+            + RepoFiles.lines("Tests/BeaconTests/Data/browsers.txt")
+        let plain = matcher.patterns.filter {
+            !$0.text.hasPrefix("^") && !$0.text.hasSuffix("$") && !matcher.families[$0.family].webOnly
+        }
+        for ua in agents {
+            let lower = ua.lowercased()
+            let naive = plain.contains { lower.contains($0.text) }
+            let automatonHit = matcher.match(ua, platform: .mobile) != nil   // no prefix rule on mobile
+            if naive { #expect(automatonHit, "\(ua)") }
+        }
+    }
+
+    /// Recall on crawler-user-agents' instances and false drops on fake-useragent's browsers.
+    /// Figures reported in the README; thresholds guard against regressions when editing the list.
+    @Test func recallAndFalseDrops() throws {
+        let crawlers = try RepoFiles.lines("Tests/BeaconTests/Data/crawlers.txt")
+        let browsers = try RepoFiles.lines("Tests/BeaconTests/Data/browsers.txt")
+        #expect(crawlers.count > 2000 && browsers.count > 800)
+        func rate(_ agents: [String], _ platform: Platform) -> Double {
+            Double(agents.filter { matcher.match($0, platform: platform) != nil }.count) / Double(agents.count)
+        }
+        let webRecall = rate(crawlers, .web), appRecall = rate(crawlers, .mobile)
+        let webFalse = rate(browsers, .web), appFalse = rate(browsers, .mobile)
+        print("bots: recall web \(webRecall) app \(appRecall); false drops web \(webFalse) app \(appFalse)")
+        #expect(webRecall >= 0.96)
+        #expect(appRecall >= 0.85)
+        #expect(webFalse <= 0.002)
+        #expect(appFalse == 0)
+    }
+
+    @Test func countsPerFamily() {
+        var counts = BotCounts(familyCount: matcher.families.count)
+        for ua in ["curl/8", "wget/1", "Googlebot/2.1"] {
+            if let family = matcher.match(ua, platform: .web) { counts.record(family: family) }
+        }
+        counts.record(family: 10_000)   // out of range: ignored, never traps
+        let library = try! #require(matcher.families.firstIndex { $0.name == "http-library" })
+        let search = try! #require(matcher.families.firstIndex { $0.name == "search-engine" })
+        #expect(counts.dropped[library] == 2)
+        #expect(counts.dropped[search] == 1)
+        #expect(counts.dropped.reduce(0, +) == 3)
+    }
+}

@@ -1,0 +1,135 @@
+// A deliberately plain blocking HTTP client for tests: it writes exactly the bytes a test gives
+// and reads exactly what the server sends, so malformed and slow clients can be played.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Transport
+
+struct TestResponse {
+    var status: Int
+    var headers: [(String, String)]
+    var body: [UInt8]
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+enum TestClientError: Error {
+    case connect(Int32), closed, malformed(String)
+}
+
+final class TestClient {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: UInt16, receiveTimeoutSeconds: Int = 20) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if result != 0 {
+            let error = errno
+            Glibc.close(fd)
+            throw TestClientError.connect(error)
+        }
+        // A safety net so a broken server fails the test instead of hanging it.
+        var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    deinit { Glibc.close(fd) }
+
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Fills the buffer with at least one more read; false on EOF or error.
+    private func fill() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = Glibc.recv(fd, &chunk, chunk.count, 0)
+        if n <= 0 { return false }
+        buffer.append(contentsOf: chunk[0..<n])
+        return true
+    }
+
+    /// Reads until the peer closes; returns everything not consumed yet.
+    func readToEnd() -> [UInt8] {
+        while fill() {}
+        defer { buffer = [] }
+        return buffer
+    }
+
+    /// True when the server closed the connection (EOF or reset) with nothing more to read.
+    func isClosedByPeer() -> Bool {
+        buffer.isEmpty && !fill()
+    }
+
+    /// Reads exactly one response. `headRequest` means no body follows whatever the headers say.
+    func readResponse(headRequest: Bool = false) throws -> TestResponse {
+        var end: Int? = nil
+        while true {
+            if let found = findHeadEnd() { end = found; break }
+            if !fill() { throw TestClientError.closed }
+        }
+        guard let end else { throw TestClientError.closed }
+        let headText = String(decoding: buffer[0..<end], as: UTF8.self)
+        var lines = headText.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst()
+        let parts = statusLine.split(separator: " ")
+        guard parts.count >= 2, parts[0] == "HTTP/1.1", let status = Int(parts[1]) else {
+            throw TestClientError.malformed(statusLine)
+        }
+        var headers: [(String, String)] = []
+        for line in lines where !line.isEmpty {
+            guard let colon = line.firstIndex(of: ":") else { throw TestClientError.malformed(line) }
+            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+        }
+        buffer.removeFirst(end + 4)
+        var response = TestResponse(status: status, headers: headers, body: [])
+        let length = headRequest || status == 204 || status == 304 || status < 200
+            ? 0 : Int(response.header("Content-Length") ?? "0") ?? 0
+        while buffer.count < length {
+            if !fill() { throw TestClientError.closed }
+        }
+        response.body = Array(buffer[0..<length])
+        buffer.removeFirst(length)
+        return response
+    }
+
+    private func findHeadEnd() -> Int? {
+        guard buffer.count >= 4 else { return nil }
+        for i in 0...(buffer.count - 4) where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
+            return i
+        }
+        return nil
+    }
+}
+
+func post(_ path: String, body: String, extra: String = "") -> String {
+    "POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Length: \(body.utf8.count)\r\n\(extra)\r\n\(body)"
+}
+
+func get(_ path: String, extra: String = "") -> String {
+    "GET \(path) HTTP/1.1\r\nHost: t\r\n\(extra)\r\n"
+}
