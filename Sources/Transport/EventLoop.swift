@@ -207,8 +207,10 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func runTasks() {
-        wakePending.store(false, ordering: .releasing)
+        // Drain before clearing: an execute() between the two then either sees the flag still
+        // set (its task is taken below) or signals the eventfd anew. The other order lost wake-ups.
         Syscalls.drainEventFD(wake.rawValue)
+        wakePending.store(false, ordering: .releasing)
         let work = tasks.withLock { pending -> [@Sendable () -> Void] in
             let taken = pending
             pending.removeAll(keepingCapacity: true)

@@ -15,6 +15,8 @@ commands:
   bench sessiond    sessiond durable ingest vs raw SQLite, same run
   bench ingress     collector ingress vs nginx, same run
   bench pipeline    collector + sessiond end to end vs raw SQLite, same run
+  bench spool       collector spool group commit vs one fsync per record, same run
+  bench collector   collector over HTTP and Wire per ack mode (stand-in shard), same run
   replay --db FILE  recompute every session from stored events and report differences
 
 """
@@ -41,10 +43,13 @@ case "bench":
     case "sessiond": exit(SessiondBench.run(rest))
     case "json": exit(JSONBench.run(rest))
     case "http": exit(HTTPBench.run(rest))
+    case "spool": exit(SpoolBench.run(rest))
+    case "collector": exit(CollectorBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "replay": exit(ReplayCommand.run(arguments))
 case "store-writer": exit(StoreWriter.run(arguments))
+case "spool-writer": exit(SpoolWriterCommand.run(arguments))
 case "-h", "--help", "help":
     print(usage, terminator: "")
 default:

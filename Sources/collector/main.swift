@@ -1,8 +1,74 @@
-// collector: HTTP beacon ingress. Filled by the collector issues.
+// collector: receives beacons over HTTP and forwards them to sessiond shards. Everything but
+// reading the settings and waiting for SIGTERM lives in CollectorCore.CollectorService.
 #if canImport(Glibc)
 import Glibc
 #endif
 import CollectorCore
+import Config
+import Dispatch
+import Foundation
+import Transport
 
-_ = "collector: not implemented yet\n".withCString { write(2, $0, strlen($0)) }
-exit(1)
+// A supervisor (or a test harness) may start us with these signals blocked, and every thread
+// inherits the mask: unblock them before any thread exists, or SIGTERM would never arrive.
+var handledSignals = sigset_t()
+sigemptyset(&handledSignals)
+for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handledSignals, number) }
+sigprocmask(SIG_UNBLOCK, &handledSignals, nil)
+
+func fail(_ message: String, status: Int32) -> Never {
+    Log.standardError.write("collector: " + message)
+    exit(status)
+}
+
+let outcome: CollectorSettings.Outcome
+do {
+    outcome = try CollectorSettings.parse(arguments: Array(CommandLine.arguments.dropFirst()),
+                                          environment: ProcessInfo.processInfo.environment)
+} catch {
+    fail("\(error) (see --help)", status: 2)
+}
+guard case let .run(configuration, appsPath) = outcome else {
+    if case let .help(text) = outcome { print(text, terminator: "") }
+    exit(0)
+}
+
+let apps: AppConfigStore
+do {
+    apps = try AppConfigStore(path: appsPath)
+} catch {
+    fail("\(error)", status: 2)
+}
+
+let service: CollectorService
+do {
+    service = try CollectorService.start(configuration, apps: apps)
+} catch {
+    fail("cannot start: \(error)", status: 1)
+}
+Log.standardError.write("collector: listening on \(configuration.httpHost):\(service.httpPort)")
+
+let signalLoop: EventLoop
+do {
+    signalLoop = try EventLoop.start(name: "signals")
+} catch {
+    fail("cannot start the signal loop: \(error)", status: 1)
+}
+let stopping = DispatchSemaphore(value: 0)
+let subscription = try? Signals.deliver([SIGTERM, SIGINT, SIGHUP], to: signalLoop) { signal in
+    if signal == SIGHUP {
+        do {
+            _ = try apps.reload()
+            Log.standardError.write("collector: reloaded \(appsPath)")
+        } catch {
+            Log.standardError.write("collector: kept the previous apps, reloading \(appsPath) failed: \(error)")
+        }
+    } else {
+        stopping.signal()
+    }
+}
+if subscription == nil { fail("cannot handle SIGTERM", status: 1) }
+stopping.wait()
+Log.standardError.write("collector: stopping (SIGTERM)")
+_ = service.shutdown()
+exit(0)

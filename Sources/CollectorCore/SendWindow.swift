@@ -1,0 +1,165 @@
+// What to send to one shard, as a pure state machine: spooled batches queue in order, at most
+// `maxInFlight` are unanswered at a time, a lost connection puts the unanswered ones back at the
+// front (re-sent byte for byte from the spool, same ids), and a batch past `--spool-max-age` is
+// dead-lettered instead of sent.
+import Wire
+
+/// sessiond's answer to one batch (Wire `BatchAck`).
+public enum ShardAnswer: Sendable, Equatable {
+    /// Durable in sessiond.
+    case committed
+    /// Seen before under the same id; not applied again, but durable.
+    case duplicate
+    /// Refused for good (e.g. it does not decode); retrying cannot help.
+    case rejected(reason: String)
+}
+
+/// Why a batch went to the dead-letter file.
+public enum DeadLetterCause: Sendable, Equatable, CustomStringConvertible {
+    /// sessiond answered `rejected` with this reason.
+    case rejected(String)
+    /// Older than `--spool-max-age` and never acknowledged.
+    case expired(maxAgeMilliseconds: Int64)
+    /// The spool could not read the frame back.
+    case unreadable(String)
+
+    /// Label value for metrics.
+    public var kind: String {
+        switch self {
+        case .rejected: "rejected"
+        case .expired: "expired"
+        case .unreadable: "unreadable"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .rejected(reason): "rejected by sessiond: \(reason)"
+        case let .expired(maxAge): "expired: older than --spool-max-age (\(maxAge / 1000) s) and never acknowledged"
+        case let .unreadable(error): "spool could not read the batch back: \(error)"
+        }
+    }
+}
+
+public struct SendWindow: Sendable {
+    public enum Action: Sendable, Equatable {
+        /// Read the batch from the spool and send its frame.
+        case send(SpooledBatch)
+        /// sessiond has it: mark it acknowledged in the spool.
+        case acknowledge(SpooledBatch, ShardAnswer)
+        /// Move it to the dead-letter file.
+        case deadLetter(SpooledBatch, DeadLetterCause)
+    }
+
+    public let maxInFlight: Int
+    /// `--spool-max-age` in milliseconds: an older batch is never sent again.
+    public let maxAgeMilliseconds: Int64
+    private var queued: [SpooledBatch] = []
+    private var head = 0
+    private var inFlight: [SpooledBatch] = []
+    public private(set) var isConnected = false
+    /// While stopped (shutdown without drain), nothing new is sent; answers still count.
+    public private(set) var isSending = true
+
+    public init(maxInFlight: Int = 32, maxAgeMilliseconds: Int64 = 3 * 24 * 3600 * 1000) {
+        self.maxInFlight = max(1, maxInFlight)
+        self.maxAgeMilliseconds = maxAgeMilliseconds
+    }
+
+    public var queuedCount: Int { queued.count - head }
+    public var inFlightCount: Int { inFlight.count }
+    /// Creation time of the oldest batch not yet acknowledged, epoch ms.
+    public var oldestCreatedAt: Int64? {
+        let candidates = [inFlight.first?.createdAt, head < queued.count ? queued[head].createdAt : nil].compactMap { $0 }
+        return candidates.min()
+    }
+
+    /// A durable batch to send after those already queued.
+    public mutating func enqueue(_ batch: SpooledBatch, now: Int64) -> [Action] {
+        queued.append(batch)
+        return pump(now: now)
+    }
+
+    public mutating func connected(now: Int64) -> [Action] {
+        isConnected = true
+        return pump(now: now)
+    }
+
+    /// The connection dropped: every unanswered batch goes back to the front, in order, to be
+    /// re-sent on the next connection.
+    public mutating func disconnected() {
+        isConnected = false
+        guard !inFlight.isEmpty else { return }
+        compact()
+        queued.insert(contentsOf: inFlight, at: 0)
+        inFlight.removeAll()
+    }
+
+    public mutating func stopSending() { isSending = false }
+
+    /// sessiond answered the batch `id`. Answers for ids not in flight (a late answer from a
+    /// previous connection) are ignored: the batch is either re-queued or already settled.
+    public mutating func received(_ outcome: ShardAnswer, for id: BatchID, now: Int64) -> [Action] {
+        guard let index = inFlight.firstIndex(where: { $0.id == id }) else { return pump(now: now) }
+        let batch = inFlight.remove(at: index)
+        var actions: [Action]
+        switch outcome {
+        case .committed, .duplicate:
+            actions = [.acknowledge(batch, outcome)]
+        case let .rejected(reason):
+            actions = [.deadLetter(batch, .rejected(reason))]
+        }
+        actions += pump(now: now)
+        return actions
+    }
+
+    /// The batch `id` could not be read back from the spool to be sent: it is dead-lettered.
+    public mutating func unreadable(_ id: BatchID, error: String, now: Int64) -> [Action] {
+        guard let index = inFlight.firstIndex(where: { $0.id == id }) else { return [] }
+        let batch = inFlight.remove(at: index)
+        return [.deadLetter(batch, .unreadable(error))] + pump(now: now)
+    }
+
+    /// Sends what the window allows; a batch past the maximum age is dead-lettered instead.
+    public mutating func pump(now: Int64) -> [Action] {
+        var actions = expire(now: now)
+        guard isConnected, isSending else { return actions }
+        while inFlight.count < maxInFlight, head < queued.count {
+            let batch = queued[head]
+            head += 1
+            if isExpired(batch, now: now) {
+                actions.append(.deadLetter(batch, .expired(maxAgeMilliseconds: maxAgeMilliseconds)))
+                continue
+            }
+            inFlight.append(batch)
+            actions.append(.send(batch))
+        }
+        compact()
+        return actions
+    }
+
+    /// Dead-letters expired batches at the front of the queue (also while disconnected, so the
+    /// spool frees their space). Batches are queued roughly oldest first, so this stops at the
+    /// first young one instead of scanning a long backlog on every tick; every batch is judged
+    /// again right before it would be sent, in flight or not.
+    public mutating func expire(now: Int64) -> [Action] {
+        var actions: [Action] = []
+        while head < queued.count, isExpired(queued[head], now: now) {
+            actions.append(.deadLetter(queued[head], .expired(maxAgeMilliseconds: maxAgeMilliseconds)))
+            head += 1
+        }
+        compact()
+        return actions
+    }
+
+    private func isExpired(_ batch: SpooledBatch, now: Int64) -> Bool {
+        now &- batch.createdAt > maxAgeMilliseconds
+    }
+
+    private mutating func compact() {
+        if head > 0 && (head == queued.count || head * 2 >= queued.count) {
+            queued.removeFirst(head)
+            head = 0
+        }
+    }
+}

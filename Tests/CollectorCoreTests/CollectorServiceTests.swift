@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Config
+import Dispatch
+import Testing
+import Transport
+@testable import CollectorCore
+import Wire
+
+/// One HTTP/1.1 request over a real socket (`Connection: close`); returns status and body.
+func httpRequest(port: UInt16, method: String = "POST", path: String, headers: [String] = [], body: [UInt8] = []) throws -> (Int, String) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw SpoolError.io(operation: "socket", path: "", errno: errno) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw SpoolError.io(operation: "connect", path: "127.0.0.1:\(port)", errno: errno) }
+    var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+    if !headers.contains(where: { $0.lowercased().hasPrefix("user-agent:") }) {
+        head += "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n"
+    }
+    for header in headers { head += header + "\r\n" }
+    let request = Array((head + "\r\n").utf8) + body
+    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        response += buffer[0..<n]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+    let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+    return (status, body)
+}
+
+func nowMilliseconds() -> Int64 { PipelineClock.system.wallMilliseconds() }
+
+func beaconJSON(app: String = "shop", visitor: String, events: [String]) -> [UInt8] {
+    let now = nowMilliseconds()
+    let list = events.map { #"{"id":"\#($0)","type":"view","ts":\#(now),"url":"/home"}"# }.joined(separator: ",")
+    return Array(#"{"app":"\#(app)","platform":"web","visitor":"\#(visitor)","sentAt":\#(now),"events":[\#(list)]}"#.utf8)
+}
+
+@Suite(.serialized) struct CollectorServiceTests {
+    static let apps = AppConfigStore(config: AppConfig(apps: [AppSettings(id: "shop", platform: .web)]))
+
+    func configuration(_ dir: TemporaryDirectory, shardPort: UInt16, ack: AckMode) -> CollectorConfiguration {
+        var configuration = CollectorConfiguration(dataDirectory: dir.path + "/collector",
+                                                   shards: [ShardEndpoint(id: "s1", address: SocketAddress(host: "127.0.0.1", port: shardPort)!)])
+        configuration.httpHost = "127.0.0.1"
+        configuration.httpPort = 0
+        configuration.pipeline = PipelineOptions(ackMode: ack)
+        return configuration
+    }
+
+    @Test func aBeaconPostedOverHTTPIsAnswered202OnlyOnceTheShardAcknowledgedIt() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let shard = try FakeShard(shard: "s1")
+        defer { shard.stop() }
+        let logs = Collector<String>()
+        let service = try CollectorService.start(configuration(dir, shardPort: shard.server.port, ack: .sessiond),
+                                                 apps: Self.apps, log: Log { logs.add($0) })
+        let (status, body) = try httpRequest(port: service.httpPort, path: "/v1/beacons",
+                                             headers: ["Content-Type: text/plain"], body: beaconJSON(visitor: "v1", events: ["e1", "e2"]))
+        #expect(status == 202, "body: \(body)")
+        #expect(body.contains("\"accepted\":2"))
+        // sessiond mode: the shard had the batch before the 202 went out.
+        let batches = shard.batches.all
+        #expect(batches.count == 1)
+        #expect(batches.first?.beacons.first?.visitor == "v1")
+        #expect(batches.first?.beacons.first?.events.map(\.id) == ["e1", "e2"])
+
+        let (unknown, unknownBody) = try httpRequest(port: service.httpPort, path: "/v1/beacons",
+                                                     headers: ["Content-Type: text/plain"], body: beaconJSON(app: "nope", visitor: "v", events: ["e"]))
+        #expect(unknown == 403, "body: \(unknownBody)")
+        let (botStatus, _) = try httpRequest(port: service.httpPort, path: "/v1/beacons",
+                                             headers: ["Content-Type: text/plain", "User-Agent: Googlebot/2.1 (+http://www.google.com/bot.html)"],
+                                             body: beaconJSON(visitor: "crawler", events: ["b1"]))
+        #expect(botStatus == 202)
+        #expect(try httpRequest(port: service.httpPort, method: "GET", path: "/healthz").0 == 200)
+        #expect(try httpRequest(port: service.httpPort, method: "GET", path: "/readyz").0 == 200)
+        let (metricsStatus, metrics) = try httpRequest(port: service.httpPort, method: "GET", path: "/metrics")
+        #expect(metricsStatus == 200)
+        #expect(metrics.contains("clickpath_pipeline_answers_total{status=\"202\"} 1"), "the dropped bot never reaches the pipeline")
+        #expect(metrics.contains("clickpath_events_accepted_total 2"))
+        #expect(metrics.contains("clickpath_bots_dropped_total{family=\"search-engine\"} 1"))
+        #expect(shard.batches.all.flatMap { $0.beacons.map(\.visitor) } == ["v1"], "bots never reach sessiond")
+        #expect(service.shutdown() == .exit(leftInSpool: 0, timedOut: false))
+    }
+
+    @Test func withTheShardDownBeaconsAreSpooledAnswered202AndDeliveredWhenItComesBack() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let port = unusedPort()
+        let service = try CollectorService.start(configuration(dir, shardPort: port, ack: .spool), apps: Self.apps, log: Log { _ in })
+        for n in 0..<5 {
+            let (status, body) = try httpRequest(port: service.httpPort, path: "/v1/beacons",
+                                                 headers: ["Content-Type: application/json"], body: beaconJSON(visitor: "v\(n)", events: ["e\(n)"]))
+            #expect(status == 202, "body: \(body)")
+        }
+        #expect(service.pipeline.spool.liveBatches >= 1)
+        let shard = try FakeShard(shard: "s1", port: port)
+        defer { shard.stop() }
+        // The Wire client reconnects with backoff and drains the spool in order.
+        var seen = Set<String>()
+        while seen.count < 5 {
+            let batches = shard.batches.wait(count: shard.batches.all.count + 1)
+            seen = Set(batches.flatMap { $0.beacons.map(\.visitor) })
+            if batches.isEmpty { break }
+        }
+        #expect(seen == Set((0..<5).map { "v\($0)" }))
+        #expect(service.shutdown() == .exit(leftInSpool: 0, timedOut: false))
+    }
+
+    @Test func settingsBecomeAConfiguration() throws {
+        let outcome = try CollectorSettings.parse(arguments: ["--shards", "a=127.0.0.1:7000, b=[::1]:7001", "--ack", "sessiond",
+                                                              "--spool-max-age", "1h", "--batch-max-age", "5ms", "--drain-on-exit"],
+                                                  environment: ["CLICKPATH_SPOOL_MAX_BYTES": "64MiB"])
+        guard case let .run(configuration, appsPath) = outcome else {
+            Issue.record("expected a configuration")
+            return
+        }
+        #expect(appsPath == "apps.json")
+        #expect(configuration.shards.map(\.id) == ["a", "b"])
+        #expect(configuration.shards.map(\.address.port) == [7000, 7001])
+        #expect(configuration.pipeline.ackMode == .sessiond)
+        #expect(configuration.pipeline.spoolMaxAgeMilliseconds == 3_600_000)
+        #expect(configuration.pipeline.batchLimits.maxAgeNanoseconds == 5_000_000)
+        #expect(configuration.spool.maxBytes == 64 << 20)
+        #expect(configuration.drainOnExit)
+    }
+
+    @Test(arguments: [[], ["--shards", "127.0.0.1:7000"], ["--shards", "a=localhost:x"], ["--shards", "a=127.0.0.1:1,a=127.0.0.1:2"]])
+    func badShardListsAreRefusedWithTheOption(_ arguments: [String]) {
+        #expect(throws: SettingsError.self) { try CollectorSettings.parse(arguments: arguments, environment: [:]) }
+    }
+}

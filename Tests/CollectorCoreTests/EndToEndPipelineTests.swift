@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Foundation
+import Testing
+@testable import CollectorCore
+
+/// A `sessiond` process on loopback.
+struct SessiondProcess {
+    let process = Process()
+    let wirePort: UInt16
+    let httpPort: UInt16
+    let exited = DispatchSemaphore(value: 0)
+
+    init(executable: String, directory: String, apps: String) throws {
+        wirePort = unusedPort()
+        httpPort = unusedPort()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["--shard-id", "s1", "--db", directory + "/sessiond.db", "--apps", apps,
+                             "--wire-host", "127.0.0.1", "--wire-port", String(wirePort),
+                             "--http-host", "127.0.0.1", "--http-port", String(httpPort)]
+        let output = Pipe()
+        process.standardOutput = output
+        let exited = self.exited
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        var text = ""
+        while !text.contains("listening") {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        guard text.contains("listening") else { throw SpoolError.corrupt(path: executable, reason: "sessiond did not start: \(text)") }
+    }
+
+    func stop() {
+        kill(process.processIdentifier, SIGTERM)
+        if exited.wait(timeout: .now() + .seconds(60)) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+@Suite(.serialized) struct EndToEndPipelineTests {
+    @Test(arguments: [AckMode.sessiond, .spool])
+    func aBeaconPostedToTheCollectorBecomesAQueryableSession(ack: AckMode) throws {
+        guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
+            Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
+            return
+        }
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        writeFile(dir.path + "/apps.json", Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
+        let shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: dir.path + "/apps.json")
+        defer { shard.stop() }
+        let front = try CollectorProcess(executable: collector, arguments: [
+            "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
+            "--apps", dir.path + "/apps.json", "--ack", ack.rawValue])
+        let visitor = "e2e-\(ack.rawValue)"
+        let (status, body) = try httpRequest(port: front.port, path: "/v1/beacons", headers: ["Content-Type: text/plain"],
+                                             body: beaconJSON(visitor: visitor, events: ["view-1", "view-2"]))
+        #expect(status == 202, "body \(body)")
+
+        // sessiond mode: durable in sessiond before the 202. Spool mode: delivered shortly after.
+        var sessions = ""
+        for _ in 0..<100 {
+            let (queryStatus, answer) = try httpRequest(port: shard.httpPort, method: "GET", path: "/v1/visitors/\(visitor)/sessions?app=shop")
+            sessions = answer
+            if queryStatus == 200 && answer.contains(visitor) { break }
+            if ack == .sessiond {
+                Issue.record("not queryable right after the 202 in --ack=sessiond: \(queryStatus) \(answer)")
+                break
+            }
+            usleep(50_000)
+        }
+        #expect(sessions.contains(visitor), "sessions: \(sessions)")
+        #expect(sessions.contains("\"events\":2") || sessions.contains("\"eventCount\":2"), "sessions: \(sessions)")
+        #expect(front.kill(SIGTERM) == 0)
+    }
+}

@@ -1,0 +1,319 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+@testable import CollectorCore
+import Wire
+
+/// Stands in for Wire's EventBatch codec: deterministic bytes naming the batch and its events.
+struct TextEncoder: BatchEncoder {
+    func encode(id: BatchID, shard: String, beacons: [Beacon]) -> [UInt8] {
+        let events = beacons.flatMap { b in b.events.map { "\(b.app)/\(b.visitor)/\($0.id)" } }
+        return Array("\(id)|\(shard)|\(events.joined(separator: ","))".utf8)
+    }
+
+    func estimatedSize(of beacon: Beacon) -> Int { 100 + beacon.events.count * 50 }
+}
+
+struct TooLarge: Error, CustomStringConvertible {
+    var description: String { "frame length 20000000 exceeds limit 16777216" }
+}
+
+/// Fails like Wire's codec does for a batch beyond the frame bound.
+struct RefusingEncoder: BatchEncoder {
+    func encode(id: BatchID, shard: String, beacons: [Beacon]) throws -> [UInt8] { throw TooLarge() }
+    func estimatedSize(of beacon: Beacon) -> Int { 100 }
+}
+
+/// Records every frame the pipeline sends.
+final class RecordingConnection: BatchSender {
+    let frames = Collector<(BatchID, [UInt8])>()
+    func send(frame: [UInt8], id: BatchID) { frames.add((id, frame)) }
+}
+
+final class ManualClock: Sendable {
+    let monotonic = Mutex<UInt64>(1_000_000_000)
+    let wall = Mutex<Int64>(1_700_000_000_000)
+    var clock: PipelineClock {
+        PipelineClock(monotonicNanoseconds: { self.monotonic.withLock { $0 } },
+                      wallMilliseconds: { self.wall.withLock { $0 } })
+    }
+    func advance(nanoseconds: UInt64) { monotonic.withLock { $0 += nanoseconds } }
+    func advance(milliseconds: Int64) { wall.withLock { $0 += milliseconds } }
+}
+
+func beacon(_ visitor: String, events: [String], app: String = "shop") -> Beacon {
+    Beacon(app: app, platform: .web, visitor: visitor, sentAt: 0, receivedAt: 0,
+           events: events.map { Event(id: $0, type: .view, ts: 1) })
+}
+
+struct Harness {
+    let dir: TemporaryDirectory
+    let spool: Spool
+    let pipeline: Pipeline
+    let connection = RecordingConnection()
+    let clock: ManualClock
+    let metrics = MetricsRegistry()
+    let logs = Collector<String>()
+
+    init(dir: TemporaryDirectory = TemporaryDirectory(), shards: [String] = ["s1"], options: PipelineOptions,
+         spoolOptions: SpoolOptions = SpoolOptions(), epoch: UInt32 = 1, clock: ManualClock = ManualClock(),
+         encoder: any BatchEncoder = TextEncoder()) throws {
+        self.dir = dir
+        self.clock = clock
+        spool = try Spool(directory: dir.path + "/spool", options: spoolOptions, metrics: metrics)
+        let logs = self.logs
+        pipeline = Pipeline(identity: ProducerIdentity(producer: 7, epoch: epoch), shards: shards, spool: spool,
+                            encoder: encoder, options: options, clock: clock.clock, metrics: metrics,
+                            log: Log { logs.add($0) })
+        for sender in pipeline.shardSenders { sender.attach(connection) }
+    }
+
+    func close() { spool.close() }
+}
+
+/// One event per batch, so every submit flushes at once.
+let oneEventBatches = BatchLimits(maxEvents: 1, maxBytes: 1 << 20, maxAgeNanoseconds: 20_000_000)
+
+@Suite struct PipelineTests {
+    @Test func spoolModeAnswersAfterTheFsyncThatHoldsTheEvents() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches))
+        defer { h.close(); h.dir.remove() }
+        let release = DispatchSemaphore(value: 0)
+        let held = Collector<Bool>()
+        h.spool.barrier { held.add(true); release.wait() }
+        held.wait(count: 1)
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v1", events: ["e1"]), completion: answers.add)
+        #expect(answers.all.isEmpty, "spool mode must not answer before the fsync")
+        release.signal()
+        #expect(answers.wait(count: 1) == [.accepted])
+        #expect(h.spool.liveBatches == 1)
+    }
+
+    @Test func memoryModeAnswersAtOnce() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .memory))
+        defer { h.close(); h.dir.remove() }
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v1", events: ["e1", "e2"]), completion: answers.add)
+        #expect(answers.all == [.accepted])
+        // Still spooled before it is sent.
+        h.pipeline.flushAll()
+        drain(h.spool)
+        #expect(h.spool.liveBatches == 1)
+    }
+
+    @Test func sessiondModeAnswersOnlyOnTheShardsAcknowledgement() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .sessiond, batchLimits: oneEventBatches))
+        defer { h.close(); h.dir.remove() }
+        let sender = try #require(h.pipeline.sender(for: "s1"))
+        sender.connected()
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v1", events: ["e1"]), completion: answers.add)
+        let frames = h.connection.frames.wait(count: 1)
+        #expect(answers.all.isEmpty)
+        sender.received(.committed, for: frames[0].0)
+        #expect(answers.wait(count: 1) == [.accepted])
+        drain(h.spool)
+        #expect(h.spool.liveBatches == 0)
+    }
+
+    @Test func sessiondModeRejectionAnswersWithTheReasonAndDeadLetters() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .sessiond, batchLimits: oneEventBatches))
+        defer { h.close(); h.dir.remove() }
+        let sender = try #require(h.pipeline.sender(for: "s1"))
+        sender.connected()
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v1", events: ["e1"]), completion: answers.add)
+        let frames = h.connection.frames.wait(count: 1)
+        sender.received(.rejected(reason: "unknown schema version"), for: frames[0].0)
+        #expect(answers.wait(count: 1) == [.rejected(reason: "unknown schema version")])
+        drain(h.spool)
+        let deadLetters = String(decoding: readFile(h.spool.deadLetterPath), as: UTF8.self)
+        #expect(deadLetters.contains("\"reason\":\"rejected by sessiond: unknown schema version\""))
+        #expect(h.metrics.render().contains("clickpath_batches_dead_lettered_total{shard=\"s1\",cause=\"rejected\"} 1"))
+        #expect(h.logs.all.contains { $0.contains("dead-letter") && $0.contains("unknown schema version") })
+        #expect(h.spool.liveBatches == 0)
+    }
+
+    @Test func sessiondModeGivesUpWaitingAfterTheTimeoutButKeepsTheBatch() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .sessiond, batchLimits: oneEventBatches,
+                                                     sessiondAckTimeoutNanoseconds: 5_000_000_000))
+        defer { h.close(); h.dir.remove() }
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v1", events: ["e1"]), completion: answers.add)
+        drain(h.spool)
+        h.clock.advance(nanoseconds: 4_999_999_999)
+        h.pipeline.tick()
+        #expect(answers.all.isEmpty)
+        h.clock.advance(nanoseconds: 1)
+        h.pipeline.tick()
+        guard case .unavailable(5, _)? = answers.wait(count: 1).first else {
+            Issue.record("expected 503, got \(answers.all)")
+            return
+        }
+        #expect(h.spool.liveBatches == 1)
+    }
+
+    @Test func batchesFlushByAgeOnTick() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool))
+        defer { h.close(); h.dir.remove() }
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v1", events: ["e1"]), completion: answers.add)
+        h.pipeline.submit(beacon("v2", events: ["e2"]), completion: answers.add)
+        h.clock.advance(nanoseconds: 19_999_999)
+        h.pipeline.tick()
+        drain(h.spool)
+        #expect(answers.all.isEmpty)
+        h.clock.advance(nanoseconds: 1)
+        h.pipeline.tick()
+        #expect(answers.wait(count: 2) == [.accepted, .accepted])
+        #expect(h.spool.liveBatches == 1, "both beacons share one batch")
+    }
+
+    @Test func aFullSpoolAnswers503WithRetryAfter() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches, retryAfterSeconds: 7),
+                            spoolOptions: SpoolOptions(maxBytes: 400, segmentBytes: 1 << 20))
+        defer { h.close(); h.dir.remove() }
+        var results: [SubmitResult] = []
+        for n in 0..<10 {
+            let answers = Collector<SubmitResult>()
+            h.pipeline.submit(beacon("v\(n)", events: ["e\(n)"]), completion: answers.add)
+            results += answers.wait(count: 1)
+        }
+        #expect(results.first == .accepted)
+        #expect(results.last == .spoolFull(retryAfterSeconds: 7))
+        #expect(!h.pipeline.isReady, "full spool and no shard reachable")
+        h.pipeline.sender(for: "s1")?.connected()
+        #expect(h.pipeline.isReady, "a reachable shard will drain the spool")
+        #expect(!results.contains { if case .unavailable = $0 { true } else { false } })
+    }
+
+    @Test func aBatchThatCannotBeFramedIsRefusedWithTheReason() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches), encoder: RefusingEncoder())
+        defer { h.close(); h.dir.remove() }
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v1", events: ["e1"]), completion: answers.add)
+        #expect(answers.wait(count: 1) == [.rejected(reason: "frame length 20000000 exceeds limit 16777216")])
+        #expect(h.spool.liveBatches == 0)
+    }
+
+    @Test func aConnectionThatResendsItselfGetsFramesWhileDownButOnlyTheWindow() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches, maxInFlight: 2))
+        defer { h.close(); h.dir.remove() }
+        let sender = try #require(h.pipeline.sender(for: "s1"))
+        sender.attach(h.connection, resendsUnanswered: true)
+        #expect(!sender.isConnected)
+        for n in 0..<4 { h.pipeline.submit(beacon("v", events: ["e\(n)"])) { _ in } }
+        let frames = h.connection.frames.wait(count: 2)
+        drain(h.spool)
+        #expect(h.connection.frames.all.count == 2, "the window bounds what the connection holds")
+        sender.reachable(true)
+        #expect(sender.isConnected)
+        sender.received(.committed, for: frames[0].0)
+        #expect(h.connection.frames.wait(count: 3).count == 3)
+    }
+
+    @Test func oneVisitorAlwaysGoesToOneShard() throws {
+        let h = try Harness(shards: ["a", "b", "c"], options: PipelineOptions(ackMode: .memory, batchLimits: oneEventBatches))
+        defer { h.close(); h.dir.remove() }
+        for sender in h.pipeline.shardSenders { sender.connected() }
+        let router = ShardRouter(shards: ["c", "b", "a"])
+        for n in 0..<30 { h.pipeline.submit(beacon("visitor-\(n % 10)", events: ["e\(n)"])) { _ in } }
+        let frames = h.connection.frames.wait(count: 30)
+        #expect(frames.count == 30)
+        for (_, frame) in frames {
+            let parts = String(decoding: frame, as: UTF8.self).split(separator: "|")
+            let visitor = String(parts[2].split(separator: "/")[1])
+            #expect(String(parts[1]) == router.shard(app: "shop", visitor: visitor))
+        }
+    }
+
+    @Test func resendsAfterReconnectAndRestartAreByteIdenticalWithTheSameIds() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var firstFrames: [(BatchID, [UInt8])] = []
+        do {
+            let h = try Harness(dir: dir, options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches), epoch: 1)
+            let sender = try #require(h.pipeline.sender(for: "s1"))
+            sender.connected()
+            for n in 0..<3 { h.pipeline.submit(beacon("v", events: ["e\(n)"])) { _ in } }
+            firstFrames = h.connection.frames.wait(count: 3)
+            sender.received(.committed, for: firstFrames[0].0)
+            sender.disconnected()
+            sender.connected()
+            let again = Array(h.connection.frames.wait(count: 5).suffix(2))
+            #expect(again.map(\.0) == firstFrames[1...].map(\.0))
+            #expect(again.map(\.1) == firstFrames[1...].map(\.1))
+            drain(h.spool)
+            h.close()
+        }
+        // Restart with the next epoch: the two unacknowledged batches go first, same ids, same
+        // bytes; new batches continue above every spooled sequence.
+        let h = try Harness(dir: dir, options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches), epoch: 2)
+        defer { h.close() }
+        let sender = try #require(h.pipeline.sender(for: "s1"))
+        sender.connected()
+        h.pipeline.submit(beacon("v", events: ["e9"])) { _ in }
+        let frames = h.connection.frames.wait(count: 3)
+        #expect(frames.map(\.0) == firstFrames[1...].map(\.0) + [BatchID(producer: 7, epoch: 2, sequence: 4)])
+        #expect(frames.prefix(2).map(\.1) == firstFrames[1...].map(\.1))
+    }
+
+    @Test func expiredBatchesAreDeadLetteredNeverSent() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches,
+                                                     spoolMaxAgeMilliseconds: 60_000))
+        defer { h.close(); h.dir.remove() }
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v", events: ["e1"]), completion: answers.add)
+        answers.wait(count: 1)
+        h.clock.advance(milliseconds: 60_001)
+        h.pipeline.tick()
+        drain(h.spool)
+        h.pipeline.sender(for: "s1")?.connected()
+        drain(h.spool)
+        #expect(h.connection.frames.all.isEmpty)
+        #expect(h.spool.liveBatches == 0)
+        let deadLetters = String(decoding: readFile(h.spool.deadLetterPath), as: UTF8.self)
+        #expect(deadLetters.contains("expired: older than --spool-max-age (60 s)"))
+        #expect(h.metrics.render().contains("clickpath_batches_dead_lettered_total{shard=\"s1\",cause=\"expired\"} 1"))
+    }
+
+    @Test func shutdownFlushesWaitsForAnswersAndLeavesTheRestInTheSpool() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool, maxInFlight: 1))
+        defer { h.dir.remove() }
+        let sender = try #require(h.pipeline.sender(for: "s1"))
+        sender.connected()
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v1", events: ["e1"]), completion: answers.add)
+        h.pipeline.flushAll()
+        h.pipeline.submit(beacon("v2", events: ["e2"]), completion: answers.add)
+        let first = h.connection.frames.wait(count: 1)[0]
+        let decision = Collector<ShutdownPlan.Decision>()
+        Thread.detachNewThread {
+            decision.add(h.pipeline.shutdown(drainOnExit: false, timeoutNanoseconds: 60_000_000_000))
+        }
+        // The open batch (v2) is flushed into the spool and answered, but not sent.
+        #expect(answers.wait(count: 2) == [.accepted, .accepted])
+        #expect(decision.all.isEmpty, "must wait for the batch in flight")
+        sender.received(.committed, for: first.0)
+        #expect(decision.wait(count: 1) == [.exit(leftInSpool: 1, timedOut: false)])
+        #expect(h.connection.frames.all.count == 1)
+        // Accepting stopped.
+        let late = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v3", events: ["e3"]), completion: late.add)
+        guard case .unavailable? = late.all.first else {
+            Issue.record("expected 503 after shutdown, got \(late.all)")
+            return
+        }
+    }
+
+    @Test func drainOnExitWithNoShardStopsAtTheDeadline() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches))
+        defer { h.dir.remove() }
+        let answers = Collector<SubmitResult>()
+        h.pipeline.submit(beacon("v1", events: ["e1"]), completion: answers.add)
+        answers.wait(count: 1)
+        #expect(h.pipeline.shutdown(drainOnExit: true, timeoutNanoseconds: 0) == .exit(leftInSpool: 1, timedOut: true))
+    }
+}

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import Transport
+@testable import CollectorCore
+import Wire
+
+/// A stand-in for sessiond on a real Wire socket: acknowledges every batch as committed and
+/// records what it got.
+final class FakeShard: Sendable {
+    let loop: EventLoop
+    let server: WireServer
+    let batches = Collector<EventBatch>()
+    /// Connections that ended (a refused handshake included).
+    let closes = Collector<String>()
+
+    init(shard: String, port: UInt16 = 0) throws {
+        loop = try EventLoop.start(name: "fake-sessiond")
+        let batches = self.batches
+        let closes = self.closes
+        server = try WireServer.start(port: port, identity: WireServerIdentity(shardID: shard, nodeID: "fake"), on: [loop],
+                                      handlers: WireServerHandlers(message: { connection, message in
+            guard case let .eventBatch(batch) = message else { return }
+            batches.add(batch)
+            connection.send(.batchAck(BatchAck(batchID: batch.batchID, outcome: .committed,
+                                               acceptedEvents: UInt32(batch.eventCount), duplicateEvents: 0)))
+        }, closed: { _, reason in closes.add("\(reason)") }))
+    }
+
+    func stop() {
+        server.stop()
+        loop.stop()
+    }
+}
+
+/// A loopback port nobody listens on right now.
+func unusedPort() -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return UInt16(bigEndian: address.sin_port)
+}
+
+/// A pipeline with the real Wire encoder and real Wire connections to `endpoints`.
+struct WiredPipeline {
+    let dir = TemporaryDirectory()
+    let spool: Spool
+    let pipeline: Pipeline
+    let connections: ShardConnections
+
+    init(endpoints: [ShardEndpoint], ack: AckMode) throws {
+        spool = try Spool(directory: dir.path + "/spool")
+        pipeline = Pipeline(identity: ProducerIdentity(producer: 5, epoch: 1), shards: endpoints.map(\.id), spool: spool,
+                            encoder: WireBatchEncoder(), options: PipelineOptions(ackMode: ack, batchLimits: oneEventBatches),
+                            log: Log { _ in })
+        connections = try ShardConnections.start(pipeline: pipeline, endpoints: endpoints, nodeID: "test", softwareVersion: "0",
+                                                 backoff: ReconnectBackoff(initial: 0.01, maximum: 0.05), log: Log { _ in })
+    }
+
+    func stop() {
+        connections.stop()
+        spool.close()
+        dir.remove()
+    }
+}
+
+@Suite(.serialized) struct ShardConnectionsTests {
+    @Test func sessiondModeAnswersOnceTheShardAcknowledgedOverWire() throws {
+        let shard = try FakeShard(shard: "s1")
+        defer { shard.stop() }
+        let wired = try WiredPipeline(endpoints: [ShardEndpoint(id: "s1", address: SocketAddress(host: "127.0.0.1", port: shard.server.port)!)],
+                                      ack: .sessiond)
+        defer { wired.stop() }
+        let answers = Collector<SubmitResult>()
+        let sent = beacon("v1", events: ["e1", "e2"])
+        wired.pipeline.submit(sent, completion: answers.add)
+        #expect(answers.wait(count: 1) == [.accepted])
+        let batches = shard.batches.all
+        #expect(batches.count == 1, "the shard had the batch before the answer")
+        #expect(batches.first?.beacons == [sent])
+        #expect(batches.first?.batchID == BatchID(producer: 5, epoch: 1, sequence: 1))
+        drain(wired.spool)
+        #expect(wired.spool.liveBatches == 0)
+    }
+
+    @Test func batchesSpooledWhileTheShardIsDownArriveInOrderOnceItIsUp() throws {
+        let port = unusedPort()
+        let wired = try WiredPipeline(endpoints: [ShardEndpoint(id: "s1", address: SocketAddress(host: "127.0.0.1", port: port)!)],
+                                      ack: .spool)
+        defer { wired.stop() }
+        let answers = Collector<SubmitResult>()
+        for n in 0..<5 { wired.pipeline.submit(beacon("v", events: ["e\(n)"]), completion: answers.add) }
+        #expect(answers.wait(count: 5).allSatisfy { $0 == .accepted })
+        let shard = try FakeShard(shard: "s1", port: port)
+        defer { shard.stop() }
+        let batches = shard.batches.wait(count: 5)
+        #expect(batches.map(\.batchID.sequence) == [1, 2, 3, 4, 5])
+        #expect(batches.flatMap { $0.beacons.flatMap { $0.events.map(\.id) } } == ["e0", "e1", "e2", "e3", "e4"])
+    }
+
+    @Test func aServerOfAnotherShardIsRefusedInTheHandshake() throws {
+        let impostor = try FakeShard(shard: "s2")
+        defer { impostor.stop() }
+        let wired = try WiredPipeline(endpoints: [ShardEndpoint(id: "s1", address: SocketAddress(host: "127.0.0.1", port: impostor.server.port)!)],
+                                      ack: .spool)
+        defer { wired.stop() }
+        let answers = Collector<SubmitResult>()
+        wired.pipeline.submit(beacon("v", events: ["e"]), completion: answers.add)
+        #expect(answers.wait(count: 1) == [.accepted])
+        // Wait until the collector has tried (and been refused) twice.
+        let closes = impostor.closes.wait(count: 2)
+        #expect(closes.count >= 2)
+        #expect(impostor.batches.all.isEmpty)
+        #expect(wired.pipeline.sender(for: "s1")?.isConnected == false)
+        #expect(wired.spool.liveBatches == 1, "the batch waits in the spool for the right shard")
+    }
+}
