@@ -8,7 +8,7 @@ public enum SessiondSettings {
     public static let shardID = Setting<String?>.optionalString(
         "shard-id", valueName: "ID", help: "this shard's stable id, checked in the Wire handshake (required)")
     public static let nodeID = Setting<String?>.optionalString(
-        "node-id", valueName: "ID", help: "name in the Wire handshake (default sessiond-SHARD)")
+        "node-id", valueName: "ID", help: "name in the Wire handshake; none means sessiond- and the shard id")
     public static let database = Setting<String>.string(
         "db", default: "sessiond.db", valueName: "PATH", help: "SQLite database file")
     public static let wire = Setting<HostPort>.hostPort(
@@ -41,7 +41,7 @@ public enum SessiondSettings {
         "drain", default: .seconds(10), max: .seconds(600),
         help: "on SIGTERM, how long collectors get to finish their batches")
     public static let apps = Setting<String?>.optionalString(
-        "apps", valueName: "PATH", help: "apps.json with each app's session rules; SIGHUP reloads it (default: the platform rules)")
+        "apps", valueName: "PATH", help: "apps.json with each app's session rules; SIGHUP reloads it; none means the platform rules")
 
     public static let spec = SettingsSpec(
         program: "sessiond",

@@ -17,10 +17,12 @@ public enum TimeSyntax {
     }
 
     /// `1500` (milliseconds, the query API's bare unit) or a duration in the settings' syntax
-    /// (`90s`, `5m`, `1h30m`; Config's `SettingValues.duration`), in whole milliseconds.
+    /// (`90s`, `5m`, `1h30m`; Config's `SettingValues.duration`) that is whole milliseconds.
     public static func duration(_ text: Substring) -> Int64? {
         if let ms = integer(text) { return ms }
-        return SettingValues.duration(String(text)).map(SessiondSettings.milliseconds)
+        guard let duration = SettingValues.duration(String(text)),
+              duration.components.attoseconds % 1_000_000_000_000_000 == 0 else { return nil }
+        return SessiondSettings.milliseconds(duration)
     }
 
     /// Epoch milliseconds, `now`, `now-DURATION`, or an RFC 3339 time (`2026-11-26T14:00:00Z`,

@@ -49,7 +49,7 @@ private func rejection(_ query: String) -> APIError? {
         #expect(TimeSyntax.duration(text[...]) == ms)
     }
 
-    @Test(arguments: ["", "s", "ms", "-5s", "1.5h", "5 m", "5w", "99999999999999999999", "9223372036854775807d"])
+    @Test(arguments: ["", "s", "ms", "-5s", "1.5h", "5 m", "5w", "500us", "1ms500us", "99999999999999999999", "9223372036854775807d"])
     func badDurations(_ text: String) {
         #expect(TimeSyntax.duration(text[...]) == nil)
     }
