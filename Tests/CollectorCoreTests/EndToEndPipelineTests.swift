@@ -18,8 +18,7 @@ struct SessiondProcess {
         httpPort = unusedPort()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--shard-id", "s1", "--db", directory + "/sessiond.db", "--apps", apps,
-                             "--wire-host", "127.0.0.1", "--wire-port", String(wirePort),
-                             "--http-host", "127.0.0.1", "--http-port", String(httpPort)]
+                             "--wire", "127.0.0.1:\(wirePort)", "--http", "127.0.0.1:\(httpPort)"]
         let output = Pipe()
         process.standardOutput = output
         let exited = self.exited
