@@ -47,7 +47,7 @@ public final class HTTPServer: Sendable {
     public let port: UInt16
     public let loops: [EventLoop]
     private let ownsLoops: Bool
-    private let listeners: [HTTPListener]
+    let listeners: [HTTPListener]
     let shared: HTTPServerShared
 
     /// Open connections right now, over all loops.
