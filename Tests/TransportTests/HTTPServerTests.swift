@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import Dispatch
 import Synchronization
 import Testing
@@ -388,6 +389,42 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         sync()
         sync()
         #expect(fired.withLock { $0 } == [1, 3])
+    }
+
+    @Test func runAndWaitRethrowsTheLoopsError() throws {
+        let loop = try EventLoop.start(name: "wait-test")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let failure = SyscallError("epoll_ctl", errno: ENOSPC)
+        // From another thread: the body runs on the loop and its error reaches the caller.
+        #expect(throws: failure) {
+            try loop.runAndWait { () throws(SyscallError) in
+                precondition(loop.inEventLoop)
+                throw failure
+            }
+        }
+        // Registering a descriptor twice fails (EEXIST) instead of trapping, on the loop too.
+        final class Sink: EventLoopHandler, Sendable {
+            func handleEvents(_ events: UInt32) {}
+            func loopWillStop() {}
+        }
+        let sink = Sink()
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        let readFD = fds[0]
+        defer { close(fds[0]); close(fds[1]) }
+        let errnos = Mutex<[Int32]>([])
+        try loop.runAndWait { () throws(SyscallError) in
+            do throws(SyscallError) {
+                try loop.runAndWait { () throws(SyscallError) in
+                    try loop.register(fd: readFD, events: EPOLLIN.rawValue, handler: sink)
+                    try loop.register(fd: readFD, events: EPOLLIN.rawValue, handler: sink)
+                }
+            } catch {
+                errnos.withLock { $0.append(error.errno) }
+            }
+            loop.deregister(fd: readFD)
+        }
+        #expect(errnos.withLock { $0 } == [EEXIST])
     }
 
     @Test func executeRunsOnTheLoopThreadInOrder() throws {
