@@ -280,20 +280,7 @@ final class SilentWireServer: @unchecked Sendable {
     var accepted: Int32 = -1
 
     init() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.listener = listener
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                _ = bind(listener, pointer, length)
-                _ = listen(listener, 4)
-                return getsockname(listener, pointer, &length)
-            }
-        }
-        port = UInt16(bigEndian: address.sin_port)
+        (listener, port) = try Loopback.listen(backlog: 4)
     }
 
     /// Accepts, reads the client's Hello, answers HelloAck when asked to, then never reads again.
