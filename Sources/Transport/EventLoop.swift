@@ -113,6 +113,32 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` on the loop thread and waits for it (directly when called on that thread),
+    /// rethrowing its error. The loop must be running; do not call it from another loop.
+    public func runAndWait(_ body: @escaping @Sendable () throws(SyscallError) -> Void) throws(SyscallError) {
+        if inEventLoop {
+            try body()
+            return
+        }
+        let failure = Mutex<SyscallError?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        execute {
+            do throws(SyscallError) {
+                try body()
+            } catch {
+                failure.withLock { $0 = error }
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// One line on standard error, for failures no caller can be told about.
+    static func logError(_ message: String) {
+        FileHandle.standardError.write(Data("transport: \(message)\n".utf8))
+    }
+
     /// Stops the loop: runs the stop hooks and tells every handler, then the thread ends.
     public func stop() {
         execute { [self] in running = false }
@@ -183,7 +209,10 @@ public final class EventLoop: @unchecked Sendable {
             do {
                 count = try Syscalls.epollWait(epoll.rawValue, events, capacity, timeoutMs: timeoutMs())
             } catch {
-                fatalError("event loop \(name): \(error)")
+                // Cannot happen with a valid epoll descriptor; if it does, stop this loop the
+                // graceful way (hooks, handlers closed) and say why, rather than crash the daemon.
+                EventLoop.logError("event loop \(name) stopped: \(error)")
+                break
             }
             now = clock.nanoseconds()
             for i in 0..<count {

@@ -88,6 +88,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         do {
             try loop.register(fd: fd, events: interest, handler: self)
         } catch {
+            EventLoop.logError("HTTP connection from \(peer) closed: \(error)")
             close()
             return
         }

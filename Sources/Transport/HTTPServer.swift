@@ -47,7 +47,7 @@ public final class HTTPServer: Sendable {
     public let port: UInt16
     public let loops: [EventLoop]
     private let ownsLoops: Bool
-    private let listeners: [HTTPListener]
+    let listeners: [HTTPListener]
     let shared: HTTPServerShared
 
     /// Open connections right now, over all loops.
@@ -90,8 +90,15 @@ public final class HTTPServer: Sendable {
             for loop in ownLoops { loop.stop(); loop.waitUntilStopped() }
             throw error
         }
-        for listener in listeners {
-            listener.loop.execute { listener.activate() }
+        // Registration can fail (ENOMEM, ENOSPC from epoll): the caller hears it from start().
+        do throws(SyscallError) {
+            for listener in listeners {
+                try listener.loop.runAndWait { () throws(SyscallError) in try listener.activate() }
+            }
+        } catch {
+            for listener in listeners { listener.loop.execute { listener.closeListener() } }
+            for loop in ownLoops { loop.stop(); loop.waitUntilStopped() }
+            throw error
         }
         return HTTPServer(port: bound.port, loops: serverLoops, ownsLoops: loops == nil, listeners: listeners, shared: shared)
     }
@@ -154,12 +161,9 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
 
     var isListening: Bool { socket != nil }
 
-    func activate() {
-        do {
-            try loop.register(fd: fd, events: EPOLLIN.rawValue, handler: self)
-        } catch {
-            fatalError("HTTP listener: \(error)")
-        }
+    /// Loop thread only.
+    func activate() throws(SyscallError) {
+        try loop.register(fd: fd, events: EPOLLIN.rawValue, handler: self)
     }
 
     func handleEvents(_ events: UInt32) {

@@ -63,7 +63,15 @@ public final class WireServer: Sendable {
             if address.port == 0 { address = try Syscalls.localAddress(socket.rawValue) }
             listeners.append(WireListener(socket: socket, loop: loop, identity: identity, settings: settings, handlers: handlers))
         }
-        for listener in listeners { listener.loop.execute { listener.activate() } }
+        // Registration can fail (ENOMEM, ENOSPC from epoll): the caller hears it from start().
+        do throws(SyscallError) {
+            for listener in listeners {
+                try listener.loop.runAndWait { () throws(SyscallError) in try listener.activate() }
+            }
+        } catch {
+            for listener in listeners { listener.loop.execute { listener.closeAll() } }
+            throw error
+        }
         return WireServer(port: address.port, listeners: listeners)
     }
 
@@ -117,12 +125,9 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
 
     var isListening: Bool { socket != nil }
 
-    func activate() {
-        do {
-            try loop.register(fd: fd, events: EPOLLIN.rawValue, handler: self)
-        } catch {
-            fatalError("Wire listener: \(error)")
-        }
+    /// Loop thread only.
+    func activate() throws(SyscallError) {
+        try loop.register(fd: fd, events: EPOLLIN.rawValue, handler: self)
     }
 
     func handleEvents(_ events: UInt32) {

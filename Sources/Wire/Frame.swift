@@ -42,6 +42,9 @@ public enum FrameHeader {
     public static let fixedOverhead = 8
     /// Default bound on the length value: 16 MiB.
     public static let defaultMaxFrameLength = 16 << 20
+    /// The smallest frame limit a peer may announce in HelloAck: below it ordinary batches
+    /// could not be sent, so a client refuses such an ack instead of failing every frame.
+    public static let minimumNegotiatedFrameLength = 64 << 10
     /// No flag bit is defined in protocol version 1.
     public static let knownFlags: UInt8 = 0
 }

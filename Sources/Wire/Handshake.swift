@@ -50,16 +50,23 @@ public func highestCommonVersion(_ a: ClosedRange<UInt16>, _ b: ClosedRange<UInt
 
 /// The connecting side (a collector, or the `clickpath` tool).
 public struct ClientHandshake: Sendable {
+    /// The most batches a client keeps unacknowledged unless told otherwise.
+    public static let defaultMaxInFlightBatches = 64
+
     public let hello: Hello
     public let maxFrameLength: Int
+    /// The client's own bound on unacknowledged batches: a server's larger window is cut to it.
+    public let maxInFlightBatches: Int
     private var state = State.idle
 
     private enum State: Sendable { case idle, awaitingAck, done }
 
     /// `hello.expectedShardID`, when set, is also checked against the server's HelloAck.
-    public init(hello: Hello, maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) {
+    public init(hello: Hello, maxFrameLength: Int = FrameHeader.defaultMaxFrameLength,
+                maxInFlightBatches: Int = ClientHandshake.defaultMaxInFlightBatches) {
         self.hello = hello
         self.maxFrameLength = maxFrameLength
+        self.maxInFlightBatches = max(1, maxInFlightBatches)
     }
 
     public var isDone: Bool { if case .done = state { true } else { false } }
@@ -85,10 +92,18 @@ public struct ClientHandshake: Sendable {
             if let expected = hello.expectedShardID, expected != ack.shardID {
                 return [.close(.wrongShard(expected: expected, actual: ack.shardID))]
             }
+            // A frame limit too small for ordinary batches would fail every send later; refuse it now.
+            let minimum = FrameHeader.minimumNegotiatedFrameLength
+            guard Int(ack.maxFrameLength) >= minimum else {
+                let error = WireError.malformedField(
+                    name: "HelloAck.maxFrameLength",
+                    reason: "\(ack.maxFrameLength) bytes is below the minimum of \(minimum); raise the server's frame limit")
+                return [.send(.error(ErrorMessage(error))), .close(error)]
+            }
             return [.ready(NegotiatedConnection(
                 protocolVersion: ack.chosenProtocolVersion, shardID: ack.shardID, peerNodeID: ack.nodeID,
                 clientRole: hello.role, maxFrameLength: min(maxFrameLength, Int(ack.maxFrameLength)),
-                maxInFlightBatches: max(1, Int(ack.maxInFlightBatches))))]
+                maxInFlightBatches: min(maxInFlightBatches, max(1, Int(ack.maxInFlightBatches)))))]
         case let .error(error):
             return [.close(.peerError(code: error.code.rawValue, message: error.message))]
         default:

@@ -297,33 +297,17 @@ enum HTTPBench {
     }
 
     static func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
-                _ = bind(fd, p, length)
-                return getsockname(fd, p, &length)
-            }
-        }
-        return UInt16(bigEndian: address.sin_port)
+        guard let (fd, port) = try? Loopback.listen() else { return 0 }
+        close(fd)
+        return port
     }
 
     static func waitForPort(_ port: UInt16) -> Bool {
         for _ in 0..<200 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            if let fd = try? Loopback.connect(port: port) {
+                close(fd)
+                return true
             }
-            close(fd)
-            if ok { return true }
             usleep(25_000)
         }
         return false
@@ -398,17 +382,7 @@ enum BuiltInLoad {
     static func worker(port: UInt16, connections: Int, request: [UInt8], deadline: UInt64, totals: Totals) {
         var sockets: [Int32] = []
         for _ in 0..<connections {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            if ok { sockets.append(fd) } else { close(fd) }
+            if let fd = try? Loopback.connect(port: port) { sockets.append(fd) }
         }
         defer { for fd in sockets { close(fd) } }
         var buffer = [UInt8](repeating: 0, count: 65536)

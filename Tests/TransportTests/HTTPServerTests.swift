@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import Dispatch
 import Synchronization
 import Testing
@@ -54,6 +55,25 @@ func makeRouter(reverse: ReverseAnswerer = ReverseAnswerer(count: 3)) -> HTTPRou
         responder.respond(HTTPResponse(status: 200, body: [UInt8](repeating: 0x61, count: 300_000)))
     }
     return router
+}
+
+extension HTTPServer {
+    func settle() { TransportTests.settle(loops) }
+
+    /// The client ports of the open connections (which connection survived, not just how many).
+    func connectionPeerPorts() -> [UInt16] {
+        let ports = Mutex<[UInt16]>([])
+        let done = DispatchSemaphore(value: 0)
+        for listener in listeners {
+            listener.loop.execute {
+                let mine = listener.connections.values.map(\.peer.port)
+                ports.withLock { $0.append(contentsOf: mine) }
+                done.signal()
+            }
+        }
+        for _ in listeners { done.wait() }
+        return ports.withLock { $0.sorted() }
+    }
 }
 
 func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in },
@@ -227,7 +247,8 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
     }
 
     @Test func slowClientTimesOutWhileOthersAreServed() throws {
-        let server = try startServer { $0.limits.headerTimeout = 0.3; $0.limits.bodyTimeout = 0.3 }
+        let clock = ManualClock()
+        let server = try startServer { $0.clock = clock; $0.limits.headerTimeout = 10; $0.limits.bodyTimeout = 20 }
         defer { server.stop() }
         let slowHead = try TestClient(port: server.port)
         slowHead.send("GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: ")
@@ -239,19 +260,42 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
             other.send(get("/hello"))
             #expect(try other.readResponse().status == 200)
         }
-        // The read blocks until the server gives up on them: 408 then close.
+        #expect(eventually { server.connectionCount == 3 })
+        server.settle()
+        // Just before the header deadline nobody is cut off.
+        clock.advance(bySeconds: 9.9)
+        server.settle()
+        #expect(server.connectionCount == 3)
+        // Past the header timeout only the slow head is answered 408 and closed.
+        clock.advance(bySeconds: 0.2)
+        server.settle()
         let headTimeout = try slowHead.readResponse()
         #expect(headTimeout.status == 408)
         #expect(slowHead.isClosedByPeer())
+        // Past the body timeout the slow body follows.
+        clock.advance(bySeconds: 10)
+        server.settle()
         #expect(try slowBody.readResponse().status == 408)
         #expect(slowBody.isClosedByPeer())
+        // Answered connections linger 2 s for the peer's EOF, then go; the keep-alive one stays.
+        clock.advance(bySeconds: 3)
+        server.settle()
+        #expect(server.connectionPeerPorts() == [other.localPort])
     }
 
     @Test func halfOpenAndIdleConnectionsAreClosed() throws {
-        let server = try startServer { $0.limits.idleTimeout = 0.3 }
+        let clock = ManualClock()
+        let server = try startServer { $0.clock = clock; $0.limits.idleTimeout = 60 }
         defer { server.stop() }
         // Connects and never sends: closed after the idle timeout without an answer.
         let silent = try TestClient(port: server.port)
+        #expect(eventually { server.connectionCount == 1 })
+        server.settle()
+        clock.advance(bySeconds: 59)
+        server.settle()
+        #expect(server.connectionCount == 1)
+        clock.advance(bySeconds: 2)
+        server.settle()
         #expect(silent.readToEnd().isEmpty)
         // Sends a request and half-closes: still gets its answer, then the close.
         let halfClosed = try TestClient(port: server.port)
@@ -262,14 +306,11 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         do {
             let vanishing = try TestClient(port: server.port)
             vanishing.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab")
+            #expect(eventually { server.connectionPeerPorts() == [halfClosed.localPort, vanishing.localPort].sorted() })
         }
-        var waited = 0
-        while server.connectionCount > 1 && waited < 1000 {
-            // Only the parked half-closed request's connection may remain.
-            usleep(10_000)
-            waited += 1
-        }
-        #expect(server.connectionCount <= 1)
+        // Only the half-closed connection with its parked request remains.
+        #expect(eventually { server.connectionCount == 1 })
+        #expect(server.connectionPeerPorts() == [halfClosed.localPort])
     }
 
     @Test func tenThousandKeepAliveRequestsOnOneConnection() throws {
@@ -350,6 +391,42 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         #expect(fired.withLock { $0 } == [1, 3])
     }
 
+    @Test func runAndWaitRethrowsTheLoopsError() throws {
+        let loop = try EventLoop.start(name: "wait-test")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let failure = SyscallError("epoll_ctl", errno: ENOSPC)
+        // From another thread: the body runs on the loop and its error reaches the caller.
+        #expect(throws: failure) {
+            try loop.runAndWait { () throws(SyscallError) in
+                precondition(loop.inEventLoop)
+                throw failure
+            }
+        }
+        // Registering a descriptor twice fails (EEXIST) instead of trapping, on the loop too.
+        final class Sink: EventLoopHandler, Sendable {
+            func handleEvents(_ events: UInt32) {}
+            func loopWillStop() {}
+        }
+        let sink = Sink()
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        let readFD = fds[0]
+        defer { close(fds[0]); close(fds[1]) }
+        let errnos = Mutex<[Int32]>([])
+        try loop.runAndWait { () throws(SyscallError) in
+            do throws(SyscallError) {
+                try loop.runAndWait { () throws(SyscallError) in
+                    try loop.register(fd: readFD, events: EPOLLIN.rawValue, handler: sink)
+                    try loop.register(fd: readFD, events: EPOLLIN.rawValue, handler: sink)
+                }
+            } catch {
+                errnos.withLock { $0.append(error.errno) }
+            }
+            loop.deregister(fd: readFD)
+        }
+        #expect(errnos.withLock { $0 } == [EEXIST])
+    }
+
     @Test func executeRunsOnTheLoopThreadInOrder() throws {
         let loop = try EventLoop.start(name: "exec-test")
         defer { loop.stop(); loop.waitUntilStopped() }
@@ -415,12 +492,22 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
 
 @Suite struct SlowReaderTests {
     @Test func clientThatStopsReadingIsDisconnected() throws {
-        let server = try startServer { $0.limits.writeTimeout = 0.3 }
+        let clock = ManualClock()
+        let server = try startServer { $0.clock = clock; $0.limits.writeTimeout = 30 }
         defer { server.stop() }
         let reader = try TestClient(port: server.port)
         // Twenty 300 KB answers requested, none read: the socket buffers fill, the write blocks.
         reader.send(String(repeating: get("/big"), count: 20))
-        #expect(eventually { server.connectionCount == 0 })
+        #expect(eventually { server.connectionCount == 1 })
+        server.settle()
+        #expect(server.connectionCount == 1)
+        // The write timeout runs from when the write blocked, which the test cannot see:
+        // advance one timeout at a time until the loop gives up on the reader.
+        #expect(eventually {
+            clock.advance(bySeconds: 31)
+            server.settle()
+            return server.connectionCount == 0
+        })
         let other = try TestClient(port: server.port)
         other.send(get("/hello"))
         #expect(try other.readResponse().status == 200)

@@ -27,29 +27,20 @@ final class TestClient {
     private var buffer: [UInt8] = []
 
     init(port: UInt16, receiveTimeoutSeconds: Int = 20) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        if result != 0 {
-            let error = errno
-            Glibc.close(fd)
-            throw TestClientError.connect(error)
+        do {
+            fd = try Loopback.connect(port: port)
+        } catch {
+            throw TestClientError.connect(error.errno)
         }
         // A safety net so a broken server fails the test instead of hanging it.
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     deinit { Glibc.close(fd) }
+
+    /// This end's port, as the server sees it in `peer`.
+    var localPort: UInt16 { (try? Syscalls.localAddress(fd).port) ?? 0 }
 
     func send(_ text: String) { send(Array(text.utf8)) }
 

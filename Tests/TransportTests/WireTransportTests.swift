@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import Synchronization
 import Testing
 import Wire
@@ -14,6 +15,18 @@ func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
         usleep(2_000)
     }
     return condition()
+}
+
+/// Two round trips through each loop: events already readable are processed and the timers
+/// due at the loop's clock have run (a sync point, not a wait for time to pass).
+func settle(_ loops: [EventLoop]) {
+    for _ in 0..<2 {
+        for loop in loops {
+            let done = DispatchSemaphore(value: 0)
+            loop.execute { done.signal() }
+            done.wait()
+        }
+    }
 }
 
 final class WireRecorder: Sendable {
@@ -201,16 +214,25 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
     }
 
     @Test func pingsKeepTheConnectionAlive() throws {
-        let loop = try EventLoop.start(name: "wire-test")
+        let clock = ManualClock()
+        let loop = try EventLoop.start(name: "wire-test", clock: clock)
         defer { loop.stop(); loop.waitUntilStopped() }
         let recorder = WireRecorder()
         let server = try startWireServer(on: loop, recorder: recorder)
         defer { server.stop() }
         var settings = WireSettings()
-        settings.pingInterval = 0.02
+        settings.pingInterval = 5
+        settings.deadPeerTimeout = 20
         let client = makeWireClient(loop: loop, port: server.port, recorder: recorder, settings: settings)
         client.start()
         defer { client.stop() }
+        #expect(eventually { client.status.connected })
+        // Three dead-peer timeouts of quiet traffic, one liveness tick at a time.
+        for _ in 0..<24 {
+            clock.advance(bySeconds: 2.5)
+            settle([loop])
+        }
+        // At least one ping answered per dead-peer period, or the connection would have dropped.
         #expect(eventually { client.status.pongsReceived >= 3 })
         #expect(client.status.connections == 1)
         #expect(recorder.read { $0.disconnects.isEmpty })
@@ -230,6 +252,9 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
             client.sendBatch(id: id, frame: frame)
         }
         #expect(eventually { recorder.read { $0.acks.count } == 1 && client.status.inFlightBatches == 3 })
+        // The three other batches are in the server's socket; a read the pause failed to stop
+        // would happen within these loop iterations.
+        settle([loop])
         // The consumer is full: nothing more is read until it resumes.
         #expect(recorder.read { $0.batches.count } == 1)
         recorder.read { $0.pausedConnection }?.resumeReading()
@@ -255,20 +280,7 @@ final class SilentWireServer: @unchecked Sendable {
     var accepted: Int32 = -1
 
     init() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.listener = listener
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                _ = bind(listener, pointer, length)
-                _ = listen(listener, 4)
-                return getsockname(listener, pointer, &length)
-            }
-        }
-        port = UInt16(bigEndian: address.sin_port)
+        (listener, port) = try Loopback.listen(backlog: 4)
     }
 
     /// Accepts, reads the client's Hello, answers HelloAck when asked to, then never reads again.
@@ -292,19 +304,32 @@ final class SilentWireServer: @unchecked Sendable {
 @Suite struct WireLivenessTests {
     @Test(arguments: [true, false])
     func silentPeerIsDroppedAfterTheTimeout(answerHello: Bool) throws {
-        let loop = try EventLoop.start(name: "wire-liveness")
+        let clock = ManualClock()
+        let loop = try EventLoop.start(name: "wire-liveness", clock: clock)
         defer { loop.stop(); loop.waitUntilStopped() }
         let silent = try SilentWireServer()
         let recorder = WireRecorder()
         var settings = WireSettings()
-        settings.pingInterval = 0.05
-        settings.deadPeerTimeout = 0.2
-        settings.handshakeTimeout = 0.2
+        settings.pingInterval = 5
+        settings.deadPeerTimeout = 20
+        settings.handshakeTimeout = 10
+        settings.connectTimeout = 5
         let client = makeWireClient(loop: loop, port: silent.port, recorder: recorder, settings: settings)
         client.start()
         defer { client.stop() }
         silent.acceptAndGoSilent(answerHello: answerHello)
-        #expect(eventually { !recorder.read { $0.disconnects }.isEmpty })
+        if answerHello { #expect(eventually { recorder.read { $0.clientReady.count } == 1 }) }
+        settle([loop])
+        // Silent since the clock's start: dropped at the first liveness tick (every 2.5 s) at
+        // or past the limit, never before.
+        let limit = answerHello ? settings.deadPeerTimeout : settings.connectTimeout + settings.handshakeTimeout
+        var elapsed = 0.0
+        while recorder.read({ $0.disconnects.isEmpty }) && elapsed < 60 {
+            clock.advance(bySeconds: 2.5)
+            elapsed += 2.5
+            settle([loop])
+        }
+        #expect(elapsed >= limit && elapsed < limit + 2.5)
         guard case .timedOut(let what) = recorder.read({ $0.disconnects.first }) else {
             Issue.record("expected a timeout, got \(recorder.read { $0.disconnects })")
             return

@@ -93,6 +93,42 @@ func highestCommonVersionIsChosen(_ clientRange: ClosedRange<UInt16>, _ serverRa
         == [.close(.noCommonVersion(ours: 1...2, theirs: 3...3))])
 }
 
+@Test func clientRefusesAFrameLimitTooSmallForBatches() {
+    let minimum = FrameHeader.minimumNegotiatedFrameLength
+    for tooSmall: UInt32 in [0, 100, UInt32(minimum - 1)] {
+        var client = ClientHandshake(hello: hello())
+        _ = client.start()
+        let error = WireError.malformedField(
+            name: "HelloAck.maxFrameLength",
+            reason: "\(tooSmall) bytes is below the minimum of \(minimum); raise the server's frame limit")
+        #expect(client.receive(.helloAck(HelloAck(chosenProtocolVersion: 1, shardID: "b", nodeID: "n",
+                                                  maxFrameLength: tooSmall, maxInFlightBatches: 4)))
+            == [.send(.error(ErrorMessage(error))), .close(error)])
+    }
+    var exact = ClientHandshake(hello: hello())
+    _ = exact.start()
+    let actions = exact.receive(.helloAck(HelloAck(chosenProtocolVersion: 1, shardID: "b", nodeID: "n",
+                                                   maxFrameLength: UInt32(minimum), maxInFlightBatches: 4)))
+    guard case .ready(let parameters) = actions.first else {
+        Issue.record("expected ready, got \(actions)")
+        return
+    }
+    #expect(parameters.maxFrameLength == minimum)
+}
+
+@Test(arguments: [(UInt32(0), 1), (1, 1), (8, 8), (64, 64), (65, 64), (UInt32.max, 64)])
+func inFlightWindowIsCutToTheClientsOwnLimit(offered: UInt32, expected: Int) {
+    var client = ClientHandshake(hello: hello(), maxInFlightBatches: 64)
+    _ = client.start()
+    let actions = client.receive(.helloAck(HelloAck(chosenProtocolVersion: 1, shardID: "b", nodeID: "n",
+                                                    maxFrameLength: 1 << 20, maxInFlightBatches: offered)))
+    guard case .ready(let parameters) = actions.first else {
+        Issue.record("expected ready, got \(actions)")
+        return
+    }
+    #expect(parameters.maxInFlightBatches == expected)
+}
+
 @Test func messagesOutOfOrderCloseTheConnection() {
     var server = ServerHandshake(shardID: "s", nodeID: "n")
     let batch = Message.eventBatch(EventBatch(batchID: BatchID(producer: 1, epoch: 1, sequence: 1), beacons: []))
