@@ -297,6 +297,7 @@ public struct BeaconParser: Sendable {
         guard try nullOrKind(&reader, .object, "timing") else { return [] }
         try json { () throws(JSONError) in try reader.beginObject() }
         var timing: [(String, Double)] = []
+        timing.reserveCapacity(8)
         var problem: String?
         while let key = try json({ () throws(JSONError) in try reader.nextKey() }) {
             guard problem == nil else {
@@ -324,6 +325,7 @@ public struct BeaconParser: Sendable {
         guard try nullOrKind(&reader, .object, "props") else { return [] }
         try json { () throws(JSONError) in try reader.beginObject() }
         var props: [(String, PropValue)] = []
+        props.reserveCapacity(8)
         var problem: String?
         while let key = try json({ () throws(JSONError) in try reader.nextKey() }) {
             guard problem == nil else {
@@ -362,11 +364,13 @@ public struct BeaconParser: Sendable {
         if key.utf8Count == 0 { return "\(what) keys must not be empty" }
         if key.utf8Count > limits.maxPropKeyBytes { return "\(what) key longer than \(limits.maxPropKeyBytes) bytes" }
         if existing.count >= maxEntries { return "more than \(maxEntries) \(what) entries" }
-        let keyBytes = key.bytes
-        for name in existing where name.utf8.elementsEqual(keyBytes) {
-            return "duplicate \(what) key \"\(name.prefix(64))\""
+        // Compared in place: `key.bytes` would allocate an array per key.
+        return key.withUTF8 { keyBytes in
+            for name in existing where name.utf8.elementsEqual(keyBytes) {
+                return "duplicate \(what) key \"\(name.prefix(64))\""
+            }
+            return nil
         }
-        return nil
     }
 
     // MARK: Scalars
