@@ -123,15 +123,15 @@ public struct BeaconParser: Sendable {
             guard seen & bit == 0 else { throw .field("duplicate key \"\(field.name)\"") }
             seen |= bit
             switch field {
-            case .app: app = try requiredString(&reader, field.name, max: limits.maxAppBytes)
+            case .app: app = try requiredString(&reader, field.name, max: limits.maxAppBytes, identifier: true)
             case .platform:
                 let name = try requiredString(&reader, field.name, max: 16)
                 guard let parsed = Platform(name: name) else {
                     throw .field("platform \"\(name)\" is not one of web, mobile, miniprogram, custom")
                 }
                 platform = parsed
-            case .visitor: visitor = try requiredString(&reader, field.name, max: limits.maxIDBytes)
-            case .session: session = try optionalString(&reader, field.name, max: limits.maxIDBytes)
+            case .visitor: visitor = try requiredString(&reader, field.name, max: limits.maxIDBytes, identifier: true)
+            case .session: session = try optionalString(&reader, field.name, max: limits.maxIDBytes, identifier: true)
             case .user: user = try optionalString(&reader, field.name, max: limits.maxUserBytes)
             case .device: device = try parseDevice(&reader)
             case .sentAt:
@@ -238,7 +238,7 @@ public struct BeaconParser: Sendable {
             }
             do throws(Failure) {
                 switch field {
-                case .id: id = try requiredString(&reader, "id", max: limits.maxIDBytes)
+                case .id: id = try requiredString(&reader, "id", max: limits.maxIDBytes, identifier: true)
                 case .type: type = try parseEventType(&reader)
                 case .ts:
                     guard let value = try optionalMillis(&reader, "ts") else { throw .field("ts must not be null") }
@@ -250,7 +250,7 @@ public struct BeaconParser: Sendable {
                     }
                 case .name: event.name = try optionalString(&reader, "name", max: limits.maxNameBytes)
                 case .url: event.url = try optionalString(&reader, "url", max: limits.maxURLBytes)
-                case .parent: event.parent = try optionalString(&reader, "parent", max: limits.maxIDBytes)
+                case .parent: event.parent = try optionalString(&reader, "parent", max: limits.maxIDBytes, identifier: true)
                 case .status: event.status = try parseStatus(&reader)
                 case .method: event.method = try optionalString(&reader, "method", max: limits.maxMethodBytes)
                 case .message: event.message = try optionalString(&reader, "message", max: limits.maxMessageBytes)
@@ -297,6 +297,7 @@ public struct BeaconParser: Sendable {
         guard try nullOrKind(&reader, .object, "timing") else { return [] }
         try json { () throws(JSONError) in try reader.beginObject() }
         var timing: [(String, Double)] = []
+        timing.reserveCapacity(8)
         var problem: String?
         while let key = try json({ () throws(JSONError) in try reader.nextKey() }) {
             guard problem == nil else {
@@ -324,6 +325,7 @@ public struct BeaconParser: Sendable {
         guard try nullOrKind(&reader, .object, "props") else { return [] }
         try json { () throws(JSONError) in try reader.beginObject() }
         var props: [(String, PropValue)] = []
+        props.reserveCapacity(8)
         var problem: String?
         while let key = try json({ () throws(JSONError) in try reader.nextKey() }) {
             guard problem == nil else {
@@ -362,25 +364,36 @@ public struct BeaconParser: Sendable {
         if key.utf8Count == 0 { return "\(what) keys must not be empty" }
         if key.utf8Count > limits.maxPropKeyBytes { return "\(what) key longer than \(limits.maxPropKeyBytes) bytes" }
         if existing.count >= maxEntries { return "more than \(maxEntries) \(what) entries" }
-        let keyBytes = key.bytes
-        for name in existing where name.utf8.elementsEqual(keyBytes) {
-            return "duplicate \(what) key \"\(name.prefix(64))\""
+        // Compared in place: `key.bytes` would allocate an array per key.
+        return key.withUTF8 { keyBytes in
+            for name in existing where name.utf8.elementsEqual(keyBytes) {
+                return "duplicate \(what) key \"\(name.prefix(64))\""
+            }
+            return nil
         }
-        return nil
     }
 
     // MARK: Scalars
 
-    private func requiredString(_ reader: inout JSONReader, _ name: String, max: Int) throws(Failure) -> String {
-        guard let value = try optionalString(&reader, name, max: max) else { throw .field("\(name) must not be null") }
+    private func requiredString(_ reader: inout JSONReader, _ name: String, max: Int,
+                                identifier: Bool = false) throws(Failure) -> String {
+        guard let value = try optionalString(&reader, name, max: max, identifier: identifier) else {
+            throw .field("\(name) must not be null")
+        }
         guard !value.isEmpty else { throw .field("\(name) must not be empty") }
         return value
     }
 
-    private func optionalString(_ reader: inout JSONReader, _ name: @autoclosure () -> String, max: Int) throws(Failure) -> String? {
+    /// `identifier`: the value keys storage and joins (app, visitor, session, event id, parent), so
+    /// U+0000 (only possible as the escape `\u0000`) is refused there; C APIs and logs would cut it.
+    private func optionalString(_ reader: inout JSONReader, _ name: @autoclosure () -> String, max: Int,
+                                identifier: Bool = false) throws(Failure) -> String? {
         guard try nullOrKind(&reader, .string, name()) else { return nil }
         let ref = try json { () throws(JSONError) in try reader.readStringRef() }
         guard ref.utf8Count <= max else { throw .field("\(name()) is longer than \(max) bytes (\(ref.utf8Count))") }
+        if identifier && ref.hadEscapes && ref.withUTF8({ $0.contains(0) }) {
+            throw .field("\(name()) must not contain U+0000 (\\u0000)")
+        }
         return ref.string
     }
 

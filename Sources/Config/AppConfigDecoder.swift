@@ -43,7 +43,11 @@ enum AppConfigDecoder {
     }
 
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {
-        (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+        (0x30...0x39).contains(byte) || isLetter(byte)
+    }
+
+    private static func isLetter(_ byte: UInt8) -> Bool {
+        (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
     }
 
     static func decodeApp(id: String, _ value: JSONValue, path: String) throws(ConfigError) -> AppSettings {
@@ -60,10 +64,10 @@ enum AppConfigDecoder {
         var settings = AppSettings(id: id, isWildcard: id == "*", platform: platform)
 
         if let value = field("description"), !value.isNull {
-            settings.description = try string(value, "\(path).description", maxBytes: 1024)
+            settings.description = try string(value, "\(path).description", maxCharacters: 1024)
         }
         if let value = field("ingestKey"), !value.isNull {
-            let key = try string(value, "\(path).ingestKey", maxBytes: 256)
+            let key = try string(value, "\(path).ingestKey", maxCharacters: 256)
             guard key.utf8.count >= 8, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
                 throw ConfigError(path: "\(path).ingestKey", message: "expected 8-256 visible ASCII characters (no spaces), or null for no key")
             }
@@ -74,7 +78,7 @@ enum AppConfigDecoder {
             var origins: [String] = []
             for (index, entry) in entries.enumerated() {
                 let entryPath = "\(path).allowedOrigins[\(index)]"
-                let origin = try string(entry, entryPath, maxBytes: 512)
+                let origin = try string(entry, entryPath, maxCharacters: 512)
                 guard isValidOriginPattern(origin) else {
                     throw ConfigError(path: entryPath, message: "expected \"*\" or an origin such as \"https://shop.example.com\", \"http://localhost:3000\" or \"https://*.example.com\" (scheme and host, no path), found \"\(origin)\"")
                 }
@@ -89,7 +93,7 @@ enum AppConfigDecoder {
             let entries = try array(value, "\(path).scrubQueryParameters")
             var names: [String] = []
             for (index, entry) in entries.enumerated() {
-                let name = try string(entry, "\(path).scrubQueryParameters[\(index)]", maxBytes: 128)
+                let name = try string(entry, "\(path).scrubQueryParameters[\(index)]", maxCharacters: 128)
                 guard !name.isEmpty else {
                     throw ConfigError(path: "\(path).scrubQueryParameters[\(index)]", message: "expected a non-empty parameter name")
                 }
@@ -110,12 +114,16 @@ enum AppConfigDecoder {
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         guard let schemeEnd = rest.firstRange(of: "://") else { return false }
         let scheme = rest[..<schemeEnd.lowerBound]
-        guard !scheme.isEmpty, scheme.utf8.allSatisfy({ isAlphanumeric($0) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E }) else { return false }
+        // RFC 3986: a scheme starts with a letter.
+        guard let first = scheme.utf8.first, isLetter(first),
+              scheme.utf8.allSatisfy({ isAlphanumeric($0) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E }) else { return false }
         var host = rest[schemeEnd.upperBound...]
         if host.hasPrefix("*.") { host = host.dropFirst(2) }
         if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") {
             let port = host[host.index(after: colon)...]
-            guard let number = Int(port), (1...65535).contains(number) else { return false }
+            // Digits only (`Int` alone would take "+80"), at most five as the schema's pattern says.
+            guard (1...5).contains(port.utf8.count), port.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                  let number = Int(port), (1...65535).contains(number) else { return false }
             host = host[..<colon]
         }
         guard !host.isEmpty else { return false }
@@ -224,12 +232,13 @@ enum AppConfigDecoder {
         return elements
     }
 
-    static func string(_ value: JSONValue, _ path: String, maxBytes: Int) throws(ConfigError) -> String {
+    /// `maxCharacters` counts Unicode scalars, as JSON Schema's `maxLength` does (apps.schema.json).
+    static func string(_ value: JSONValue, _ path: String, maxCharacters: Int) throws(ConfigError) -> String {
         guard let text = value.stringValue else {
             throw ConfigError(path: path, message: "expected a string, found \(describe(value))")
         }
-        guard text.utf8.count <= maxBytes else {
-            throw ConfigError(path: path, message: "longer than \(maxBytes) bytes")
+        guard text.unicodeScalars.count <= maxCharacters else {
+            throw ConfigError(path: path, message: "longer than \(maxCharacters) characters (\(text.unicodeScalars.count))")
         }
         return text
     }

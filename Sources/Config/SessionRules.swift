@@ -5,7 +5,8 @@ import Wire
 public struct SessionRules: Sendable, Hashable {
     /// No event for this long ends the session (`inactivity`). Mobile may switch it off.
     public var inactivityTimeout: Int64?
-    /// Once the client sends heartbeats: no heartbeat for this long ends it (`heartbeat-timeout`).
+    /// Once the session has seen a heartbeat: no event of any kind (heartbeat or other) for this
+    /// long ends it (`heartbeat-timeout`); the Sessionizer times it from the last event.
     public var heartbeatTimeout: Int64?
     /// The session reached this duration (`max-duration`). Mobile may switch it off.
     public var maxDuration: Int64?

@@ -126,6 +126,26 @@ enum SampleBeacons {
         #expect(reason.contains(reasonPart), "\(reason)")
     }
 
+    @Test(arguments: [
+        (#"{"app":"a\u0000","platform":"web","visitor":"v","sentAt":1,"events":[]}"#, "app must not contain U+0000"),
+        (#"{"app":"a","platform":"web","visitor":"\u0000","sentAt":1,"events":[]}"#, "visitor must not contain U+0000"),
+        (#"{"app":"a","platform":"web","visitor":"v","session":"s\u0000x","sentAt":1,"events":[]}"#, "session must not contain U+0000"),
+    ])
+    func nulInEnvelopeIdentifiersIs400(body: String, reason: String) {
+        let result = Result { () throws(BeaconError) in try parse(body) }
+        #expect(result == .failure(.invalidEnvelope("\(reason) (\\u0000)")))
+    }
+
+    @Test func nulInEventIdentifiersRejectsTheEventButIsKeptInText() throws {
+        #expect(try singleEvent(#""id":"a\u0000","type":"view","ts":1"#) == .invalid("id must not contain U+0000 (\\u0000)"))
+        #expect(try singleEvent(#""id":"a","type":"view","ts":1,"parent":"\u0000""#)
+                == .invalid("parent must not contain U+0000 (\\u0000)"))
+        // Free text keeps it: it is valid JSON and the client's data.
+        let text = try singleEvent(#""id":"a","type":"error","ts":1,"message":"a\u0000b""#)
+        guard case .valid(let event) = text else { Issue.record("\(text)"); return }
+        #expect(event.message == "a\u{0}b")
+    }
+
     @Test func envelopeLengthLimits() {
         let longVisitor = String(repeating: "v", count: 129)
         let result = Result { () throws(BeaconError) in

@@ -269,3 +269,48 @@ func writeFile(_ path: String, _ text: String) throws {
     let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     guard written == bytes.count else { throw WriteFailure() }
 }
+
+/// The origin grammar and string lengths follow `Schemas/apps.schema.json`.
+@Suite struct AppConfigFollowsTheSchema {
+    @Test(arguments: [
+        ("https://shop.example.com", true),
+        ("http://localhost:3000", true),
+        ("http://localhost:00080", true),   // five digits: the schema's pattern allows it
+        ("https://*.example.com", true),
+        ("web+app://x.example", true),
+        ("9ttp://shop.example.com", false),  // a scheme starts with a letter
+        ("+http://shop.example.com", false),
+        ("http://localhost:+80", false),     // Int("+80") would take it
+        ("http://localhost:000080", false),  // more than five digits
+        ("http://localhost:-1", false),
+        ("http://localhost:", false),
+        ("http://localhost:0", false),
+        ("http://localhost:65536", false),
+    ])
+    func originPattern(origin: String, valid: Bool) {
+        #expect(AppConfigDecoder.isValidOriginPattern(origin) == valid)
+    }
+
+    @Test func descriptionCountsCharactersNotBytes() throws {
+        // 'é' is two UTF-8 bytes: the limit is in characters, as JSON Schema's maxLength.
+        let atLimit = String(repeating: "é", count: 1024)
+        let config = try AppConfig.parse(Array(#"{"apps":{"shop":{"platform":"web","description":"\#(atLimit)"}}}"#.utf8))
+        #expect(config.apps["shop"]?.description == atLimit)
+        let result = Result { () throws(ConfigError) in
+            try AppConfig.parse(Array(#"{"apps":{"shop":{"platform":"web","description":"\#(atLimit)x"}}}"#.utf8))
+        }
+        guard case .failure(let error) = result else { Issue.record("accepted 1025 characters"); return }
+        #expect(error.description == "apps.shop.description: longer than 1024 characters (1025)")
+    }
+
+    @Test func scrubParameterNamesCountCharacters() throws {
+        let atLimit = String(repeating: "ü", count: 128)
+        let config = try AppConfig.parse(Array(#"{"apps":{"shop":{"platform":"web","scrubQueryParameters":["\#(atLimit)"]}}}"#.utf8))
+        #expect(config.apps["shop"]?.scrubQueryParameters == [atLimit])
+        let result = Result { () throws(ConfigError) in
+            try AppConfig.parse(Array(#"{"apps":{"shop":{"platform":"web","scrubQueryParameters":["\#(atLimit)x"]}}}"#.utf8))
+        }
+        guard case .failure(let error) = result else { Issue.record("accepted 129 characters"); return }
+        #expect(error.description == "apps.shop.scrubQueryParameters[0]: longer than 128 characters (129)")
+    }
+}
