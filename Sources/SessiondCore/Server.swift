@@ -305,7 +305,9 @@ extension SessiondServer {
     }
 
     /// Waits for SIGTERM or SIGINT, then shuts down (`shutdown`) and exits 0. Never returns.
-    public func runUntilSignalled() -> Never {
+    /// Handles SIGTERM/SIGINT (drain, exit 0) and SIGHUP (reload apps.json), calls `ready` once
+    /// they are handled, then waits for them.
+    public func runUntilSignalled(ready: () -> Void = {}) -> Never {
         let queue = DispatchQueue(label: "sessiond-signals")
         var sources: [DispatchSourceSignal] = []
         for number in [SIGTERM, SIGINT, SIGHUP] {
@@ -324,6 +326,7 @@ extension SessiondServer {
             source.resume()
             sources.append(source)
         }
+        ready()
         while true {
             withExtendedLifetime(sources) { _ = pause() }
         }

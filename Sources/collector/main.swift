@@ -40,14 +40,7 @@ do {
     fail("\(error)", status: 2)
 }
 
-let service: CollectorService
-do {
-    service = try CollectorService.start(configuration, apps: apps)
-} catch {
-    fail("cannot start: \(error)", status: 1)
-}
-Log.standardError.write("collector: listening on \(configuration.httpHost):\(service.httpPort)")
-
+// SIGTERM is handled before "listening" is printed: a supervisor may stop us right after it.
 let signalLoop: EventLoop
 do {
     signalLoop = try EventLoop.start(name: "signals")
@@ -68,6 +61,14 @@ let subscription = try? Signals.deliver([SIGTERM, SIGINT, SIGHUP], to: signalLoo
     }
 }
 if subscription == nil { fail("cannot handle SIGTERM", status: 1) }
+let service: CollectorService
+do {
+    service = try CollectorService.start(configuration, apps: apps)
+} catch {
+    fail("cannot start: \(error)", status: 1)
+}
+
+Log.standardError.write("collector: listening on \(configuration.httpHost):\(service.httpPort)")
 stopping.wait()
 Log.standardError.write("collector: stopping (SIGTERM)")
 _ = service.shutdown()

@@ -23,8 +23,10 @@ do {
             say(2, "sessiond: warning: \(name) names no option of sessiond (see --help)\n")
         }
         let server = try SessiondServer.start(options)
-        say(1, "listening wire=\(server.wirePort) http=\(server.httpPort) shard=\(options.shardID)\n")
-        server.runUntilSignalled()
+        // "listening" is printed only once SIGTERM is handled: a supervisor may stop us right after.
+        server.runUntilSignalled {
+            say(1, "listening wire=\(server.wirePort) http=\(server.httpPort) shard=\(options.shardID)\n")
+        }
     }
 } catch let error as SettingsError {
     say(2, "sessiond: \(error)\n")
