@@ -2,6 +2,7 @@
 // The loops never use these (their sockets are non-blocking).
 #if canImport(Glibc)
 import Glibc
+import CLinux
 #endif
 
 public enum Loopback {
