@@ -87,22 +87,27 @@ public enum Replay {
             JOIN terms t ON t.term_id = st.term_id WHERE s.vid = ?
             """)
         try select.bind(1, vid)
-        var actual: [String: Set<String>] = [:]
-        while try select.step() { actual[select.text(0), default: []].insert("\(select.int64(1)):\(select.text(2))") }
+        // Terms as bytes: the store's UNIQUE index tells canonically equivalent strings apart.
+        var actual: [String: Set<[UInt8]>] = [:]
+        while try select.step() {
+            actual[select.text(0), default: []].insert(Array("\(select.int64(1)):\(select.text(2))".utf8))
+        }
         select.reset()
-        var expected: [String: Set<String>] = [:]
+        var expected: [String: Set<[UInt8]>] = [:]
         for row in stored {
-            var terms = Set<String>()
+            var terms = Set<[UInt8]>()
             for tracked in events where !(tracked.key < row.firstEvent) && !(row.lastEvent < tracked.key) {
                 try SessionStore.forEachTerm(of: tracked.event) { kind, value throws(StoreError) in
-                    terms.insert("\(kind.rawValue):\(value)")
+                    terms.insert(Array("\(kind.rawValue):\(value)".utf8))
                 }
             }
             if !terms.isEmpty { expected[row.id] = terms }
         }
         for id in Set(actual.keys).union(expected.keys) where actual[id] != expected[id] {
-            let missing = (expected[id] ?? []).subtracting(actual[id] ?? []).sorted().prefix(3)
-            let extra = (actual[id] ?? []).subtracting(expected[id] ?? []).sorted().prefix(3)
+            let missing = (expected[id] ?? []).subtracting(actual[id] ?? []).map { String(decoding: $0, as: UTF8.self) }
+                .sorted().prefix(3)
+            let extra = (actual[id] ?? []).subtracting(expected[id] ?? []).map { String(decoding: $0, as: UTF8.self) }
+                .sorted().prefix(3)
             report.differences.append("\(label) session \(id): filter terms differ, missing \(Array(missing)), "
                                       + "extra \(Array(extra))")
         }

@@ -88,8 +88,8 @@ enum Boundary: Equatable {
 /// Where exact ratings come from while folding a whole session (pure function, slow path):
 /// the parents that have an error child anywhere in the session, and the items seen so far.
 struct ExactRatings {
-    var erroredParents: Set<String>
-    var seenItems: Set<String> = []
+    var erroredParents: Set<ByteKey>
+    var seenItems: Set<ByteKey> = []
 }
 
 /// The in-memory summary of one session: everything its rules and summary need, no events.
@@ -190,7 +190,7 @@ struct SessionState: Sendable {
         case .view:
             views &+= 1
             if let page = event.page {
-                if let listed = pages.firstIndex(of: page) {
+                if let listed = pages.firstIndex(where: { $0.sameBytes(page) }) {
                     exitPage = pages[listed]  // shares the listed string's storage
                 } else {
                     exitPage = page
@@ -373,8 +373,8 @@ struct Ratings: Sendable {
             errored = false
         }
         if exact != nil {
-            errored = exact!.erroredParents.contains(event.id)
-            exact!.seenItems.insert(event.id)
+            errored = exact!.erroredParents.contains(ByteKey(event.id))
+            exact!.seenItems.insert(ByteKey(event.id))
         } else if !errored && pendingDropped {
             return false
         }
@@ -408,7 +408,7 @@ struct Ratings: Sendable {
         if exact != nil {
             // Already counted at its parent when the parent came first; else a later parent may
             // arrive on the fast path and must find it.
-            if exact!.seenItems.contains(parent) { return true }
+            if exact!.seenItems.contains(ByteKey(parent)) { return true }
         } else if itemsDropped {
             return false
         }

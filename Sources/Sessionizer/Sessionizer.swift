@@ -12,9 +12,19 @@ import Wire
 /// starts at or before the earliest new event to the visitor's last event, reading events
 /// back through `EventHistory`.
 public struct Sessionizer: Sendable {
+    /// Compared by bytes, as the store keys visitors.
     struct VisitorKey: Hashable, Sendable {
         var app: String
         var visitor: String
+
+        static func == (lhs: VisitorKey, rhs: VisitorKey) -> Bool {
+            lhs.app.sameBytes(rhs.app) && lhs.visitor.sameBytes(rhs.visitor)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            app.hashBytes(into: &hasher)
+            visitor.hashBytes(into: &hasher)
+        }
     }
 
     struct Live: Sendable {
@@ -114,7 +124,7 @@ public struct Sessionizer: Sendable {
         }
         var tags: [String] = []
         for tracked in incoming {
-            if let user = tracked.user, !tags.contains(user) { tags.append(user) }
+            if let user = tracked.user, !tags.contains(where: { $0.sameBytes(user) }) { tags.append(user) }
         }
         update.userTags = tags
         return update
@@ -388,20 +398,20 @@ public struct Sessionizer: Sendable {
 /// A bounded set of page names: `share` makes a session's pages point at one stored copy each.
 struct PageNames: Sendable {
     static let limit = 4096
-    private var names = Set<String>()
+    private var names = Set<ByteKey>()
 
     mutating func share(_ state: inout SessionState) {
         guard !state.pages.isEmpty else { return }
         for index in state.pages.indices {
             let page = state.pages[index]
-            if let known = names.firstIndex(of: page) {
-                state.pages[index] = names[known]
+            if let known = names.firstIndex(of: ByteKey(page)) {
+                state.pages[index] = names[known].text
             } else {
                 // Past the bound, start over: sessions keep the copies they already share.
                 if names.count >= PageNames.limit { names.removeAll(keepingCapacity: true) }
-                names.insert(page)
+                names.insert(ByteKey(page))
             }
-            if state.exitPage == page { state.exitPage = state.pages[index] }
+            if state.exitPage?.sameBytes(page) == true { state.exitPage = state.pages[index] }
         }
     }
 }

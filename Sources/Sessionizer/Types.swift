@@ -20,6 +20,16 @@ public struct EventKey: Sendable, Hashable, Comparable, CustomStringConvertible 
         return lhs.id.utf8.lexicographicallyPrecedes(rhs.id.utf8)
     }
 
+    /// Byte equality of ids, consistent with `<` and with the store's UNIQUE index.
+    public static func == (lhs: EventKey, rhs: EventKey) -> Bool {
+        lhs.ts == rhs.ts && lhs.id.sameBytes(rhs.id)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ts)
+        id.hashBytes(into: &hasher)
+    }
+
     public var description: String { "\(ts)/\(id)" }
 }
 

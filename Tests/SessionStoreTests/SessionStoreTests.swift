@@ -51,6 +51,24 @@ import Wire
         #expect(other.eventsNew == 2)
     }
 
+    /// SQLite's UNIQUE index compares bytes; "\u{E9}" and "e\u{301}" are two events, and the
+    /// session must count both (Swift's String == calls them equal).
+    @Test func canonicallyEquivalentIdsAreTwoEventsInTheSession() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        let store = try openStore(path)
+        let result = try store.apply(batch: batchID(1), beacons: [webBeacon([view("\u{E9}", at: t0),
+                                                                            action("e\u{301}", at: t0 + 10)])],
+                                     now: t0)
+        #expect(result.eventsNew == 2)
+        #expect(try store.count("events") == 2)
+        #expect(try store.allRows().map(\.eventCount) == [2])
+        #expect(try store.allRows().map(\.actions) == [1])
+        let replay = try Replay.run(path: path)
+        #expect(replay.events == 2)
+        #expect(replay.differences == [])
+    }
+
     @Test func userTagLinksEveryVisitorAndEnvelopesRoundTrip() throws {
         let dir = TempDir()
         let store = try openStore(dir.path("s.db"))
