@@ -116,8 +116,9 @@ public struct SessionRow: Sendable, Hashable {
         return parts.joined(separator: ",")
     }
 
-    /// The stored view of the sessionizer (`EventHistory.sessions`).
-    func stored() throws(StoreError) -> StoredSession {
+    /// The stored view of the sessionizer (`EventHistory.sessions`); `currentRules` is the rule
+    /// set now in force for the visitor's app and platform, when known.
+    func stored(currentRules: Int64? = nil) throws(StoreError) -> StoredSession {
         guard let sessionID = SessionID(hex: id) else { throw .corruptRow("session id \(id) is not 32 hex digits") }
         var previous: SessionID?
         if let previousID {
@@ -128,7 +129,8 @@ public struct SessionRow: Sendable, Hashable {
         }
         return StoredSession(id: sessionID, revision: Int(revision), firstEvent: firstEvent, lastEvent: lastEvent,
                              previousSessionId: previous, continued: continued, live: live,
-                             fingerprint: fingerprint)
+                             fingerprint: fingerprint, endReason: endReason.flatMap(EndReason.init(rawValue:)),
+                             madeUnderOtherRules: currentRules.map { $0 != rulesID } ?? false)
     }
 
     static let columns = """

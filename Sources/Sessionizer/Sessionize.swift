@@ -19,11 +19,13 @@ public struct SessionizeResult: Sendable, Hashable {
 /// The core truth: the sessions of ONE visitor's events in ONE app, as a pure function of the
 /// events (deduplicated by event id, first occurrence kept; ordered by `EventKey`), the rules
 /// and the watermark (server time; decides only which sessions are still live).
+/// `firstContinued`: the events follow a session whose end reason continues (a stretch made
+/// under one rule set after one made under another).
 public func sessionize(_ events: [TrackedEvent], visitor: String, platform: Platform, rules: SessionRules,
-                       watermark: Int64) -> SessionizeResult {
+                       watermark: Int64, firstContinued: Bool = false) -> SessionizeResult {
     let ordered = orderedUnique(events)
     let computed = compute(ordered, limits: Limits(rules), platform: platform, visitor: visitor,
-                           firstContinued: false, watermark: watermark)
+                           firstContinued: firstContinued, watermark: watermark)
     let sessions = zip(computed.segments, computed.summaries).map { segment, summary in
         SessionDraft(summary: summary, events: ordered[segment.range].map(\.key))
     }

@@ -278,7 +278,9 @@ public struct Sessionizer: Sendable {
     /// its last event (end-session, crash), or `key` comes after its inactivity timeout, which
     /// bounds every other timer. Needs the stored end reason (which `continued` depends on).
     static func cannotJoin(_ stored: StoredSession, from key: EventKey, _ limits: Limits) -> Bool {
-        guard !stored.live, let reason = stored.endReason, key > stored.lastEvent else { return false }
+        guard !stored.live, key > stored.lastEvent else { return false }
+        if stored.madeUnderOtherRules { return true }
+        guard let reason = stored.endReason else { return false }
         if reason == .explicitEnd || reason == .crash { return true }
         guard let inactivity = limits.inactivity else { return false }
         return key.ts > plus(stored.lastEvent.ts, inactivity)

@@ -266,10 +266,14 @@ public struct StoredSession: Sendable, Hashable {
     /// The stored end reason. Optional for the store; with it, a returning visitor's new visit
     /// does not read the previous visit's events back.
     public var endReason: EndReason?
+    /// The session was made under another rule set than the one now in force. A completed one
+    /// keeps the rules it was made with: events after it start a new session instead of
+    /// recomputing it (only a late event that lands inside it recomputes it).
+    public var madeUnderOtherRules: Bool
 
     public init(id: SessionID, revision: Int, firstEvent: EventKey, lastEvent: EventKey,
                 previousSessionId: SessionID?, continued: Bool, live: Bool, fingerprint: UInt64,
-                endReason: EndReason? = nil) {
+                endReason: EndReason? = nil, madeUnderOtherRules: Bool = false) {
         self.id = id
         self.revision = revision
         self.firstEvent = firstEvent
@@ -279,6 +283,7 @@ public struct StoredSession: Sendable, Hashable {
         self.live = live
         self.fingerprint = fingerprint
         self.endReason = endReason
+        self.madeUnderOtherRules = madeUnderOtherRules
     }
 
     public init(_ record: SessionRecord) {

@@ -430,4 +430,34 @@ import Wire
         #expect(versions == 2)
         #expect(try Replay.run(path: path).differences == [])
     }
+
+    /// A reload must not rewrite a returning visitor's completed session: it keeps the rules it
+    /// was made with, and Replay checks it with those.
+    @Test func aReloadLeavesCompletedSessionsWithTheirOwnRules() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        let inactivity = Mutex<Int64>(30 * minute)
+        let store = try SessionStore(path: path, now: t0, sessionIDs: SeededIDs(state: 1)) { _, platform in
+            var rules = SessionRules.defaults(for: platform)
+            rules.inactivityTimeout = inactivity.withLock { $0 }
+            return rules
+        }
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("a", at: t0), view("b", at: t0 + 10 * minute)])],
+                            now: t0 + 10 * minute)
+        _ = try store.advance(watermark: t0 + 45 * minute, now: t0 + 45 * minute)
+        let completed = try store.allRows()
+        #expect(completed.count == 1)
+        #expect(completed.first?.live == false)
+        #expect(completed.first?.rulesID == 1)
+        inactivity.withLock { $0 = 5 * minute }
+        _ = try store.apply(batch: batchID(2), beacons: [webBeacon([view("c", at: t0 + 60 * minute)])],
+                            now: t0 + 60 * minute)
+        let rows = try store.allRows()
+        #expect(rows.count == 2)
+        #expect(rows.first == completed.first)
+        #expect(rows.map(\.eventCount) == [2, 1])
+        #expect(rows.map(\.rulesID) == [1, 2])
+        #expect(rows.last?.previousID == completed.first?.id)
+        #expect(try Replay.run(path: path).differences == [])
+    }
 }
