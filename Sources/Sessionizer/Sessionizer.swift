@@ -53,6 +53,7 @@ public struct Sessionizer: Sendable {
     private var nextGeneration: UInt32 = 0
     private var deadlines = DeadlineHeap()
     private var ids: any RandomNumberGenerator & Sendable
+    private let itemSeed: UInt64
     /// Page names shared by the live sessions: most sessions list the same few pages, and a
     /// URL longer than 15 bytes is a heap string of its own per session otherwise.
     private var pageNames = PageNames()
@@ -75,8 +76,11 @@ public struct Sessionizer: Sendable {
     }
 
     /// `ids` makes session ids (128 random bits each); inject a seeded generator in tests.
-    public init(ids: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
+    /// `itemSeed` seeds the in-memory hashes that match actions and views to error children
+    /// (default: random per process, so crafted ids cannot be made to collide); inject one in tests.
+    public init(ids: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(), itemSeed: UInt64? = nil) {
         self.ids = ids
+        self.itemSeed = itemSeed ?? Fingerprint.processSeed
     }
 
     /// Visitors with a live session held in memory.
@@ -110,7 +114,7 @@ public struct Sessionizer: Sendable {
         let incoming = orderedUnique(events)
         let key = VisitorKey(app: app, visitor: visitor)
         guard let earliest = incoming.first?.key else { return VisitorUpdate(app: app, visitor: visitor) }
-        let limits = Limits(rules)
+        let limits = Limits(rules, itemSeed: itemSeed)
         var update: VisitorUpdate
         let current = takeLive(key)
         if let current, current.platform == platform, earliest > current.state.lastKey,
@@ -137,7 +141,7 @@ public struct Sessionizer: Sendable {
                                 history: some EventHistory) throws(SessionizerError) -> VisitorUpdate {
         let key = VisitorKey(app: app, visitor: visitor)
         let current = takeLive(key)
-        return try slowPath(key, platform: platform, limits: Limits(rules), incoming: [],
+        return try slowPath(key, platform: platform, limits: Limits(rules, itemSeed: itemSeed), incoming: [],
                             anchor: EventKey(ts: .max, id: "\u{10FFFF}"), history: history, replacing: current)
     }
 
