@@ -392,6 +392,35 @@ import Wire
             == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
+    /// A rule set read back from the file with a number the config loader would refuse is
+    /// corruption: replaying with a zero inactivity would split every session.
+    @Test(arguments: [
+        { (rules: inout SessionRules) in rules.inactivityTimeout = 0 },
+        { (rules: inout SessionRules) in rules.maxDuration = -5 },
+        { (rules: inout SessionRules) in rules.activeGap = 0 },
+        { (rules: inout SessionRules) in rules.apdexThreshold = -1 },
+        { (rules: inout SessionRules) in rules.toleratingFactor = 0 },
+        { (rules: inout SessionRules) in rules.maxActions = 0 },
+        { (rules: inout SessionRules) in rules.satisfiedShare = 0 },
+        { (rules: inout SessionRules) in rules.frustratedShare = .nan },
+    ] as [@Sendable (inout SessionRules) -> Void])
+    func ruleSetsWithNonPositiveNumbersAreCorrupt(_ damage: @Sendable (inout SessionRules) -> Void) {
+        var rules = SessionRules.defaults(for: .web)
+        damage(&rules)
+        let bytes = RulesCodec.encode(rules)
+        #expect(throws: StoreError.self) { try bytes.withUnsafeBytes { try RulesCodec.decode($0) } }
+    }
+
+    @Test func erasureRefusesAVisitorWithACorruptPlatform() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("e1", at: t0)])], now: t0)
+        try store.connection.execute("UPDATE visitors SET platform = 77")
+        #expect(throws: StoreError.self) { try store.erase(app: "shop", kind: .visitor, id: "v1", now: t0 + 1) }
+        // Nothing was erased: the transaction rolled back.
+        #expect(try store.count("events") == 1)
+    }
+
     @Test func ruleSetsRoundTrip() throws {
         var custom = SessionRules.defaults(for: .mobile)
         custom.toleratingFactor = 6
