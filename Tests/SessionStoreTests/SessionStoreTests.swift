@@ -267,6 +267,27 @@ import Wire
         #expect(try Replay.run(path: store.path).differences == [])
     }
 
+    /// A session larger than the per-transaction budget loses its events in chunks of the
+    /// budget, one transaction each; its row goes with the last chunk.
+    @Test func aLargeOldSessionIsDeletedInBoundedChunks() throws {
+        let dir = TempDir()
+        let options = StoreOptions(retention: 35 * 24 * hour, retentionRowsPerTransaction: 10)
+        let store = try openStore(dir.path("s.db"), options: options)
+        let events = (0..<25).map { action("big\($0)", at: t0 + Int64($0)) }
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon(events)], now: t0)
+        let later = t0 + 40 * 24 * hour
+        _ = try store.advance(watermark: later, now: later)
+        let first = try store.runRetention(now: later, maxTransactions: 1)
+        #expect(first == SessionStore.RetentionResult(sessions: 0, events: 10, transactions: 1, finished: false))
+        #expect(try store.count("events") == 15)
+        #expect(try store.count("sessions") == 1)
+        let rest = try store.runRetention(now: later)
+        #expect(rest == SessionStore.RetentionResult(sessions: 1, events: 15, transactions: 2, finished: true))
+        #expect(try store.count("events") == 0)
+        #expect(try store.count("sessions") == 0)
+        #expect(try store.count("session_terms") == 0)
+    }
+
     @Test func batchIDsAreForgottenAfterTheirRetention() throws {
         let dir = TempDir()
         let store = try openStore(dir.path("s.db"), options: StoreOptions(batchIDRetention: 7 * 24 * hour))
