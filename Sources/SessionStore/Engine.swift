@@ -10,9 +10,10 @@ extension SessionStore {
         for visitor in work.order where !visitor.events.isEmpty {
             // A visitor first stored by this batch has exactly these events and no session: the
             // sessionizer's slow path gets them without a round trip through SQLite.
+            let (rulesID, rules) = try ruleSetID(app: visitor.app, platform: visitor.platform)
             let history = StoredHistory(connection: connection,
-                                        fresh: visitor.isNew ? (visitor.app, visitor.visitor, visitor.events) : nil)
-            let (_, rules) = try ruleSetID(app: visitor.app, platform: visitor.platform)
+                                        fresh: visitor.isNew ? (visitor.app, visitor.visitor, visitor.events) : nil,
+                                        currentRules: rulesID)
             touched.append(VisitorRef(app: visitor.app, visitor: visitor.visitor, platform: visitor.platform))
             let update: VisitorUpdate
             do {
@@ -89,10 +90,10 @@ extension SessionStore {
     func resume(_ visitors: [VisitorRef], now: Int64) throws(StoreError) {
         guard !visitors.isEmpty else { return }
         termsWritten.removeAll(keepingCapacity: true)
-        let history = StoredHistory(connection: connection)
         try connection.transaction { () throws(StoreError) in
             for visitor in visitors {
-                let (_, rules) = try ruleSetID(app: visitor.app, platform: visitor.platform)
+                let (rulesID, rules) = try ruleSetID(app: visitor.app, platform: visitor.platform)
+                let history = StoredHistory(connection: connection, fresh: nil, currentRules: rulesID)
                 let update: VisitorUpdate
                 do throws(SessionizerError) {
                     update = try engine.resume(app: visitor.app, visitor: visitor.visitor, platform: visitor.platform,

@@ -84,7 +84,12 @@ extension SessionStore {
                 var platform = Platform.web
                 if try visitor.step() {
                     visitorID = visitor.text(0)
-                    platform = Platform(rawValue: UInt8(truncatingIfNeeded: visitor.int64(1))) ?? .web
+                    let raw = visitor.int64(1)
+                    guard let known = UInt8(exactly: raw).flatMap(Platform.init(rawValue:)) else {
+                        visitor.reset()
+                        throw .corruptRow("visitor \(visitor.text(0)): unknown platform \(raw)")
+                    }
+                    platform = known
                 }
                 visitor.reset()
                 let counts = try deleteVisitor(vid: vid)

@@ -2,8 +2,8 @@ import Config
 import Sessionizer
 import Wire
 
-/// Recomputes every visitor's sessions from its stored events with the pure `sessionize` and the
-/// stored rule set (config version), and compares them with the stored session rows. Sessions
+/// Recomputes every visitor's sessions from its stored events with the pure `sessionize` and each
+/// session's stored rule set (config version), and compares them with the stored session rows. Sessions
 /// are a pure function of the events, so any difference is a bug (or a tampered file).
 public enum Replay {
     public struct Report: Sendable {
@@ -39,22 +39,35 @@ public enum Replay {
             let events = try history.events(vid: visitor.vid, from: EventKey(ts: Int64.min, id: ""), through: nil)
             report.events += events.count
             report.sessions += stored.count
-            let rules: SessionRules
-            if let last = stored.last {
-                rules = try SessionStore.ruleSet(last.rulesID, on: connection)
-            } else if let latest = try latestRuleSet(app: visitor.app, platform: platform, on: connection) {
-                rules = latest
-            } else {
-                rules = SessionRules.defaults(for: platform)
+            // Each stretch of consecutive sessions made under one rule set is recomputed with
+            // that rule set: a completed session keeps the rules it was made with.
+            var drafts: [SessionDraft] = []
+            if stored.isEmpty {
+                let rules = try latestRuleSet(app: visitor.app, platform: platform, on: connection)
+                    ?? SessionRules.defaults(for: platform)
+                drafts = sessionize(events, visitor: visitor.visitor, platform: platform, rules: rules,
+                                    watermark: watermark).sessions
             }
-            let result = sessionize(events, visitor: visitor.visitor, platform: platform, rules: rules,
-                                    watermark: watermark)
+            var start = 0
+            while start < stored.count {
+                var end = start + 1
+                while end < stored.count && stored[end].rulesID == stored[start].rulesID { end += 1 }
+                let from = stored[start].firstEvent
+                let until = end < stored.count ? stored[end].firstEvent : nil
+                let stretch = events.filter { event in !(event.key < from) && (until.map { event.key < $0 } ?? true) }
+                let continued = start > 0
+                    && (stored[start - 1].endReason.flatMap(EndReason.init(rawValue:))?.continues ?? false)
+                drafts += sessionize(stretch, visitor: visitor.visitor, platform: platform,
+                                     rules: try SessionStore.ruleSet(stored[start].rulesID, on: connection),
+                                     watermark: watermark, firstContinued: continued).sessions
+                start = end
+            }
             let label = "app \(visitor.app) visitor \(visitor.visitor)"
-            if result.sessions.count != stored.count {
+            if drafts.count != stored.count {
                 report.differences.append(
-                    "\(label): \(stored.count) stored sessions, \(result.sessions.count) recomputed")
+                    "\(label): \(stored.count) stored sessions, \(drafts.count) recomputed")
             }
-            for (index, (draft, row)) in zip(result.sessions, stored).enumerated() {
+            for (index, (draft, row)) in zip(drafts, stored).enumerated() {
                 let expectedPrevious = index == 0 ? row.previousID : stored[index - 1].id
                 if row.previousID != expectedPrevious {
                     report.differences.append(
@@ -87,22 +100,27 @@ public enum Replay {
             JOIN terms t ON t.term_id = st.term_id WHERE s.vid = ?
             """)
         try select.bind(1, vid)
-        var actual: [String: Set<String>] = [:]
-        while try select.step() { actual[select.text(0), default: []].insert("\(select.int64(1)):\(select.text(2))") }
+        // Terms as bytes: the store's UNIQUE index tells canonically equivalent strings apart.
+        var actual: [String: Set<[UInt8]>] = [:]
+        while try select.step() {
+            actual[select.text(0), default: []].insert(Array("\(select.int64(1)):\(select.text(2))".utf8))
+        }
         select.reset()
-        var expected: [String: Set<String>] = [:]
+        var expected: [String: Set<[UInt8]>] = [:]
         for row in stored {
-            var terms = Set<String>()
+            var terms = Set<[UInt8]>()
             for tracked in events where !(tracked.key < row.firstEvent) && !(row.lastEvent < tracked.key) {
                 try SessionStore.forEachTerm(of: tracked.event) { kind, value throws(StoreError) in
-                    terms.insert("\(kind.rawValue):\(value)")
+                    terms.insert(Array("\(kind.rawValue):\(value)".utf8))
                 }
             }
             if !terms.isEmpty { expected[row.id] = terms }
         }
         for id in Set(actual.keys).union(expected.keys) where actual[id] != expected[id] {
-            let missing = (expected[id] ?? []).subtracting(actual[id] ?? []).sorted().prefix(3)
-            let extra = (actual[id] ?? []).subtracting(expected[id] ?? []).sorted().prefix(3)
+            let missing = (expected[id] ?? []).subtracting(actual[id] ?? []).map { String(decoding: $0, as: UTF8.self) }
+                .sorted().prefix(3)
+            let extra = (actual[id] ?? []).subtracting(expected[id] ?? []).map { String(decoding: $0, as: UTF8.self) }
+                .sorted().prefix(3)
             report.differences.append("\(label) session \(id): filter terms differ, missing \(Array(missing)), "
                                       + "extra \(Array(extra))")
         }

@@ -9,8 +9,9 @@ extension SessionStore {
 
     /// Deletes completed sessions whose end is older than `now - retention`, with their events
     /// (and the visitor's orphan heartbeats before them), oldest first, in transactions of at most
-    /// `retentionRowsPerTransaction` rows so the writer is never held for long. Call it between
-    /// batches; `maxTransactions` bounds one call.
+    /// `retentionRowsPerTransaction` rows so the writer is never held for long (a larger session
+    /// loses its events in chunks of that size first, its row last). Call it between batches;
+    /// `maxTransactions` bounds one call.
     public func runRetention(now: Int64, maxTransactions: Int = Int.max) throws(StoreError) -> RetentionResult {
         let cutoff = now &- options.retention
         var result = RetentionResult()
@@ -18,7 +19,7 @@ extension SessionStore {
             let step = try connection.transaction { () throws(StoreError) -> (sessions: Int, events: Int) in
                 try retentionStep(cutoff: cutoff, budget: options.retentionRowsPerTransaction)
             }
-            if step.sessions == 0 { return result }
+            if step.sessions == 0 && step.events == 0 { return result }
             result.transactions += 1
             result.sessions += step.sessions
             result.events += step.events
@@ -37,7 +38,7 @@ extension SessionStore {
         var victims: [(sid: Int64, vid: Int64, lastTS: Int64, lastID: String)] = []
         var rows = 0
         while try select.step() {
-            // Always take one session, however large, so retention makes progress.
+            // Always take one session, however large, so retention makes progress (in chunks).
             let eventCount = select.int(4)
             if !victims.isEmpty, rows &+ eventCount &+ 1 > budget { break }
             rows = rows &+ eventCount &+ 1
@@ -45,6 +46,21 @@ extension SessionStore {
         }
         select.reset()
         var events = 0
+        if victims.count == 1, let victim = victims.first, rows > budget {
+            // One session larger than the budget: its events go `budget` at a time, oldest
+            // first, one transaction each; the row (and its terms) goes with the last chunk.
+            let chunk = try connection.statement("""
+                DELETE FROM events WHERE rowid IN (SELECT rowid FROM events
+                    WHERE vid = ?1 AND (ts < ?2 OR (ts = ?2 AND event_id <= ?3)) ORDER BY ts, event_id LIMIT ?4)
+                """)
+            try chunk.bind(1, victim.vid)
+            try chunk.bind(2, victim.lastTS)
+            try chunk.bind(3, victim.lastID)
+            try chunk.bind(4, budget)
+            try chunk.run()
+            events = connection.changes
+            if events == budget { return (0, events) }
+        }
         for victim in victims {
             // Sessions are contiguous in (ts, event id) order and completed ones precede a live
             // one, so everything of the visitor up to this session's last event is older.

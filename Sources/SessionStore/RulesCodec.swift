@@ -66,6 +66,27 @@ enum RulesCodec {
             guard let exact = Int(exactly: maxActions) else { throw .corruptRow("rule set: maxActions out of range") }
             rules.maxActions = exact
         }
+        try validate(rules)
         return rules
+    }
+
+    /// The numbers the config loader accepts (positive durations and counts, shares in (0, 1]):
+    /// anything else in the file is corruption, not a rule to run with.
+    static func validate(_ rules: SessionRules) throws(StoreError) {
+        let durations: [(String, Int64?)] = [
+            ("inactivityTimeout", rules.inactivityTimeout), ("heartbeatTimeout", rules.heartbeatTimeout),
+            ("maxDuration", rules.maxDuration), ("backgroundTimeout", rules.backgroundTimeout),
+            ("backstop", rules.backstop), ("lateness", rules.lateness), ("activeGap", rules.activeGap),
+            ("apdexThreshold", rules.apdexThreshold), ("maxClockSkew", rules.maxClockSkew),
+            ("toleratingFactor", rules.toleratingFactor), ("maxActions", rules.maxActions.map { Int64($0) }),
+        ]
+        for (name, value) in durations {
+            if let value, value <= 0 { throw .corruptRow("rule set: \(name) is \(value), must be positive") }
+        }
+        for (name, share) in [("frustratedShare", rules.frustratedShare), ("satisfiedShare", rules.satisfiedShare)] {
+            guard share.isFinite, share > 0, share <= 1 else {
+                throw .corruptRow("rule set: \(name) is \(share), must be in (0, 1]")
+            }
+        }
     }
 }

@@ -116,8 +116,9 @@ public struct SessionRow: Sendable, Hashable {
         return parts.joined(separator: ",")
     }
 
-    /// The stored view of the sessionizer (`EventHistory.sessions`).
-    func stored() throws(StoreError) -> StoredSession {
+    /// The stored view of the sessionizer (`EventHistory.sessions`); `currentRules` is the rule
+    /// set now in force for the visitor's app and platform, when known.
+    func stored(currentRules: Int64? = nil) throws(StoreError) -> StoredSession {
         guard let sessionID = SessionID(hex: id) else { throw .corruptRow("session id \(id) is not 32 hex digits") }
         var previous: SessionID?
         if let previousID {
@@ -128,7 +129,8 @@ public struct SessionRow: Sendable, Hashable {
         }
         return StoredSession(id: sessionID, revision: Int(revision), firstEvent: firstEvent, lastEvent: lastEvent,
                              previousSessionId: previous, continued: continued, live: live,
-                             fingerprint: fingerprint)
+                             fingerprint: fingerprint, endReason: endReason.flatMap(EndReason.init(rawValue:)),
+                             madeUnderOtherRules: currentRules.map { $0 != rulesID } ?? false)
     }
 
     static let columns = """
@@ -141,57 +143,30 @@ public struct SessionRow: Sendable, Hashable {
         """
     static let columnCount: Int32 = 48
 
-    /// Binds parameters 1...48 in the order of `columns` (`vid` is parameter 3).
+    /// Binds parameters 1...48 in the order of `columns` (`vid` is parameter 3): the growth
+    /// parameters, then identity, start and the rest.
     func bind(to statement: Statement, vid: Int64) throws(StoreError) {
-        var deviceBytes: [UInt8] = []
-        if let device { EnvelopeCodec.encodeDevice(device, into: &deviceBytes) }
-        var pages: [UInt8] = []
-        EventCodec.putVarint(UInt64(pagesVisited.count), &pages)
-        for page in pagesVisited { EventCodec.putString(page, &pages) }
-        try statement.bind(1, id)
+        try bindGrowth(to: statement)
         try statement.bind(2, app)
         try statement.bind(3, vid)
         try statement.bind(4, visitor)
-        try statement.bind(5, userTag)
         try statement.bind(6, clientSession)
         try statement.bind(7, Int64(platform.rawValue))
-        if device == nil { try statement.bindNull(8) } else { try statement.bind(8, blob: deviceBytes) }
+        if let device {
+            var deviceBytes: [UInt8] = []
+            EnvelopeCodec.encodeDevice(device, into: &deviceBytes)
+            try statement.bind(8, blob: deviceBytes)
+        } else {
+            try statement.bindNull(8)
+        }
         try statement.bind(9, start)
-        try statement.bind(10, end)
-        try statement.bind(11, duration)
-        try statement.bind(12, activeTime)
-        try statement.bind(13, eventCount)
-        try statement.bind(14, views)
-        try statement.bind(15, actions)
-        try statement.bind(16, requests)
-        try statement.bind(17, resources)
-        try statement.bind(18, errors)
-        try statement.bind(19, failedRequests)
-        try statement.bind(20, failedResources)
-        try statement.bind(21, crashes)
-        try statement.bind(22, heartbeats)
-        try statement.bind(23, frustratedActions)
-        try statement.bind(24, satisfiedRatings)
-        try statement.bind(25, toleratingRatings)
-        try statement.bind(26, frustratedRatings)
-        try statement.bind(27, lastRating)
         try statement.bind(28, entryPage)
-        try statement.bind(29, exitPage)
-        try statement.bind(30, blob: pages)
-        try statement.bind(31, experience)
-        try statement.bind(32, health)
-        try statement.bind(33, healthReasons)
         try statement.bind(34, endReason)
         try statement.bind(35, live)
-        try statement.bind(36, revision)
         try statement.bind(37, previousID)
         try statement.bind(38, continued)
         try statement.bind(39, mergedInto)
-        try statement.bind(40, rulesID)
         try statement.bind(41, firstEventID)
-        try statement.bind(42, lastEventTS)
-        try statement.bind(43, lastEventID)
-        try statement.bind(44, Int64(bitPattern: fingerprint))
         // Denormalised device fields, for filters and their indexes.
         try statement.bind(45, device?.browser)
         try statement.bind(46, device?.os)
@@ -200,7 +175,8 @@ public struct SessionRow: Sendable, Hashable {
     }
 
     /// Binds only the parameters of the narrow UPDATE of a live session that grew (the hot path:
-    /// every batch, every active visitor), leaving identity and start columns unbound.
+    /// every batch, every active visitor), leaving identity and start columns unbound; `bind`
+    /// adds those.
     func bindGrowth(to statement: Statement) throws(StoreError) {
         var pages: [UInt8] = []
         EventCodec.putVarint(UInt64(pagesVisited.count), &pages)

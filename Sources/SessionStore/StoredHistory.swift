@@ -8,15 +8,21 @@ public struct StoredHistory: EventHistory {
     let connection: Connection
     /// A visitor whose only stored events are these (first stored by the open transaction).
     let fresh: (app: String, visitor: String, events: [TrackedEvent])?
+    /// The rule set in force for the visitor being sessionized: completed sessions made under
+    /// another one keep it.
+    let currentRules: Int64?
 
     public init(connection: Connection) {
         self.connection = connection
         fresh = nil
+        currentRules = nil
     }
 
-    init(connection: Connection, fresh: (app: String, visitor: String, events: [TrackedEvent])?) {
+    init(connection: Connection, fresh: (app: String, visitor: String, events: [TrackedEvent])?,
+         currentRules: Int64?) {
         self.connection = connection
         self.fresh = fresh
+        self.currentRules = currentRules
     }
 
     private func isFresh(app: String, visitor: String) -> Bool {
@@ -108,7 +114,7 @@ public struct StoredHistory: EventHistory {
     public func sessions(app: String, visitor: String, from: EventKey) throws -> [StoredSession] {
         if isFresh(app: app, visitor: visitor) { return [] }
         guard let vid = try visitorID(app: app, visitor: visitor) else { return [] }
-        return try sessionRows(vid: vid, from: from).map { row throws(StoreError) in try row.stored() }
+        return try sessionRows(vid: vid, from: from).map { row throws(StoreError) in try row.stored(currentRules: currentRules) }
     }
 
     /// Not retired sessions of `vid`: the latest starting at or before `from`, then every later one.

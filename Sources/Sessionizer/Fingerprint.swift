@@ -40,6 +40,18 @@ struct Fingerprint {
         }
     }
 
+    /// Seed of the in-memory-only item hashes (rating matches of actions, views and error
+    /// parents): random per process, so ids crafted to collide in one run collide in no other.
+    static let processSeed = UInt64.random(in: .min ... .max)
+
+    /// A hash kept in memory only, never stored: seeded (see `processSeed`).
+    static func hash(_ text: String, seed: UInt64) -> UInt64 {
+        var fingerprint = Fingerprint()
+        fingerprint.add(seed)
+        fingerprint.add(text)
+        return fingerprint.value
+    }
+
     static func hash(_ text: String) -> UInt64 {
         var fingerprint = Fingerprint()
         fingerprint.add(text)

@@ -13,8 +13,11 @@ struct Limits: Sendable, Hashable {
     var apdex: Int64
     var toleratingFactor: Int64
     var shares: Shares
+    /// Seed of the item hashes (`Fingerprint.hash(_:seed:)`).
+    var itemSeed: UInt64
 
-    init(_ rules: SessionRules) {
+    init(_ rules: SessionRules, itemSeed: UInt64 = Fingerprint.processSeed) {
+        self.itemSeed = itemSeed
         func on(_ value: Int64?) -> Int64? { value.flatMap { $0 >= 0 ? $0 : nil } }
         inactivity = on(rules.inactivityTimeout)
         heartbeat = on(rules.heartbeatTimeout)
@@ -88,8 +91,8 @@ enum Boundary: Equatable {
 /// Where exact ratings come from while folding a whole session (pure function, slow path):
 /// the parents that have an error child anywhere in the session, and the items seen so far.
 struct ExactRatings {
-    var erroredParents: Set<String>
-    var seenItems: Set<String> = []
+    var erroredParents: Set<ByteKey>
+    var seenItems: Set<ByteKey> = []
 }
 
 /// The in-memory summary of one session: everything its rules and summary need, no events.
@@ -190,7 +193,7 @@ struct SessionState: Sendable {
         case .view:
             views &+= 1
             if let page = event.page {
-                if let listed = pages.firstIndex(of: page) {
+                if let listed = pages.firstIndex(where: { $0.sameBytes(page) }) {
                     exitPage = pages[listed]  // shares the listed string's storage
                 } else {
                     exitPage = page
@@ -226,7 +229,7 @@ struct SessionState: Sendable {
             break
         }
         if event.errorsParent, let parent = event.parent {
-            ratingsOK = ratings.addChildError(parent: parent, exact: &exact) && ratingsOK
+            ratingsOK = ratings.addChildError(parent: parent, limits, exact: &exact) && ratingsOK
         }
         guard ratingsOK else { return false }
         eventCount &+= 1
@@ -353,7 +356,7 @@ struct Ratings: Sendable {
     }
 
     mutating func addItem(_ event: Event, isAction: Bool, _ limits: Limits, exact: inout ExactRatings?) -> Bool {
-        let hash = Fingerprint.hash(event.id) & Item.hashMask
+        let hash = Fingerprint.hash(event.id, seed: limits.itemSeed) & Item.hashMask
         if !isAction { recentViews = (hash | 1, recentViews.0) }
         // Once a session has an action, views are no longer rated: forget them.
         if isAction {
@@ -373,8 +376,8 @@ struct Ratings: Sendable {
             errored = false
         }
         if exact != nil {
-            errored = exact!.erroredParents.contains(event.id)
-            exact!.seenItems.insert(event.id)
+            errored = exact!.erroredParents.contains(ByteKey(event.id))
+            exact!.seenItems.insert(ByteKey(event.id))
         } else if !errored && pendingDropped {
             return false
         }
@@ -392,8 +395,8 @@ struct Ratings: Sendable {
         return true
     }
 
-    mutating func addChildError(parent: String, exact: inout ExactRatings?) -> Bool {
-        let hash = Fingerprint.hash(parent) & Item.hashMask
+    mutating func addChildError(parent: String, _ limits: Limits, exact: inout ExactRatings?) -> Bool {
+        let hash = Fingerprint.hash(parent, seed: limits.itemSeed) & Item.hashMask
         if let index = items.lastIndex(where: { $0.hash == hash }) {
             if !items[index].errored {
                 let item = items[index]
@@ -408,7 +411,7 @@ struct Ratings: Sendable {
         if exact != nil {
             // Already counted at its parent when the parent came first; else a later parent may
             // arrive on the fast path and must find it.
-            if exact!.seenItems.contains(parent) { return true }
+            if exact!.seenItems.contains(ByteKey(parent)) { return true }
         } else if itemsDropped {
             return false
         }

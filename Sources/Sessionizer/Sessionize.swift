@@ -19,18 +19,20 @@ public struct SessionizeResult: Sendable, Hashable {
 /// The core truth: the sessions of ONE visitor's events in ONE app, as a pure function of the
 /// events (deduplicated by event id, first occurrence kept; ordered by `EventKey`), the rules
 /// and the watermark (server time; decides only which sessions are still live).
+/// `firstContinued`: the events follow a session whose end reason continues (a stretch made
+/// under one rule set after one made under another).
 public func sessionize(_ events: [TrackedEvent], visitor: String, platform: Platform, rules: SessionRules,
-                       watermark: Int64) -> SessionizeResult {
+                       watermark: Int64, firstContinued: Bool = false) -> SessionizeResult {
     let ordered = orderedUnique(events)
     let computed = compute(ordered, limits: Limits(rules), platform: platform, visitor: visitor,
-                           firstContinued: false, watermark: watermark)
+                           firstContinued: firstContinued, watermark: watermark)
     let sessions = zip(computed.segments, computed.summaries).map { segment, summary in
         SessionDraft(summary: summary, events: ordered[segment.range].map(\.key))
     }
     return SessionizeResult(sessions: sessions, orphanHeartbeats: computed.orphans.map { ordered[$0].key })
 }
 
-/// Deduplicates by event id (first occurrence wins) and orders by `EventKey`.
+/// Deduplicates by event id bytes (first occurrence wins) and orders by `EventKey`.
 func orderedUnique(_ events: [TrackedEvent]) -> [TrackedEvent] {
     if events.count <= 1 { return events }
     if events.count <= 16 {
@@ -39,15 +41,15 @@ func orderedUnique(_ events: [TrackedEvent]) -> [TrackedEvent] {
         if isOrderedUnique(events) { return events }
         var unique: [TrackedEvent] = []
         unique.reserveCapacity(events.count)
-        for event in events where !unique.contains(where: { $0.event.id == event.event.id }) { unique.append(event) }
+        for event in events where !unique.contains(where: { $0.event.id.sameBytes(event.event.id) }) { unique.append(event) }
         unique.sort(by: precedes)
         return unique
     }
-    var seen = Set<String>()
+    var seen = Set<ByteKey>()
     seen.reserveCapacity(events.count)
     var unique: [TrackedEvent] = []
     unique.reserveCapacity(events.count)
-    for event in events where seen.insert(event.event.id).inserted { unique.append(event) }
+    for event in events where seen.insert(ByteKey(event.event.id)).inserted { unique.append(event) }
     unique.sort(by: precedes)
     return unique
 }
@@ -62,7 +64,7 @@ func orderedUnique(_ events: [TrackedEvent]) -> [TrackedEvent] {
 private func isOrderedUnique(_ events: [TrackedEvent]) -> Bool {
     for index in events.indices.dropFirst() {
         guard precedes(events[index - 1], events[index]) else { return false }
-        for earlier in events.indices[..<index] where events[earlier].event.id == events[index].event.id {
+        for earlier in events.indices[..<index] where events[earlier].event.id.sameBytes(events[index].event.id) {
             return false
         }
     }
@@ -125,7 +127,7 @@ func compute(_ events: [TrackedEvent], limits: Limits, platform: Platform, visit
     for (position, segment) in segments.enumerated() {
         let slice = events[segment.range]
         var exact: ExactRatings? = ExactRatings(
-            erroredParents: Set(slice.lazy.filter { $0.event.errorsParent }.compactMap { $0.event.parent }))
+            erroredParents: Set(slice.lazy.filter { $0.event.errorsParent }.compactMap { $0.event.parent.map(ByteKey.init) }))
         let isContinued = position == 0 ? firstContinued : (previousReason?.continues ?? false)
         var state = SessionState(first: slice[slice.startIndex], continued: isContinued)
         for tracked in slice { _ = state.absorb(tracked, limits, exact: &exact) }

@@ -12,9 +12,19 @@ import Wire
 /// starts at or before the earliest new event to the visitor's last event, reading events
 /// back through `EventHistory`.
 public struct Sessionizer: Sendable {
+    /// Compared by bytes, as the store keys visitors.
     struct VisitorKey: Hashable, Sendable {
         var app: String
         var visitor: String
+
+        static func == (lhs: VisitorKey, rhs: VisitorKey) -> Bool {
+            lhs.app.sameBytes(rhs.app) && lhs.visitor.sameBytes(rhs.visitor)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            app.hashBytes(into: &hasher)
+            visitor.hashBytes(into: &hasher)
+        }
     }
 
     struct Live: Sendable {
@@ -43,6 +53,7 @@ public struct Sessionizer: Sendable {
     private var nextGeneration: UInt32 = 0
     private var deadlines = DeadlineHeap()
     private var ids: any RandomNumberGenerator & Sendable
+    private let itemSeed: UInt64
     /// Page names shared by the live sessions: most sessions list the same few pages, and a
     /// URL longer than 15 bytes is a heap string of its own per session otherwise.
     private var pageNames = PageNames()
@@ -65,8 +76,11 @@ public struct Sessionizer: Sendable {
     }
 
     /// `ids` makes session ids (128 random bits each); inject a seeded generator in tests.
-    public init(ids: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
+    /// `itemSeed` seeds the in-memory hashes that match actions and views to error children
+    /// (default: random per process, so crafted ids cannot be made to collide); inject one in tests.
+    public init(ids: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(), itemSeed: UInt64? = nil) {
         self.ids = ids
+        self.itemSeed = itemSeed ?? Fingerprint.processSeed
     }
 
     /// Visitors with a live session held in memory.
@@ -100,7 +114,7 @@ public struct Sessionizer: Sendable {
         let incoming = orderedUnique(events)
         let key = VisitorKey(app: app, visitor: visitor)
         guard let earliest = incoming.first?.key else { return VisitorUpdate(app: app, visitor: visitor) }
-        let limits = Limits(rules)
+        let limits = Limits(rules, itemSeed: itemSeed)
         var update: VisitorUpdate
         let current = takeLive(key)
         if let current, current.platform == platform, earliest > current.state.lastKey,
@@ -114,7 +128,7 @@ public struct Sessionizer: Sendable {
         }
         var tags: [String] = []
         for tracked in incoming {
-            if let user = tracked.user, !tags.contains(user) { tags.append(user) }
+            if let user = tracked.user, !tags.contains(where: { $0.sameBytes(user) }) { tags.append(user) }
         }
         update.userTags = tags
         return update
@@ -127,7 +141,7 @@ public struct Sessionizer: Sendable {
                                 history: some EventHistory) throws(SessionizerError) -> VisitorUpdate {
         let key = VisitorKey(app: app, visitor: visitor)
         let current = takeLive(key)
-        return try slowPath(key, platform: platform, limits: Limits(rules), incoming: [],
+        return try slowPath(key, platform: platform, limits: Limits(rules, itemSeed: itemSeed), incoming: [],
                             anchor: EventKey(ts: .max, id: "\u{10FFFF}"), history: history, replacing: current)
     }
 
@@ -268,7 +282,9 @@ public struct Sessionizer: Sendable {
     /// its last event (end-session, crash), or `key` comes after its inactivity timeout, which
     /// bounds every other timer. Needs the stored end reason (which `continued` depends on).
     static func cannotJoin(_ stored: StoredSession, from key: EventKey, _ limits: Limits) -> Bool {
-        guard !stored.live, let reason = stored.endReason, key > stored.lastEvent else { return false }
+        guard !stored.live, key > stored.lastEvent else { return false }
+        if stored.madeUnderOtherRules { return true }
+        guard let reason = stored.endReason else { return false }
         if reason == .explicitEnd || reason == .crash { return true }
         guard let inactivity = limits.inactivity else { return false }
         return key.ts > plus(stored.lastEvent.ts, inactivity)
@@ -388,20 +404,20 @@ public struct Sessionizer: Sendable {
 /// A bounded set of page names: `share` makes a session's pages point at one stored copy each.
 struct PageNames: Sendable {
     static let limit = 4096
-    private var names = Set<String>()
+    private var names = Set<ByteKey>()
 
     mutating func share(_ state: inout SessionState) {
         guard !state.pages.isEmpty else { return }
         for index in state.pages.indices {
             let page = state.pages[index]
-            if let known = names.firstIndex(of: page) {
-                state.pages[index] = names[known]
+            if let known = names.firstIndex(of: ByteKey(page)) {
+                state.pages[index] = names[known].text
             } else {
                 // Past the bound, start over: sessions keep the copies they already share.
                 if names.count >= PageNames.limit { names.removeAll(keepingCapacity: true) }
-                names.insert(page)
+                names.insert(ByteKey(page))
             }
-            if state.exitPage == page { state.exitPage = state.pages[index] }
+            if state.exitPage?.sameBytes(page) == true { state.exitPage = state.pages[index] }
         }
     }
 }

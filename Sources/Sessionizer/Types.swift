@@ -20,6 +20,16 @@ public struct EventKey: Sendable, Hashable, Comparable, CustomStringConvertible 
         return lhs.id.utf8.lexicographicallyPrecedes(rhs.id.utf8)
     }
 
+    /// Byte equality of ids, consistent with `<` and with the store's UNIQUE index.
+    public static func == (lhs: EventKey, rhs: EventKey) -> Bool {
+        lhs.ts == rhs.ts && lhs.id.sameBytes(rhs.id)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ts)
+        id.hashBytes(into: &hasher)
+    }
+
     public var description: String { "\(ts)/\(id)" }
 }
 
@@ -256,10 +266,14 @@ public struct StoredSession: Sendable, Hashable {
     /// The stored end reason. Optional for the store; with it, a returning visitor's new visit
     /// does not read the previous visit's events back.
     public var endReason: EndReason?
+    /// The session was made under another rule set than the one now in force. A completed one
+    /// keeps the rules it was made with: events after it start a new session instead of
+    /// recomputing it (only a late event that lands inside it recomputes it).
+    public var madeUnderOtherRules: Bool
 
     public init(id: SessionID, revision: Int, firstEvent: EventKey, lastEvent: EventKey,
                 previousSessionId: SessionID?, continued: Bool, live: Bool, fingerprint: UInt64,
-                endReason: EndReason? = nil) {
+                endReason: EndReason? = nil, madeUnderOtherRules: Bool = false) {
         self.id = id
         self.revision = revision
         self.firstEvent = firstEvent
@@ -269,6 +283,7 @@ public struct StoredSession: Sendable, Hashable {
         self.live = live
         self.fingerprint = fingerprint
         self.endReason = endReason
+        self.madeUnderOtherRules = madeUnderOtherRules
     }
 
     public init(_ record: SessionRecord) {

@@ -64,34 +64,6 @@ enum SessionizerBench {
         return events
     }
 
-    /// Bytes in use on the malloc heap: glibc's `malloc_stats()` (looked up with dlsym, as the
-    /// Glibc module exports neither it nor `mallinfo2`) prints them to stderr; read via a pipe.
-    static func heapBytes() -> Int {
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_stats") else { return 0 }
-        let mallocStats = unsafeBitCast(symbol, to: (@convention(c) () -> Void).self)
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return 0 }
-        let saved = dup(2)
-        dup2(fds[1], 2)
-        mallocStats()
-        dup2(saved, 2)
-        close(saved)
-        close(fds[1])
-        var text: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(fds[0], &buffer, buffer.count)
-            if count <= 0 { break }
-            text.append(contentsOf: buffer[0..<count])
-        }
-        close(fds[0])
-        let lines = String(decoding: text, as: UTF8.self).split(separator: "\n")
-        guard let total = lines.lastIndex(where: { $0.hasPrefix("Total") }),
-              let inUse = lines[total...].first(where: { $0.contains("in use bytes") }),
-              let number = inUse.split(separator: "=").last else { return 0 }
-        return Int(number.filter { $0 != " " }) ?? 0
-    }
-
     /// Resident set size from /proc/self/statm (second field, in pages).
     static func residentBytes() -> Int {
         let fd = open("/proc/self/statm", O_RDONLY)
@@ -160,7 +132,7 @@ enum SessionizerBench {
         // The engine: first event of each visitor (a new visitor: slow path against an empty
         // store), then the others one at a time as separate batches (fast path).
         let residentBefore = residentBytes()
-        let heapBefore = heapBytes()
+        let heapBefore = Heap.bytesInUse()
         var sessionizer = Sessionizer(ids: Generator(state: 7))
         let history = EmptyHistory()
         let engineStart = cpuNanoseconds()
@@ -179,7 +151,7 @@ enum SessionizerBench {
             }
             let fastSeconds = seconds(fastStart)
             let residentAfter = residentBytes()
-            let heapAfter = heapBytes()
+            let heapAfter = Heap.bytesInUse()
             let live = sessionizer.liveSessionCount
             let perSessionHeap = Double(heapAfter - heapBefore) / Double(max(live, 1))
             let perSessionResident = Double(residentAfter - residentBefore) / Double(max(live, 1))

@@ -53,34 +53,6 @@ enum StoreBench {
         return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
     }
 
-    /// Bytes in use on the malloc heap. glibc's `malloc_stats()` prints them to stderr and the
-    /// Glibc module exports neither it nor `mallinfo2`: look it up and read its output via a pipe.
-    static func heapBytes() -> Int {
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_stats") else { return 0 }
-        let mallocStats = unsafeBitCast(symbol, to: (@convention(c) () -> Void).self)
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return 0 }
-        let saved = dup(2)
-        dup2(fds[1], 2)
-        mallocStats()
-        dup2(saved, 2)
-        close(saved)
-        close(fds[1])
-        var text: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(fds[0], &buffer, buffer.count)
-            if count <= 0 { break }
-            text.append(contentsOf: buffer[0..<count])
-        }
-        close(fds[0])
-        let lines = String(decoding: text, as: UTF8.self).split(separator: "\n")
-        guard let total = lines.lastIndex(where: { $0.hasPrefix("Total") }),
-              let inUse = lines[total...].first(where: { $0.contains("in use bytes") }),
-              let number = inUse.split(separator: "=").last else { return 0 }
-        return Int(number.filter { $0 != " " }) ?? 0
-    }
-
     /// `value` with `decimals` digits after the point (no Foundation in this executable).
     static func fixed(_ value: Double, _ decimals: Int = 0) -> String {
         guard value.isFinite else { return "\(value)" }
@@ -170,13 +142,13 @@ enum StoreBench {
 
         // Memory of the live state: reopen the file (recovery rebuilds it) and count the heap it
         // takes beyond SQLite's own allocations (page cache, statements).
-        let heapBefore = heapBytes()
+        let heapBefore = Heap.bytesInUse()
         let sqliteBefore = Int(sqlite3_memory_used())
         let reopenStart = nanoseconds()
         let reopened = try SessionStore(path: storePath, options: StoreOptions(durability: durability),
                                         now: 0) { _, platform in SessionRules.defaults(for: platform) }
         let reopenSeconds = Double(nanoseconds() &- reopenStart) / 1e9
-        let heap = heapBytes() - heapBefore - (Int(sqlite3_memory_used()) - sqliteBefore)
+        let heap = Heap.bytesInUse() - heapBefore - (Int(sqlite3_memory_used()) - sqliteBefore)
         let perSession = liveSessions > 0 ? Double(heap) / Double(liveSessions) : 0
         withExtendedLifetime(reopened) {}
         print("live state    \(liveSessions) live sessions, \(fixed(perSession)) bytes per live session "

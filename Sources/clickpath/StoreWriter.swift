@@ -7,7 +7,7 @@ import Glibc
 
 /// Hidden `clickpath store-writer --db FILE [--batches N]`: applies deterministic synthetic
 /// batches (sequence 0, 1, ... of producer 1; `StoreWriter.batch` regenerates any of them) in a
-/// loop and prints `committed SEQ` after each commit. On start it continues after the highest
+/// loop and prints `begin SEQ` before applying a batch and `committed SEQ` after its commit. On start it continues after the highest
 /// stored sequence. The SIGKILL test of SessionStoreTests kills it mid-batch and checks the file.
 enum StoreWriter {
     static func run(_ arguments: [String]) -> Int32 {
@@ -36,6 +36,9 @@ enum StoreWriter {
             while sequence < batches {
                 let beacons = traffic.batch(beacons: SyntheticTraffic.killTestBeacons)
                 let id = BatchID(producer: 1, epoch: 1, sequence: sequence)
+                // The SIGKILL test kills right after reading this line: mid-batch.
+                let begin = "begin \(sequence)\n"
+                _ = begin.withCString { write(1, $0, strlen($0)) }
                 _ = try store.apply(batch: id, beacons: beacons, now: traffic.now)
                 if sequence % 10 == 9 { try store.advance(watermark: traffic.now - 30 * minute, now: traffic.now) }
                 let line = "committed \(sequence)\n"

@@ -19,9 +19,10 @@ import Wire
         return nil
     }
 
-    /// Starts the writer, reads `committed N` lines until `commits` more arrived, then SIGKILLs it.
-    /// Returns the sequences it reported committed.
-    static func runAndKill(binary: String, db: String, commits: Int) throws -> [UInt64] {
+    /// Starts the writer, reads `committed N` lines until `commits` arrived, then SIGKILLs it right
+    /// after the next `begin N` line, while it applies batch N. Returns the sequences it reported
+    /// committed and the sequence it was applying when killed.
+    static func runAndKill(binary: String, db: String, commits: Int) throws -> (committed: [UInt64], killedIn: UInt64?) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["store-writer", "--db", db]
@@ -29,9 +30,10 @@ import Wire
         process.standardOutput = output
         try process.run()
         var reported: [UInt64] = []
+        var killedIn: UInt64?
         var pending = ""
         let reader = output.fileHandleForReading
-        while reported.count < commits {
+        reading: while true {
             let chunk = reader.availableData
             if chunk.isEmpty { break }
             pending += String(decoding: chunk, as: UTF8.self)
@@ -40,17 +42,43 @@ import Wire
                 pending = String(pending[pending.index(after: newline)...])
                 if line.hasPrefix("committed "), let sequence = UInt64(line.dropFirst("committed ".count)) {
                     reported.append(sequence)
+                } else if reported.count >= commits, line.hasPrefix("begin "),
+                          let sequence = UInt64(line.dropFirst("begin ".count)) {
+                    killedIn = sequence
+                    kill(process.processIdentifier, SIGKILL)
+                    break reading
                 }
             }
         }
-        // The writer is already inside its next batch: this lands mid-transaction.
-        kill(process.processIdentifier, SIGKILL)
+        if killedIn == nil { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)
-        return reported
+        return (reported, killedIn)
     }
 
-    @Test(arguments: [3])
+    /// How many events of batch `sequence` the file holds, and how many it has.
+    static func eventsOfBatch(_ sequence: UInt64, in connection: Connection) throws -> (stored: Int, total: Int) {
+        var traffic = SyntheticTraffic.killTestTraffic()
+        for _ in 0..<sequence { _ = traffic.batch(beacons: SyntheticTraffic.killTestBeacons) }
+        let query = try connection.statement(
+            "SELECT count(*) FROM events e JOIN visitors v ON v.vid = e.vid WHERE v.app = ? AND v.visitor = ? AND e.event_id = ?")
+        var stored = 0
+        var total = 0
+        for beacon in traffic.batch(beacons: SyntheticTraffic.killTestBeacons) {
+            for event in beacon.events {
+                try query.bind(1, beacon.app)
+                try query.bind(2, beacon.visitor)
+                try query.bind(3, event.id)
+                _ = try query.step()
+                stored += Int(query.int64(0))
+                query.reset()
+                total += 1
+            }
+        }
+        return (stored, total)
+    }
+
+    @Test(arguments: [4])
     func sigkillMidBatchLeavesEveryCommittedBatchWhole(kills: Int) throws {
         guard let binary = Self.clickpathBinary() else {
             Issue.record("clickpath executable not found beside the tests; run `swift build` first or set CLICKPATH_BIN")
@@ -59,11 +87,29 @@ import Wire
         let dir = TempDir()
         let db = dir.path("killed.db")
         var reported: [UInt64] = []
+        var cutShort = 0
         for round in 0..<kills {
             let got = try Self.runAndKill(binary: binary, db: db, commits: 15 + 10 * round)
-            #expect(!got.isEmpty, "the writer committed nothing in round \(round)")
-            reported += got
+            #expect(!got.committed.isEmpty, "the writer committed nothing in round \(round)")
+            reported += got.committed
+            guard let killedIn = got.killedIn else {
+                Issue.record("round \(round): the writer stopped before a `begin` line")
+                continue
+            }
+            // The batch it was applying is whole (committed before the kill landed) or absent.
+            let connection = try Connection(path: db)
+            let recorded = try connection.scalarInt(
+                "SELECT count(*) FROM batches WHERE producer = 1 AND sequence = \(killedIn)") ?? 0
+            let events = try Self.eventsOfBatch(killedIn, in: connection)
+            if recorded == 1 {
+                #expect(events.stored == events.total, "batch \(killedIn) recorded but partial")
+            } else {
+                #expect(events.stored == 0, "batch \(killedIn) absent but \(events.stored) of its events stored")
+                cutShort += 1
+            }
         }
+        // At least one kill landed between `begin` and the commit (otherwise nothing was proven).
+        #expect(cutShort >= 1)
 
         let connection = try Connection(path: db)
         #expect(try connection.scalarText("PRAGMA integrity_check") == "ok")

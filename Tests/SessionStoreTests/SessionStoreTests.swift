@@ -51,6 +51,24 @@ import Wire
         #expect(other.eventsNew == 2)
     }
 
+    /// SQLite's UNIQUE index compares bytes; "\u{E9}" and "e\u{301}" are two events, and the
+    /// session must count both (Swift's String == calls them equal).
+    @Test func canonicallyEquivalentIdsAreTwoEventsInTheSession() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        let store = try openStore(path)
+        let result = try store.apply(batch: batchID(1), beacons: [webBeacon([view("\u{E9}", at: t0),
+                                                                            action("e\u{301}", at: t0 + 10)])],
+                                     now: t0)
+        #expect(result.eventsNew == 2)
+        #expect(try store.count("events") == 2)
+        #expect(try store.allRows().map(\.eventCount) == [2])
+        #expect(try store.allRows().map(\.actions) == [1])
+        let replay = try Replay.run(path: path)
+        #expect(replay.events == 2)
+        #expect(replay.differences == [])
+    }
+
     @Test func userTagLinksEveryVisitorAndEnvelopesRoundTrip() throws {
         let dir = TempDir()
         let store = try openStore(dir.path("s.db"))
@@ -249,6 +267,27 @@ import Wire
         #expect(try Replay.run(path: store.path).differences == [])
     }
 
+    /// A session larger than the per-transaction budget loses its events in chunks of the
+    /// budget, one transaction each; its row goes with the last chunk.
+    @Test func aLargeOldSessionIsDeletedInBoundedChunks() throws {
+        let dir = TempDir()
+        let options = StoreOptions(retention: 35 * 24 * hour, retentionRowsPerTransaction: 10)
+        let store = try openStore(dir.path("s.db"), options: options)
+        let events = (0..<25).map { action("big\($0)", at: t0 + Int64($0)) }
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon(events)], now: t0)
+        let later = t0 + 40 * 24 * hour
+        _ = try store.advance(watermark: later, now: later)
+        let first = try store.runRetention(now: later, maxTransactions: 1)
+        #expect(first == SessionStore.RetentionResult(sessions: 0, events: 10, transactions: 1, finished: false))
+        #expect(try store.count("events") == 15)
+        #expect(try store.count("sessions") == 1)
+        let rest = try store.runRetention(now: later)
+        #expect(rest == SessionStore.RetentionResult(sessions: 1, events: 15, transactions: 2, finished: true))
+        #expect(try store.count("events") == 0)
+        #expect(try store.count("sessions") == 0)
+        #expect(try store.count("session_terms") == 0)
+    }
+
     @Test func batchIDsAreForgottenAfterTheirRetention() throws {
         let dir = TempDir()
         let store = try openStore(dir.path("s.db"), options: StoreOptions(batchIDRetention: 7 * 24 * hour))
@@ -374,6 +413,35 @@ import Wire
             == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
+    /// A rule set read back from the file with a number the config loader would refuse is
+    /// corruption: replaying with a zero inactivity would split every session.
+    @Test(arguments: [
+        { (rules: inout SessionRules) in rules.inactivityTimeout = 0 },
+        { (rules: inout SessionRules) in rules.maxDuration = -5 },
+        { (rules: inout SessionRules) in rules.activeGap = 0 },
+        { (rules: inout SessionRules) in rules.apdexThreshold = -1 },
+        { (rules: inout SessionRules) in rules.toleratingFactor = 0 },
+        { (rules: inout SessionRules) in rules.maxActions = 0 },
+        { (rules: inout SessionRules) in rules.satisfiedShare = 0 },
+        { (rules: inout SessionRules) in rules.frustratedShare = .nan },
+    ] as [@Sendable (inout SessionRules) -> Void])
+    func ruleSetsWithNonPositiveNumbersAreCorrupt(_ damage: @Sendable (inout SessionRules) -> Void) {
+        var rules = SessionRules.defaults(for: .web)
+        damage(&rules)
+        let bytes = RulesCodec.encode(rules)
+        #expect(throws: StoreError.self) { try bytes.withUnsafeBytes { try RulesCodec.decode($0) } }
+    }
+
+    @Test func erasureRefusesAVisitorWithACorruptPlatform() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("e1", at: t0)])], now: t0)
+        try store.connection.execute("UPDATE visitors SET platform = 77")
+        #expect(throws: StoreError.self) { try store.erase(app: "shop", kind: .visitor, id: "v1", now: t0 + 1) }
+        // Nothing was erased: the transaction rolled back.
+        #expect(try store.count("events") == 1)
+    }
+
     @Test func ruleSetsRoundTrip() throws {
         var custom = SessionRules.defaults(for: .mobile)
         custom.toleratingFactor = 6
@@ -410,6 +478,36 @@ import Wire
         #expect(rows.filter { $0.visitor == "b" }.count == 2)
         let versions = try store.connection.scalarInt("SELECT count(DISTINCT rules_version) FROM rule_sets")
         #expect(versions == 2)
+        #expect(try Replay.run(path: path).differences == [])
+    }
+
+    /// A reload must not rewrite a returning visitor's completed session: it keeps the rules it
+    /// was made with, and Replay checks it with those.
+    @Test func aReloadLeavesCompletedSessionsWithTheirOwnRules() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        let inactivity = Mutex<Int64>(30 * minute)
+        let store = try SessionStore(path: path, now: t0, sessionIDs: SeededIDs(state: 1)) { _, platform in
+            var rules = SessionRules.defaults(for: platform)
+            rules.inactivityTimeout = inactivity.withLock { $0 }
+            return rules
+        }
+        _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("a", at: t0), view("b", at: t0 + 10 * minute)])],
+                            now: t0 + 10 * minute)
+        _ = try store.advance(watermark: t0 + 45 * minute, now: t0 + 45 * minute)
+        let completed = try store.allRows()
+        #expect(completed.count == 1)
+        #expect(completed.first?.live == false)
+        #expect(completed.first?.rulesID == 1)
+        inactivity.withLock { $0 = 5 * minute }
+        _ = try store.apply(batch: batchID(2), beacons: [webBeacon([view("c", at: t0 + 60 * minute)])],
+                            now: t0 + 60 * minute)
+        let rows = try store.allRows()
+        #expect(rows.count == 2)
+        #expect(rows.first == completed.first)
+        #expect(rows.map(\.eventCount) == [2, 1])
+        #expect(rows.map(\.rulesID) == [1, 2])
+        #expect(rows.last?.previousID == completed.first?.id)
         #expect(try Replay.run(path: path).differences == [])
     }
 }

@@ -104,10 +104,10 @@ struct Harness {
     let platform: Platform
     let rules: SessionRules
 
-    init(platform: Platform, rules: SessionRules? = nil, seed: UInt64 = 1) {
+    init(platform: Platform, rules: SessionRules? = nil, seed: UInt64 = 1, itemSeed: UInt64? = nil) {
         self.platform = platform
         self.rules = rules ?? SessionRules.defaults(for: platform)
-        sessionizer = Sessionizer(ids: SplitMix64(seed: seed))
+        sessionizer = Sessionizer(ids: SplitMix64(seed: seed), itemSeed: itemSeed)
     }
 
     mutating func ingest(_ batch: [TrackedEvent], visitor: String = "v", watermark: Int64) throws {
