@@ -13,13 +13,14 @@ struct SessiondProcess {
     let httpPort: UInt16
     let exited = DispatchSemaphore(value: 0)
 
-    init(executable: String, directory: String, apps: String) throws {
-        wirePort = unusedPort()
-        httpPort = unusedPort()
+    /// Ports default to fresh ones; a restart passes the previous process's.
+    init(executable: String, directory: String, apps: String, wirePort: UInt16? = nil, httpPort: UInt16? = nil) throws {
+        self.wirePort = wirePort ?? unusedPort()
+        self.httpPort = httpPort ?? unusedPort()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--shard-id", "s1", "--db", directory + "/sessiond.db", "--apps", apps,
-                             "--wire-host", "127.0.0.1", "--wire-port", String(wirePort),
-                             "--http-host", "127.0.0.1", "--http-port", String(httpPort)]
+                             "--wire-host", "127.0.0.1", "--wire-port", String(self.wirePort),
+                             "--http-host", "127.0.0.1", "--http-port", String(self.httpPort)]
         let output = Pipe()
         process.standardOutput = output
         let exited = self.exited
@@ -32,6 +33,11 @@ struct SessiondProcess {
             text += String(decoding: data, as: UTF8.self)
         }
         guard text.contains("listening") else { throw SpoolError.corrupt(path: executable, reason: "sessiond did not start: \(text)") }
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        exited.wait()
     }
 
     func stop() {
