@@ -12,7 +12,21 @@ public enum Schema {
 
     public static let all: [Migration] = [
         Migration(version: 1, name: "initial schema", sql: initial),
+        Migration(version: 2, name: "query sort pins and all-apps start index", sql: queryPins),
     ]
+
+    /// sessiond's paging support: `session_pins` keeps the sort values a session had before a
+    /// change while cursors may need them (filled by a TEMP trigger sessiond installs on its
+    /// writer connection), and `sessions_start_all` serves session lists without `app`.
+    /// `IF NOT EXISTS`: sessiond builds before this migration created both at startup.
+    static let queryPins = """
+        CREATE TABLE IF NOT EXISTS session_pins(
+            sid INTEGER NOT NULL, until_ts INTEGER NOT NULL,
+            duration INTEGER NOT NULL, errors INTEGER NOT NULL, actions INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS session_pins_sid ON session_pins(sid, until_ts);
+        CREATE INDEX IF NOT EXISTS session_pins_until ON session_pins(until_ts);
+        CREATE INDEX IF NOT EXISTS sessions_start_all ON sessions(start_ts, sid) WHERE merged_into IS NULL;
+        """
 
     /// The events table and its indexes, shared with the raw-SQLite reference of the store
     /// benchmark so both write rows of the same width into the same B-trees.

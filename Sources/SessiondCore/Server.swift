@@ -76,10 +76,10 @@ public final class SessiondServer: @unchecked Sendable {
             }
         }
         var httpConfiguration = HTTPServerConfiguration()
-        httpConfiguration.host = options.httpHost
-        httpConfiguration.port = options.httpPort
+        httpConfiguration.host = options.http.host
+        httpConfiguration.port = options.http.port
         httpConfiguration.name = "sessiond-http"
-        let wire = try WireServer.start(host: options.wireHost, port: options.wirePort, identity: identity,
+        let wire = try WireServer.start(host: options.wire.host, port: options.wire.port, identity: identity,
                                         on: [wireLoop], handlers: handlers)
         wireServer = wire
         wirePort = wire.port

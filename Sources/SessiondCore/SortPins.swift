@@ -25,19 +25,10 @@ public final class SortPins: Sendable {
         flag = SQLFlag { clock() < until.value.load(ordering: .relaxed) }
     }
 
-    public static let schema = """
-        CREATE TABLE IF NOT EXISTS session_pins(
-            sid INTEGER NOT NULL, until_ts INTEGER NOT NULL,
-            duration INTEGER NOT NULL, errors INTEGER NOT NULL, actions INTEGER NOT NULL);
-        CREATE INDEX IF NOT EXISTS session_pins_sid ON session_pins(sid, until_ts);
-        CREATE INDEX IF NOT EXISTS session_pins_until ON session_pins(until_ts);
-        CREATE INDEX IF NOT EXISTS sessions_start_all ON sessions(start_ts, sid) WHERE merged_into IS NULL;
-        """
-
-    /// Creates the table, the trigger and the index of list queries without `app` on the writer
-    /// connection (once, at start).
+    /// Installs the trigger on the writer connection (once, at start). The `session_pins` table
+    /// and its indexes come from the store's migrations (`Schema`, version 2); the trigger is TEMP
+    /// because it calls `clickpath_pinning()`, a function only this process registers.
     public func install(on writer: Connection) throws(StoreError) {
-        try writer.execute(Self.schema)
         try writer.registerFlagFunction("clickpath_pinning", flag)
         try writer.execute("""
             CREATE TEMP TRIGGER IF NOT EXISTS session_pins_keep

@@ -1,3 +1,5 @@
+import Config
+
 /// The time and duration forms accepted by query parameters (README "Query API").
 public enum TimeSyntax {
     /// A non-negative decimal integer, without sign or spaces, that fits in Int64.
@@ -14,17 +16,13 @@ public enum TimeSyntax {
         return value
     }
 
-    /// `1500` (milliseconds) or an integer with a unit: `ms`, `s`, `m`, `h`, `d`.
+    /// `1500` (milliseconds, the query API's bare unit) or a duration in the settings' syntax
+    /// (`90s`, `5m`, `1h30m`; Config's `SettingValues.duration`) that is whole milliseconds.
     public static func duration(_ text: Substring) -> Int64? {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            let digits = text.dropLast(suffix.count)
-            // "5ms" ends in "s" too: only accept the unit when what is left is all digits.
-            guard let n = integer(digits) else { continue }
-            let (ms, overflow) = n.multipliedReportingOverflow(by: factor)
-            return overflow ? nil : ms
-        }
-        return integer(text)
+        if let ms = integer(text) { return ms }
+        guard let duration = SettingValues.duration(String(text)),
+              duration.components.attoseconds % 1_000_000_000_000_000 == 0 else { return nil }
+        return SessiondSettings.milliseconds(duration)
     }
 
     /// Epoch milliseconds, `now`, `now-DURATION`, or an RFC 3339 time (`2026-11-26T14:00:00Z`,

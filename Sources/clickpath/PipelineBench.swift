@@ -103,8 +103,8 @@ enum PipelineBench {
         let apps = directory + "/apps.json"
         try Data(#"{"apps":{"shop":{"platform":"web","rateLimit":null}}}"#.utf8).write(to: URL(fileURLWithPath: apps))
         let sessiond = try Daemon(try executable("sessiond"), [
-            "--shard-id", "s1", "--db", directory + "/sessiond.db", "--apps", apps, "--wire-host", "127.0.0.1",
-            "--wire-port", "0", "--http-host", "127.0.0.1", "--http-port", "0"], output: directory + "/sessiond.log")
+            "--shard-id", "s1", "--db", directory + "/sessiond.db", "--apps", apps, "--wire", "127.0.0.1:0",
+            "--http", "127.0.0.1:0"], output: directory + "/sessiond.log")
         defer { sessiond.stop() }
         let ports = try sessiond.await("listening ")
         func port(_ key: String) -> UInt16 {

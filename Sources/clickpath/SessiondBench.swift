@@ -79,8 +79,8 @@ enum SessiondBench {
         init(database: String) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
             process.arguments = ["-c", "0", SessiondBench.sessiondBinary, "--shard-id", "bench", "--db", database,
-                                 "--wire-host", "127.0.0.1", "--http-host", "127.0.0.1", "--wire-port", "0",
-                                 "--http-port", "0", "--readers", "1", "--query-timeout-ms", "30000"]
+                                 "--wire", "127.0.0.1:0", "--http", "127.0.0.1:0", "--readers", "1",
+                                 "--query-timeout", "30s"]
             let out = Pipe()
             process.standardOutput = out
             try process.run()

@@ -1,7 +1,8 @@
-// sessiond: one shard. Parses options, starts SessiondCore's server, waits for SIGTERM/SIGINT.
+// sessiond: one shard. Parses settings, starts SessiondCore's server, waits for SIGTERM/SIGINT.
 #if canImport(Glibc)
 import Glibc
 #endif
+import Config
 import Foundation
 import SessiondCore
 
@@ -10,19 +11,23 @@ func say(_ fd: Int32, _ text: String) {
 }
 
 signal(SIGPIPE, SIG_IGN)
-if CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-h") {
-    say(1, SessiondOptions.help)
-    exit(0)
-}
 do {
-    let options = try SessiondOptions.parse(Array(CommandLine.arguments.dropFirst()),
-                                            environment: ProcessInfo.processInfo.environment,
-                                            readFile: { try? String(contentsOfFile: $0, encoding: .utf8) })
-    let server = try SessiondServer.start(options)
-    say(1, "listening wire=\(server.wirePort) http=\(server.httpPort) shard=\(options.shardID)\n")
-    server.runUntilSignalled()
-} catch let error as SessiondOptions.ParseError {
-    say(2, "\(error)\n")
+    switch try SessiondSettings.parse(arguments: Array(CommandLine.arguments.dropFirst()),
+                                      environment: SettingsSpec.processEnvironment(),
+                                      readFile: { try? String(contentsOfFile: $0, encoding: .utf8) }) {
+    case .help(let text):
+        say(1, text)
+        exit(0)
+    case .run(let options, let settings):
+        for name in settings.unknownEnvironment {
+            say(2, "sessiond: warning: \(name) names no option of sessiond (see --help)\n")
+        }
+        let server = try SessiondServer.start(options)
+        say(1, "listening wire=\(server.wirePort) http=\(server.httpPort) shard=\(options.shardID)\n")
+        server.runUntilSignalled()
+    }
+} catch let error as SettingsError {
+    say(2, "sessiond: \(error)\n")
     exit(2)
 } catch {
     say(2, "sessiond: cannot start: \(error)\n")

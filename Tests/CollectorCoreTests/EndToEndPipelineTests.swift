@@ -19,8 +19,7 @@ struct SessiondProcess {
         self.httpPort = httpPort ?? unusedPort()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--shard-id", "s1", "--db", directory + "/sessiond.db", "--apps", apps,
-                             "--wire-host", "127.0.0.1", "--wire-port", String(self.wirePort),
-                             "--http-host", "127.0.0.1", "--http-port", String(self.httpPort)]
+                             "--wire", "127.0.0.1:\(self.wirePort)", "--http", "127.0.0.1:\(self.httpPort)"]
         let output = Pipe()
         process.standardOutput = output
         let exited = self.exited

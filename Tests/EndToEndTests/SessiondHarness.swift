@@ -35,9 +35,8 @@ final class SessiondProcess {
         _ = FileManager.default.createFile(atPath: stderrFile, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["--shard-id", "s1", "--db", database, "--wire-host", "127.0.0.1", "--http-host", "127.0.0.1",
-                             "--wire-port", "\(wirePort)", "--http-port", "\(httpPort)", "--tick-ms", "100",
-                             "--drain-ms", "3000"] + extra
+        process.arguments = ["--shard-id", "s1", "--db", database, "--wire", "127.0.0.1:\(wirePort)",
+                             "--http", "127.0.0.1:\(httpPort)", "--tick", "100ms", "--drain", "3s"] + extra
         var env = ProcessInfo.processInfo.environment
         env["SWIFT_BACKTRACE"] = "enable=no"
         for (k, v) in environment { env[k] = v }

@@ -1,37 +1,83 @@
+import Config
 import Foundation
 import SessionStore
 import Testing
 @testable import SessiondCore
 
-@Suite struct OptionsTests {
+@Suite struct SessiondSettingsTests {
     func parse(_ args: [String], env: [String: String] = [:], files: [String: String] = [:]) throws -> SessiondOptions {
-        try SessiondOptions.parse(args, environment: env, readFile: { files[$0] })
+        guard case .run(let options, _) = try SessiondSettings.parse(arguments: args, environment: env,
+                                                                     readFile: { files[$0] }) else {
+            throw SettingsError(option: "test", message: "expected options, got help")
+        }
+        return options
     }
 
     @Test func defaultsAndFlags() throws {
         let o = try parse(["--shard-id", "s7"])
-        #expect(o.shardID == "s7" && o.nodeID == "sessiond-s7")
-        #expect(o.wirePort == 7070 && o.httpPort == 8081)
-        #expect(o.adminToken == nil)
-        let p = try parse(["--shard-id=s1", "--wire-port", "0", "--http-port=9", "--durability", "full",
-                           "--batch-id-retention", "3d", "--admin-token-file", "/t"], files: ["/t": "tok\n"])
-        #expect(p.wirePort == 0 && p.httpPort == 9 && p.durability == .full)
-        #expect(p.batchIDRetentionMs == 3 * 86_400_000)
+        #expect(o.shardID == "s7" && o.nodeID == "sessiond-s7" && o.database == "sessiond.db")
+        #expect(o.wire == HostPort(host: "0.0.0.0", port: 7070) && o.http == HostPort(host: "0.0.0.0", port: 8081))
+        #expect(o.queryTimeoutMs == 5000 && o.tickMs == 1000 && o.drainMs == 10_000)
+        #expect(o.batchIDRetentionMs == 7 * 86_400_000 && o.durability == .normal && o.readers == 2)
+        #expect(o.adminToken == nil && o.appsPath == nil)
+        let p = try parse(["--shard-id=s1", "--wire", "127.0.0.1:0", "--http=[::1]:9", "--durability", "full",
+                           "--batch-id-retention", "3d", "--query-timeout", "250ms", "--tick", "100ms",
+                           "--drain", "1m30s", "--admin-token-file", "/t", "--db", "/d/s.db"], files: ["/t": "tok\n"])
+        #expect(p.wire == HostPort(host: "127.0.0.1", port: 0) && p.http == HostPort(host: "::1", port: 9))
+        #expect(p.durability == .full && p.database == "/d/s.db")
+        #expect(p.batchIDRetentionMs == 3 * 86_400_000 && p.queryTimeoutMs == 250 && p.tickMs == 100)
+        #expect(p.drainMs == 90_000)
         #expect(p.adminToken == "tok")
         #expect(try parse(["--shard-id", "s", "--apps", "/etc/apps.json"]).appsPath == "/etc/apps.json")
     }
 
     @Test func environmentAndFlagPrecedence() throws {
-        let o = try parse(["--http-port", "1"], env: ["CLICKPATH_SHARD_ID": "e", "CLICKPATH_HTTP_PORT": "2",
-                                                      "CLICKPATH_READERS": "3", "CLICKPATH_ADMIN_TOKEN": "x"])
-        #expect(o.shardID == "e" && o.httpPort == 1 && o.readers == 3 && o.adminToken == "x")
+        let o = try parse(["--http", ":1"], env: ["CLICKPATH_SHARD_ID": "e", "CLICKPATH_HTTP": ":2",
+                                                  "CLICKPATH_READERS": "3", "CLICKPATH_ADMIN_TOKEN": " x\n",
+                                                  "CLICKPATH_QUERY_TIMEOUT": "2s"])
+        #expect(o.shardID == "e" && o.http.port == 1 && o.readers == 3 && o.adminToken == "x")
+        #expect(o.queryTimeoutMs == 2000)
     }
 
-    @Test(arguments: [["--wire-port", "1"], ["--shard-id", "s", "--wire-port", "70000"], ["--shard-id", "s", "--bogus", "1"],
-                      ["--shard-id", "s", "--durability", "sometimes"], ["--shard-id", "s", "--readers"],
-                      ["--shard-id", "s", "--admin-token-file", "/missing"], ["--help"], ["stray"]])
-    func refuses(_ args: [String]) {
-        #expect(throws: SessiondOptions.ParseError.self) { try parse(args) }
+    @Test func helpListsEveryOption() throws {
+        guard case .help(let text) = try SessiondSettings.parse(arguments: ["--help"], environment: [:], readFile: { _ in nil }) else {
+            Issue.record("--help gave no help")
+            return
+        }
+        for setting in SessiondSettings.spec.settings {
+            #expect(text.contains("--\(setting.name)") && text.contains(setting.environmentName))
+        }
+    }
+
+    @Test(arguments: [
+        (["--wire", ":1"], "--shard-id"),
+        (["--shard-id", ""], "--shard-id"),
+        (["--shard-id", "s", "--wire", "70000"], "--wire"),
+        (["--shard-id", "s", "--wire-port", "1"], "--wire-port"),
+        (["--shard-id", "s", "--durability", "sometimes"], "--durability"),
+        (["--shard-id", "s", "--readers"], "--readers"),
+        (["--shard-id", "s", "--readers", "0"], "--readers"),
+        (["--shard-id", "s", "--query-timeout", "5000"], "--query-timeout"),
+        (["--shard-id", "s", "--tick", "1ms"], "--tick"),
+        (["--shard-id", "s", "--batch-id-retention", "30s"], "--batch-id-retention"),
+        (["--shard-id", "s", "--admin-token-file", "/missing"], "--admin-token-file"),
+        (["--shard-id", "s", "--admin-token-file", "/t", "--admin-token", "x"], "--admin-token-file"),
+        (["stray"], "stray"),
+    ])
+    func refuses(_ args: [String], _ option: String) {
+        #expect {
+            try parse(args, files: ["/t": "tok"])
+        } throws: { error in
+            (error as? SettingsError)?.option == option
+        }
+    }
+
+    @Test func badVariableNamesTheVariable() {
+        #expect {
+            try parse(["--shard-id", "s"], env: ["CLICKPATH_TICK": "soon"])
+        } throws: { error in
+            (error as? SettingsError)?.option == "CLICKPATH_TICK"
+        }
     }
 }
 
@@ -95,6 +141,8 @@ import Testing
         let pins = SortPins { clock.now }
         let connection = try Connection(path: dir + "/p.db")
         try connection.execute("CREATE TABLE sessions(sid INTEGER PRIMARY KEY, start_ts INTEGER, merged_into TEXT, duration INTEGER, errors INTEGER, actions INTEGER, updated_at INTEGER)")
+        // The pins table comes from the store's migrations, the trigger from `install`.
+        for migration in Schema.all where migration.version >= 2 { try connection.execute(migration.sql) }
         try pins.install(on: connection)
         try connection.execute("INSERT INTO sessions VALUES (1, 0, NULL, 10, 0, 0, 1)")
         try connection.execute("UPDATE sessions SET duration = 20, updated_at = 2 WHERE sid = 1")

@@ -43,13 +43,13 @@ private func rejection(_ query: String) -> APIError? {
 @Suite struct TimeSyntaxTests {
     @Test(arguments: [
         ("1500", Int64(1500)), ("1500ms", 1500), ("90s", 90_000), ("5m", 300_000), ("2h", 7_200_000),
-        ("1d", 86_400_000), ("0", 0),
+        ("1d", 86_400_000), ("0", 0), ("1h30m", 5_400_000),
     ])
     func durations(_ text: String, _ ms: Int64) {
         #expect(TimeSyntax.duration(text[...]) == ms)
     }
 
-    @Test(arguments: ["", "s", "ms", "-5s", "1.5h", "5 m", "5w", "99999999999999999999", "9223372036854775807d"])
+    @Test(arguments: ["", "s", "ms", "-5s", "1.5h", "5 m", "5w", "500us", "1ms500us", "99999999999999999999", "9223372036854775807d"])
     func badDurations(_ text: String) {
         #expect(TimeSyntax.duration(text[...]) == nil)
     }

@@ -373,6 +373,26 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         }
         #expect(!loop.inEventLoop)
     }
+
+    /// A wake-up lost between clearing the pending flag and draining the eventfd left the loop
+    /// spinning without ever running queued work again. Ping-pong many single tasks from two
+    /// threads so that interleaving is hit; every task must run.
+    @Test func executeNeverLosesAWakeUp() throws {
+        let loop = try EventLoop.start(name: "wake-test")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let stalled = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            let ran = DispatchSemaphore(value: 0)
+            for _ in 0..<20_000 {
+                loop.execute { ran.signal() }
+                if ran.wait(timeout: .now() + 10) == .timedOut {
+                    stalled.withLock { $0 += 1 }
+                    return
+                }
+            }
+        }
+        #expect(stalled.withLock { $0 } == 0)
+    }
 }
 
 @Suite struct SignalTests {

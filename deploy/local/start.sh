@@ -30,7 +30,7 @@ cleanup() { kill -TERM "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || tru
 trap cleanup EXIT INT TERM
 
 "$bin/sessiond" --shard-id s1 --db "$dir/sessiond.db" --apps "$apps" \
-  --wire-host 127.0.0.1 --wire-port "$wire_port" --http-host 127.0.0.1 --http-port "$query_port" \
+  --wire "127.0.0.1:$wire_port" --http "127.0.0.1:$query_port" \
   --admin-token-file "$token" >"$dir/sessiond.log" 2>&1 &
 pids+=($!)
 "$bin/collector" --http "127.0.0.1:$collector_port" --data-dir "$dir/collector" --apps "$apps" \
