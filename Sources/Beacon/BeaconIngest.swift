@@ -79,6 +79,8 @@ public struct IngestResponse: Sendable {
     public var beacon: Beacon?
     /// Set when the beacon was dropped as a bot: the family index in `BotMatcher.families`.
     public var botFamily: Int?
+    /// Why each rejected event of an accepted beacon was rejected, in index order (for metrics).
+    public var rejections: [EventRejection] = []
 }
 
 /// The collector's admission of beacons: content checks, inflate, parse, app and key, CORS,
@@ -167,7 +169,8 @@ public struct BeaconIngest: Sendable {
         decision.beacon.userAgent = request.userAgent
         app.scrubber.scrubURLs(in: &decision.beacon.events)
         return IngestResponse(status: 202, body: IngestAnswer.accepted(decision), headers: headers,
-                              beacon: decision.beacon.events.isEmpty ? nil : decision.beacon, botFamily: nil)
+                              beacon: decision.beacon.events.isEmpty ? nil : decision.beacon, botFamily: nil,
+                              rejections: decision.rejections.map(\.reason))
     }
 
     static func refusal(status: Int, message: String, headers: [CORSPolicy.Header]) -> IngestResponse {

@@ -55,7 +55,8 @@ public final class CollectorService: Sendable {
 
         let ingress = IngressRoute(apps: { apps.current }, pipeline: PipelineIngest(pipeline: pipeline, metrics: metrics),
                                    ingest: BeaconIngest(maxWireBytes: configuration.maxWireBytes,
-                                                        trustedProxies: configuration.trustedProxies))
+                                                        trustedProxies: configuration.trustedProxies),
+                                   metrics: IngressMetrics(metrics))
         var router = HTTPRouter()
         ingress.register(in: &router)
         router.add(.get, "/healthz") { _, responder in

@@ -49,6 +49,42 @@ final class LoopIngest: Sendable {
     }
 }
 
+/// What the beacon route reports to `/metrics`: every answer by status (its own 4xx as well as
+/// the pipeline's), events rejected by reason, request bytes in. Counters are created once.
+public final class IngressMetrics: Sendable {
+    private let registry: MetricsRegistry
+    let bytesIn: Counter
+
+    public init(_ registry: MetricsRegistry) {
+        self.registry = registry
+        bytesIn = registry.counter("clickpath_ingress_bytes_total", help: "Request body bytes received on /v1/beacons (as sent, before inflating).")
+    }
+
+    func answered(_ status: Int) {
+        registry.counter("clickpath_requests_total", help: "Answers of /v1/beacons and its preflight, by HTTP status.",
+                         labels: [("status", String(status))]).increment()
+    }
+
+    func rejected(_ rejections: [EventRejection]) {
+        for rejection in rejections {
+            registry.counter("clickpath_events_rejected_total", help: "Events of accepted beacons that were rejected, by reason.",
+                             labels: [("reason", rejection.metricLabel)]).increment()
+        }
+    }
+}
+
+extension EventRejection {
+    /// A bounded label (the description carries input-derived text).
+    var metricLabel: String {
+        switch self {
+        case .invalid: "invalid"
+        case .duplicateID: "duplicate_id"
+        case .inFuture: "in_future"
+        case .tooLate: "too_late"
+        }
+    }
+}
+
 /// `POST /v1/beacons` and its CORS preflight on Transport's HTTP server: request bytes go to
 /// `BeaconIngest` (one per HTTP loop: rate limiter, bot counts and buffers belong to the loop),
 /// accepted beacons to the pipeline; the answer waits for the pipeline's.
@@ -58,11 +94,13 @@ public final class IngressRoute: Sendable {
     private let clock: IngressClock
     private let template: BeaconIngest
     private let ingests = Mutex<[ObjectIdentifier: LoopIngest]>([:])
+    private let metrics: IngressMetrics?
 
     /// `apps` answers the current apps.json (a reload swaps what it returns).
     public init(apps: @escaping @Sendable () -> AppConfig, pipeline: any IngestPipeline,
-                ingest: BeaconIngest = BeaconIngest(), clock: IngressClock = .system) {
+                ingest: BeaconIngest = BeaconIngest(), clock: IngressClock = .system, metrics: IngressMetrics? = nil) {
         self.apps = apps
+        self.metrics = metrics
         self.pipeline = pipeline
         self.clock = clock
         self.template = ingest
@@ -73,7 +111,9 @@ public final class IngressRoute: Sendable {
             beacon(request, responder)
         }
         router.add(.options, "/v1/beacons") { [self] request, responder in
-            responder.respond(preflight(request))
+            let response = preflight(request)
+            metrics?.answered(response.status)
+            responder.respond(response)
         }
     }
 
@@ -103,6 +143,8 @@ public final class IngressRoute: Sendable {
     }
 
     func beacon(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let metrics = self.metrics
+        metrics?.bytesIn.increment(by: UInt64(request.body.count))
         let config = apps()
         let receivedAt = clock.wallMilliseconds(), now = clock.monotonicMilliseconds()
         let response: IngestResponse = request.body.withUnsafeBytes { body in
@@ -118,11 +160,18 @@ public final class IngressRoute: Sendable {
             }
         }
         let headers = [("Content-Type", "application/json")] + response.headers.map { ($0.name, $0.value) }
+        metrics?.rejected(response.rejections)
         guard let beacon = response.beacon else {
+            metrics?.answered(response.status)
             responder.respond(HTTPResponse(status: response.status, headers: headers, body: response.body))
             return
         }
         pipeline.submit(beacon) { result in
+            switch result {
+            case .accepted: metrics?.answered(202)
+            case .unavailable: metrics?.answered(503)
+            case .rejected: metrics?.answered(500)
+            }
             switch result {
             case .accepted:
                 responder.respond(HTTPResponse(status: 202, headers: headers, body: response.body))

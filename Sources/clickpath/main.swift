@@ -45,6 +45,7 @@ case "bench":
     case "http": exit(HTTPBench.run(rest))
     case "spool": exit(SpoolBench.run(rest))
     case "collector": exit(CollectorBench.run(rest))
+    case "pipeline": exit(PipelineBench.run(rest))
     default: fail("clickpath bench: unknown benchmark '\(which)'\n\n" + usage)
     }
 case "replay": exit(ReplayCommand.run(arguments))

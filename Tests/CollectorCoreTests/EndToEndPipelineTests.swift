@@ -13,12 +13,13 @@ struct SessiondProcess {
     let httpPort: UInt16
     let exited = DispatchSemaphore(value: 0)
 
-    init(executable: String, directory: String, apps: String) throws {
-        wirePort = unusedPort()
-        httpPort = unusedPort()
+    /// Ports default to fresh ones; a restart passes the previous process's.
+    init(executable: String, directory: String, apps: String, wirePort: UInt16? = nil, httpPort: UInt16? = nil) throws {
+        self.wirePort = wirePort ?? unusedPort()
+        self.httpPort = httpPort ?? unusedPort()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--shard-id", "s1", "--db", directory + "/sessiond.db", "--apps", apps,
-                             "--wire", "127.0.0.1:\(wirePort)", "--http", "127.0.0.1:\(httpPort)"]
+                             "--wire", "127.0.0.1:\(self.wirePort)", "--http", "127.0.0.1:\(self.httpPort)"]
         let output = Pipe()
         process.standardOutput = output
         let exited = self.exited
@@ -31,6 +32,11 @@ struct SessiondProcess {
             text += String(decoding: data, as: UTF8.self)
         }
         guard text.contains("listening") else { throw SpoolError.corrupt(path: executable, reason: "sessiond did not start: \(text)") }
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        exited.wait()
     }
 
     func stop() {

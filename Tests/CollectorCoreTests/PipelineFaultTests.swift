@@ -1,0 +1,158 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+@testable import CollectorCore
+
+/// Real `collector` (`--ack spool`) and `sessiond` processes under continuous load while sessiond
+/// fails; afterwards sessiond's query API must hold exactly the events answered 202, once each.
+@Suite(.serialized) struct PipelineFaultTests {
+    /// What the load clients saw: events of beacons answered 202, and of beacons answered otherwise.
+    final class Ledger: Sendable {
+        let answered = Mutex<[String: [String]]>([:])
+        let refused = Mutex<[String: [String]]>([:])
+        let stop = Atomic<Bool>(false)
+    }
+
+    /// `clients` threads post 2-event beacons until told to stop; a visitor gets 25 beacons.
+    static func load(port: UInt16, clients: Int, ledger: Ledger) -> DispatchSemaphore {
+        let done = DispatchSemaphore(value: 0)
+        for client in 0..<clients {
+            Thread {
+                defer { done.signal() }
+                var n = 0
+                while !ledger.stop.load(ordering: .relaxed) {
+                    let visitor = "fault-c\(client)-g\(n / 25)"
+                    let events = ["c\(client)-\(n)-a", "c\(client)-\(n)-b"]
+                    n += 1
+                    let status = (try? httpRequest(port: port, path: "/v1/beacons", headers: ["Content-Type: text/plain"],
+                                                   body: beaconJSON(visitor: visitor, events: events)))?.0 ?? 0
+                    if status == 202 {
+                        ledger.answered.withLock { $0[visitor, default: []] += events }
+                    } else {
+                        ledger.refused.withLock { $0[visitor, default: []] += events }
+                    }
+                    usleep(5_000)
+                }
+            }.start()
+        }
+        return done
+    }
+
+    /// Every event id stored for `visitor`, with repetitions, read through the query API.
+    static func storedEvents(port: UInt16, visitor: String) throws -> [String] {
+        let (status, list) = try httpRequest(port: port, method: "GET", path: "/v1/visitors/\(visitor)/sessions?app=shop")
+        guard status == 200, let object = try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [String: Any],
+              let sessions = object["sessions"] as? [[String: Any]] else { return [] }
+        var ids: [String] = []
+        for session in sessions {
+            guard let id = session["id"] as? String else { continue }
+            let (_, text) = try httpRequest(port: port, method: "GET", path: "/v1/sessions/\(id)")
+            guard let detail = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                  let timeline = detail["timeline"] as? [[String: Any]] else { continue }
+            ids += timeline.compactMap { $0["id"] as? String }
+        }
+        return ids
+    }
+
+    /// Polls sessiond (≤ 60 s) until every visitor holds its 202'd events, then checks each is
+    /// stored once and nothing refused is stored.
+    static func verify(_ ledger: Ledger, queryPort: UInt16) throws {
+        let answered = ledger.answered.withLock { $0 }
+        let refused = ledger.refused.withLock { $0 }
+        #expect(answered.values.reduce(0) { $0 + $1.count } > 100, "the load barely ran")
+        // Delivered once the spool drained: poll until every visitor holds its events (≤ 60 s).
+        var stored: [String: [String]] = [:]
+        for _ in 0..<300 {
+            for visitor in answered.keys where Set(stored[visitor] ?? []) != Set(answered[visitor] ?? []) {
+                stored[visitor] = try storedEvents(port: queryPort, visitor: visitor)
+            }
+            if answered.allSatisfy({ Set(stored[$0.key] ?? []) == Set($0.value) }) { break }
+            usleep(200_000)
+        }
+        for (visitor, events) in answered {
+            let got = stored[visitor] ?? []
+            #expect(Set(got) == Set(events), "visitor \(visitor): missing \(Set(events).subtracting(got).sorted().prefix(5))")
+            #expect(got.count == Set(got).count, "visitor \(visitor): an event is stored twice")
+        }
+        for (visitor, events) in refused where answered[visitor] == nil {
+            #expect(try storedEvents(port: queryPort, visitor: visitor).isEmpty, "\(visitor) was never answered 202: \(events)")
+        }
+        for (visitor, events) in refused {
+            #expect(Set(stored[visitor] ?? []).isDisjoint(with: events), "events not answered 202 were stored for \(visitor)")
+        }
+    }
+
+    @Test func sessiondSIGKILLedAndRestartedThreeTimesUnderLoadLosesAndDuplicatesNothingAnswered202() throws {
+        guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
+            Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
+            return
+        }
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let apps = dir.path + "/apps.json"
+        writeFile(apps, Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
+        var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
+        let front = try CollectorProcess(executable: collector, arguments: [
+            "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
+            "--apps", apps, "--ack", "spool"])
+        let ledger = Ledger()
+        let clients = 4
+        let done = Self.load(port: front.port, clients: clients, ledger: ledger)
+
+        for _ in 0..<3 {
+            sleep(2)
+            shard.kill9()
+            usleep(700_000)
+            shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps,
+                                        wirePort: shard.wirePort, httpPort: shard.httpPort)
+        }
+        sleep(2)
+        ledger.stop.store(true, ordering: .relaxed)
+        for _ in 0..<clients { done.wait() }
+        defer { shard.stop() }
+
+        try Self.verify(ledger, queryPort: shard.httpPort)
+        #expect(front.kill(SIGTERM) == 0)
+    }
+
+    @Test func sessiondDownForTenSecondsUnderLoadTheSpoolGrows202sContinueAndItDrains() throws {
+        guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
+            Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
+            return
+        }
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let apps = dir.path + "/apps.json"
+        writeFile(apps, Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
+        var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
+        let front = try CollectorProcess(executable: collector, arguments: [
+            "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
+            "--apps", apps, "--ack", "spool"])
+        let ledger = Ledger()
+        let clients = 4
+        let done = Self.load(port: front.port, clients: clients, ledger: ledger)
+        sleep(1)
+        shard.kill9()
+        let before = ledger.answered.withLock { $0.values.reduce(0) { $0 + $1.count } }
+        sleep(10)
+        let during = ledger.answered.withLock { $0.values.reduce(0) { $0 + $1.count } } - before
+        let (_, metrics) = try httpRequest(port: front.port, method: "GET", path: "/metrics")
+        let spoolBytes = metrics.split(separator: "\n").first { $0.hasPrefix("clickpath_spool_bytes ") }
+            .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        #expect(during > 100, "202s must continue while sessiond is down")
+        #expect(spoolBytes > 0, "the spool holds what sessiond has not acknowledged")
+        shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps,
+                                    wirePort: shard.wirePort, httpPort: shard.httpPort)
+        defer { shard.stop() }
+        sleep(1)
+        ledger.stop.store(true, ordering: .relaxed)
+        for _ in 0..<clients { done.wait() }
+        try Self.verify(ledger, queryPort: shard.httpPort)
+        #expect(ledger.refused.withLock { $0.isEmpty }, "spool mode answers 202 while sessiond is down")
+        #expect(front.kill(SIGTERM) == 0)
+    }
+}
