@@ -76,13 +76,10 @@ public final class HTTPServer: Sendable {
         var listeners: [HTTPListener] = []
         var bound = address
         do throws(SyscallError) {
+            bound = try Syscalls.claimAddress(address)
             for loop in serverLoops {
-                let socket = try Syscalls.socket(ipv6: address.isIPv6)
-                try Syscalls.setIntOption(socket.rawValue, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
-                try Syscalls.setIntOption(socket.rawValue, level: SOL_SOCKET, name: SO_REUSEPORT, value: 1)
-                try Syscalls.bind(socket.rawValue, bound)
-                try Syscalls.listen(socket.rawValue, backlog: configuration.backlog)
-                if bound.port == 0 { bound = try Syscalls.localAddress(socket.rawValue) }
+                let socket = try Syscalls.listeningSocket(bound, shared: serverLoops.count > 1,
+                                                          backlog: configuration.backlog)
                 let listener = HTTPListener(socket: socket, loop: loop, shared: shared)
                 listeners.append(listener)
             }

@@ -125,6 +125,31 @@ public enum Syscalls {
         _ = try check("listen", Glibc.listen(fd, backlog))
     }
 
+    /// A listening socket on `address`. `shared` sets SO_REUSEPORT so that each of several loops of
+    /// this process accepts on its own socket; claim the address first (`claimAddress`), since the
+    /// option would also let another process share the port without a word.
+    public static func listeningSocket(_ address: SocketAddress, shared: Bool, backlog: Int32) throws(SyscallError) -> FileDescriptor {
+        let socket = try socket(ipv6: address.isIPv6)
+        try setIntOption(socket.rawValue, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
+        if shared { try setIntOption(socket.rawValue, level: SOL_SOCKET, name: SO_REUSEPORT, value: 1) }
+        try bind(socket.rawValue, address)
+        try listen(socket.rawValue, backlog: backlog)
+        return socket
+    }
+
+    /// Binds `address` once without SO_REUSEPORT: EADDRINUSE when anything listens there already
+    /// (a second daemon on the same port). Returns the address with the port the kernel picked
+    /// when `address` asked for port 0.
+    public static func claimAddress(_ address: SocketAddress) throws(SyscallError) -> SocketAddress {
+        let probe = try socket(ipv6: address.isIPv6)
+        try setIntOption(probe.rawValue, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
+        try bind(probe.rawValue, address)
+        var claimed = address
+        if address.port == 0 { claimed = try localAddress(probe.rawValue) }
+        try probe.close()
+        return claimed
+    }
+
     /// Starts a non-blocking connect. Returns true when already connected, false when in progress.
     public static func connect(_ fd: Int32, _ address: SocketAddress) throws(SyscallError) -> Bool {
         while true {

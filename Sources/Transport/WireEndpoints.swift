@@ -54,13 +54,9 @@ public final class WireServer: Sendable {
             throw SyscallError("parse listen address '\(host)'", errno: EINVAL)
         }
         var listeners: [WireListener] = []
+        address = try Syscalls.claimAddress(address)
         for loop in loops {
-            let socket = try Syscalls.socket(ipv6: address.isIPv6)
-            try Syscalls.setIntOption(socket.rawValue, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
-            try Syscalls.setIntOption(socket.rawValue, level: SOL_SOCKET, name: SO_REUSEPORT, value: 1)
-            try Syscalls.bind(socket.rawValue, address)
-            try Syscalls.listen(socket.rawValue, backlog: 512)
-            if address.port == 0 { address = try Syscalls.localAddress(socket.rawValue) }
+            let socket = try Syscalls.listeningSocket(address, shared: loops.count > 1, backlog: 512)
             listeners.append(WireListener(socket: socket, loop: loop, identity: identity, settings: settings, handlers: handlers))
         }
         // Registration can fail (ENOMEM, ENOSPC from epoll): the caller hears it from start().

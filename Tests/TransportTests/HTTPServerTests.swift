@@ -84,6 +84,28 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
 }
 
 @Suite struct HTTPServerTests {
+    /// Loops of one server share a port (SO_REUSEPORT); a second daemon started on a port in use
+    /// must fail instead of silently taking half of the connections.
+    @Test(arguments: [1, 2])
+    func aPortInUseIsRefused(loops: Int) throws {
+        let first = try startServer { $0.loopCount = 2 }
+        defer { first.stop() }
+        #expect(throws: SyscallError.self) {
+            let second = try startServer { $0.port = first.port; $0.loopCount = loops }
+            second.stop()
+        }
+        let wireLoop = try EventLoop.start(name: "wire-port-test")
+        defer { wireLoop.stop(); wireLoop.waitUntilStopped() }
+        let wire = try WireServer.start(port: 0, identity: WireServerIdentity(shardID: "s1", nodeID: "n1", maxInFlightBatches: 4),
+                                        on: [wireLoop], handlers: WireServerHandlers(message: { _, _ in }))
+        defer { wire.stop() }
+        #expect(throws: SyscallError.self) {
+            let again = try WireServer.start(port: wire.port, identity: WireServerIdentity(shardID: "s1", nodeID: "n2", maxInFlightBatches: 4),
+                                             on: [wireLoop], handlers: WireServerHandlers(message: { _, _ in }))
+            again.stop()
+        }
+    }
+
     @Test func answersGetPostAndKeepsAlive() throws {
         let server = try startServer()
         defer { server.stop() }
