@@ -86,7 +86,7 @@ import Testing
         }
     }
 
-    @Test func sessiondSIGKILLedAndRestartedThreeTimesUnderLoadLosesAndDuplicatesNothingAnswered202() throws {
+    @Test func sessiondSIGKILLedAndRestartedUnderLoadLosesAndDuplicatesNothingAnswered202() throws {
         guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
             Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
             return
@@ -103,7 +103,7 @@ import Testing
         let clients = 4
         let done = Self.load(port: front.port, clients: clients, ledger: ledger)
 
-        for _ in 0..<3 {
+        for _ in 0..<FaultParameters.kills {
             sleep(2)
             shard.kill9()
             usleep(700_000)
@@ -119,7 +119,7 @@ import Testing
         #expect(front.kill(SIGTERM) == 0)
     }
 
-    @Test func sessiondDownForTenSecondsUnderLoadTheSpoolGrows202sContinueAndItDrains() throws {
+    @Test func sessiondDownUnderLoadTheSpoolGrows202sContinueAndItDrains() throws {
         guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
             Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
             return
@@ -138,7 +138,7 @@ import Testing
         sleep(1)
         shard.kill9()
         let before = ledger.answered.withLock { $0.values.reduce(0) { $0 + $1.count } }
-        sleep(10)
+        sleep(FaultParameters.outageSeconds)
         let during = ledger.answered.withLock { $0.values.reduce(0) { $0 + $1.count } } - before
         let (_, metrics) = try httpRequest(port: front.port, method: "GET", path: "/metrics")
         let spoolBytes = metrics.split(separator: "\n").first { $0.hasPrefix("clickpath_spool_bytes ") }
@@ -154,5 +154,17 @@ import Testing
         try Self.verify(ledger, queryPort: shard.httpPort)
         #expect(ledger.refused.withLock { $0.isEmpty }, "spool mode answers 202 while sessiond is down")
         #expect(front.kill(SIGTERM) == 0)
+    }
+}
+
+/// Fault sizes: short defaults for CI, longer local runs through the environment
+/// (`CLICKPATH_FAULT_KILLS=10 CLICKPATH_FAULT_OUTAGE_SECONDS=60 swift test --filter PipelineFaultTests`).
+enum FaultParameters {
+    static let kills = environment("CLICKPATH_FAULT_KILLS", default: 3)
+    static let outageSeconds = UInt32(environment("CLICKPATH_FAULT_OUTAGE_SECONDS", default: 10))
+
+    private static func environment(_ name: String, default value: Int) -> Int {
+        guard let text = ProcessInfo.processInfo.environment[name], let number = Int(text), number > 0 else { return value }
+        return number
     }
 }
