@@ -4,6 +4,7 @@ import Glibc
 import CLinux
 import Dispatch
 import Synchronization
+import TestSupport
 import Testing
 @testable import Transport
 

@@ -4,29 +4,29 @@
 import Glibc
 #endif
 import Foundation
-@testable import Transport
+import Transport
 
-struct TestResponse {
-    var status: Int
-    var headers: [(String, String)]
-    var body: [UInt8]
+public struct TestResponse {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
 
-    func header(_ name: String) -> String? {
+    public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
     }
 
-    var text: String { String(decoding: body, as: UTF8.self) }
+    public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-enum TestClientError: Error {
+public enum TestClientError: Error {
     case connect(Int32), closed, malformed(String)
 }
 
-final class TestClient {
-    let fd: Int32
+public final class TestClient {
+    public let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: UInt16, receiveTimeoutSeconds: Int = 20) throws {
+    public init(port: UInt16, receiveTimeoutSeconds: Int = 20) throws {
         do {
             fd = try Loopback.connect(port: port)
         } catch {
@@ -40,11 +40,11 @@ final class TestClient {
     deinit { Glibc.close(fd) }
 
     /// This end's port, as the server sees it in `peer`.
-    var localPort: UInt16 { (try? Syscalls.localAddress(fd).port) ?? 0 }
+    public var localPort: UInt16 { (try? Syscalls.localAddress(fd).port) ?? 0 }
 
-    func send(_ text: String) { send(Array(text.utf8)) }
+    public func send(_ text: String) { send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) {
+    public func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -53,7 +53,7 @@ final class TestClient {
         }
     }
 
-    func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+    public func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
 
     /// Fills the buffer with at least one more read; false on EOF or error.
     private func fill() -> Bool {
@@ -65,19 +65,19 @@ final class TestClient {
     }
 
     /// Reads until the peer closes; returns everything not consumed yet.
-    func readToEnd() -> [UInt8] {
+    public func readToEnd() -> [UInt8] {
         while fill() {}
         defer { buffer = [] }
         return buffer
     }
 
     /// True when the server closed the connection (EOF or reset) with nothing more to read.
-    func isClosedByPeer() -> Bool {
+    public func isClosedByPeer() -> Bool {
         buffer.isEmpty && !fill()
     }
 
     /// Reads exactly one response. `headRequest` means no body follows whatever the headers say.
-    func readResponse(headRequest: Bool = false) throws -> TestResponse {
+    public func readResponse(headRequest: Bool = false) throws -> TestResponse {
         var end: Int? = nil
         while true {
             if let found = findHeadEnd() { end = found; break }
@@ -117,10 +117,10 @@ final class TestClient {
     }
 }
 
-func post(_ path: String, body: String, extra: String = "") -> String {
+public func post(_ path: String, body: String, extra: String = "") -> String {
     "POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Length: \(body.utf8.count)\r\n\(extra)\r\n\(body)"
 }
 
-func get(_ path: String, extra: String = "") -> String {
+public func get(_ path: String, extra: String = "") -> String {
     "GET \(path) HTTP/1.1\r\nHost: t\r\n\(extra)\r\n"
 }
