@@ -14,6 +14,9 @@ import Testing
     final class Ledger: Sendable {
         let answered = Mutex<[String: [String]]>([:])
         let refused = Mutex<[String: [String]]>([:])
+        /// Beacons that got no answer at all (the collector died or was down): each of their
+        /// events may be stored or not, but never twice.
+        let unanswered = Mutex<[String: [String]]>([:])
         let stop = Atomic<Bool>(false)
     }
 
@@ -32,6 +35,8 @@ import Testing
                                                    body: beaconJSON(visitor: visitor, events: events)))?.0 ?? 0
                     if status == 202 {
                         ledger.answered.withLock { $0[visitor, default: []] += events }
+                    } else if status == 0 {
+                        ledger.unanswered.withLock { $0[visitor, default: []] += events }
                     } else {
                         ledger.refused.withLock { $0[visitor, default: []] += events }
                     }
@@ -84,6 +89,10 @@ import Testing
         for (visitor, events) in refused {
             #expect(Set(stored[visitor] ?? []).isDisjoint(with: events), "events not answered 202 were stored for \(visitor)")
         }
+        for visitor in ledger.unanswered.withLock({ Array($0.keys) }) {
+            let got = try stored[visitor] ?? storedEvents(port: queryPort, visitor: visitor)
+            #expect(got.count == Set(got).count, "visitor \(visitor): an event is stored twice")
+        }
     }
 
     @Test func sessiondSIGKILLedAndRestartedUnderLoadLosesAndDuplicatesNothingAnswered202() throws {
@@ -116,6 +125,7 @@ import Testing
         defer { shard.stop() }
 
         try Self.verify(ledger, queryPort: shard.httpPort)
+        #expect(ledger.unanswered.withLock { $0.isEmpty }, "the collector answers every beacon while sessiond fails")
         #expect(front.kill(SIGTERM) == 0)
     }
 
@@ -153,6 +163,38 @@ import Testing
         for _ in 0..<clients { done.wait() }
         try Self.verify(ledger, queryPort: shard.httpPort)
         #expect(ledger.refused.withLock { $0.isEmpty }, "spool mode answers 202 while sessiond is down")
+        #expect(front.kill(SIGTERM) == 0)
+    }
+
+    @Test func collectorSIGKILLedAndRestartedUnderLoadLosesAndDuplicatesNothingAnswered202() throws {
+        guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
+            Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
+            return
+        }
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let apps = dir.path + "/apps.json"
+        writeFile(apps, Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
+        let shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
+        defer { shard.stop() }
+        let port = unusedPort()
+        let arguments = ["--http", "127.0.0.1:\(port)", "--shards", "s1=127.0.0.1:\(shard.wirePort)",
+                         "--data-dir", dir.path + "/collector", "--apps", apps, "--ack", "spool"]
+        var front = try CollectorProcess(executable: collector, arguments: arguments)
+        let ledger = Ledger()
+        let clients = 4
+        let done = Self.load(port: port, clients: clients, ledger: ledger)
+        for _ in 0..<FaultParameters.kills {
+            sleep(2)
+            #expect(front.kill(SIGKILL) == SIGKILL)
+            usleep(300_000)
+            front = try CollectorProcess(executable: collector, arguments: arguments)
+        }
+        sleep(2)
+        ledger.stop.store(true, ordering: .relaxed)
+        for _ in 0..<clients { done.wait() }
+
+        try Self.verify(ledger, queryPort: shard.httpPort)
         #expect(front.kill(SIGTERM) == 0)
     }
 }
