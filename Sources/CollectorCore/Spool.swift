@@ -25,7 +25,9 @@ public struct SpoolOptions: Sendable, Equatable {
 
     public init(maxBytes: Int64 = 1 << 30, segmentBytes: Int64 = 16 << 20, maxRecordBytes: Int = (16 << 20) + 4096) {
         self.maxBytes = maxBytes
-        self.segmentBytes = segmentBytes
+        // Space comes back only when a whole acknowledged segment is deleted: a segment as large
+        // as the bound would keep a full spool full forever, so one holds at most an eighth of it.
+        self.segmentBytes = min(segmentBytes, max(maxBytes / 8, 64 << 10))
         self.maxRecordBytes = maxRecordBytes
     }
 }

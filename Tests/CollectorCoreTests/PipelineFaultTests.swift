@@ -4,6 +4,7 @@ import Glibc
 import Dispatch
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 @testable import CollectorCore
 
@@ -194,6 +195,68 @@ import Testing
         ledger.stop.store(true, ordering: .relaxed)
         for _ in 0..<clients { done.wait() }
 
+        try Self.verify(ledger, queryPort: shard.httpPort)
+        #expect(front.kill(SIGTERM) == 0)
+    }
+
+    /// The spool at its bound (a tiny `--spool-max-bytes` stands in for a full disk) while sessiond
+    /// is down: beacons get 503 with Retry-After, never a 202 that could not be kept; once the
+    /// shard is back the spool drains and 202s resume.
+    @Test func aFullSpoolUnderLoadAnswers503AndLosesNothingAnswered202() throws {
+        guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
+            Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
+            return
+        }
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let apps = dir.path + "/apps.json"
+        writeFile(apps, Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
+        var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
+        let front = try CollectorProcess(executable: collector, arguments: [
+            "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
+            "--apps", apps, "--ack", "spool", "--spool-max-bytes", "1MiB"])
+        shard.kill9()
+        let ledger = Ledger()
+        // Fill the spool with large beacons (200 events, distinct 2 KB URLs) until it refuses.
+        let padding = String(repeating: "x", count: 2000)
+        for n in 0..<100 {
+            let visitor = "fill-\(n)"
+            let ids = (0..<200).map { "fill-\(n)-\($0)" }
+            let now = nowMilliseconds()
+            let list = ids.map { #"{"id":"\#($0)","type":"view","ts":\#(now),"url":"/\#($0)/\#(padding)"}"# }.joined(separator: ",")
+            let body = Array(#"{"app":"shop","platform":"web","visitor":"\#(visitor)","sentAt":\#(now),"events":[\#(list)]}"#.utf8)
+            let (status, _) = try httpRequest(port: front.port, path: "/v1/beacons", headers: ["Content-Type: text/plain"], body: body)
+            if status != 202 { break }
+            ledger.answered.withLock { $0[visitor] = ids }
+        }
+        let clients = 4
+        let done = Self.load(port: front.port, clients: clients, ledger: ledger)
+        var full = false
+        for _ in 0..<600 where !full {
+            usleep(100_000)
+            full = !ledger.refused.withLock { $0.isEmpty }
+        }
+        #expect(full, "a spool at its bound must refuse beacons")
+        // What a refused client sees: 503, Retry-After, and a body that names the spool.
+        let probe = try TestClient(port: front.port)
+        probe.send(post("/v1/beacons", body: String(decoding: beaconJSON(visitor: "probe", events: ["probe-a"]), as: UTF8.self),
+                        extra: "Content-Type: text/plain\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0\r\n"))
+        let refusal = try probe.readResponse()
+        #expect(refusal.status == 503)
+        #expect(refusal.header("Retry-After") != nil)
+        #expect(refusal.text.contains("spool"), "the 503 body names the full spool: \(refusal.text)")
+        shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps,
+                                    wirePort: shard.wirePort, httpPort: shard.httpPort)
+        defer { shard.stop() }
+        let answeredWhileFull = ledger.answered.withLock { $0.values.reduce(0) { $0 + $1.count } }
+        var resumed = false
+        for _ in 0..<600 where !resumed {
+            usleep(100_000)
+            resumed = ledger.answered.withLock { $0.values.reduce(0) { $0 + $1.count } } > answeredWhileFull + 100
+        }
+        #expect(resumed, "202s resume once the spool drains")
+        ledger.stop.store(true, ordering: .relaxed)
+        for _ in 0..<clients { done.wait() }
         try Self.verify(ledger, queryPort: shard.httpPort)
         #expect(front.kill(SIGTERM) == 0)
     }
