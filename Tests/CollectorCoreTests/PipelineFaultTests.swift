@@ -100,15 +100,27 @@ import Testing
         }
     }
 
-    @Test func sessiondSIGKILLedAndRestartedUnderLoadLosesAndDuplicatesNothingAnswered202() throws {
+    /// The built `collector` and `sessiond`, or an issue recorded when they are missing.
+    static func executables() -> (collector: String, sessiond: String)? {
         guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
             Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
-            return
+            return nil
         }
-        let dir = TemporaryDirectory()
-        defer { dir.remove() }
+        return (collector, sessiond)
+    }
+
+    /// An apps.json with the one web app the load clients post to; returns its path.
+    static func writeApps(in dir: TemporaryDirectory) -> String {
         let apps = dir.path + "/apps.json"
         writeFile(apps, Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
+        return apps
+    }
+
+    @Test func sessiondSIGKILLedAndRestartedUnderLoadLosesAndDuplicatesNothingAnswered202() throws {
+        guard let (collector, sessiond) = Self.executables() else { return }
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let apps = Self.writeApps(in: dir)
         var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
         let front = try CollectorProcess(executable: collector, arguments: [
             "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
@@ -135,14 +147,10 @@ import Testing
     }
 
     @Test func sessiondDownUnderLoadTheSpoolGrows202sContinueAndItDrains() throws {
-        guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
-            Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
-            return
-        }
+        guard let (collector, sessiond) = Self.executables() else { return }
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let apps = dir.path + "/apps.json"
-        writeFile(apps, Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
+        let apps = Self.writeApps(in: dir)
         var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
         let front = try CollectorProcess(executable: collector, arguments: [
             "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
@@ -172,14 +180,10 @@ import Testing
     }
 
     @Test func collectorSIGKILLedAndRestartedUnderLoadLosesAndDuplicatesNothingAnswered202() throws {
-        guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
-            Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
-            return
-        }
+        guard let (collector, sessiond) = Self.executables() else { return }
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let apps = dir.path + "/apps.json"
-        writeFile(apps, Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
+        let apps = Self.writeApps(in: dir)
         let shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
         defer { shard.stop() }
         let port = unusedPort()
@@ -207,14 +211,10 @@ import Testing
     /// is down: beacons get 503 with Retry-After, never a 202 that could not be kept; once the
     /// shard is back the spool drains and 202s resume.
     @Test func aFullSpoolUnderLoadAnswers503AndLosesNothingAnswered202() throws {
-        guard let collector = builtExecutable("collector"), let sessiond = builtExecutable("sessiond") else {
-            Issue.record("collector or sessiond executable not found beside the test binary; run `swift build` first")
-            return
-        }
+        guard let (collector, sessiond) = Self.executables() else { return }
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let apps = dir.path + "/apps.json"
-        writeFile(apps, Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
+        let apps = Self.writeApps(in: dir)
         var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
         let front = try CollectorProcess(executable: collector, arguments: [
             "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
