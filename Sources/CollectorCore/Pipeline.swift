@@ -429,14 +429,21 @@ public final class Pipeline: Sendable {
 }
 
 /// Lets the senders, created before the pipeline finishes initialising, report to it.
-private final class SettleRelay: Sendable {
-    private let target = Mutex<(@Sendable (SpooledBatch, BatchEvent) -> Void)?>(nil)
+/// The handler sits in a struct: a closure stored directly in a `Mutex` is re-abstracted
+/// through the generic `inout` of `withLock` on every access, and each write-back wrapped it in
+/// two more thunks. After ~30 000 settled batches calling it overflowed the stack (SIGSEGV).
+final class SettleRelay: Sendable {
+    private struct Handler {
+        var call: (@Sendable (SpooledBatch, BatchEvent) -> Void)?
+    }
+
+    private let target = Mutex(Handler())
 
     func set(_ handler: @escaping @Sendable (SpooledBatch, BatchEvent) -> Void) {
-        target.withLock { $0 = handler }
+        target.withLock { $0.call = handler }
     }
 
     func forward(_ batch: SpooledBatch, _ event: BatchEvent) {
-        target.withLock { $0 }?(batch, event)
+        target.withLock { $0.call }?(batch, event)
     }
 }

@@ -57,7 +57,7 @@ func orderedUnique(_ events: [TrackedEvent]) -> [TrackedEvent] {
 /// `a.key < b.key` without building the keys.
 @inline(__always) func precedes(_ a: TrackedEvent, _ b: TrackedEvent) -> Bool {
     if a.event.ts != b.event.ts { return a.event.ts < b.event.ts }
-    return a.event.id.utf8.lexicographicallyPrecedes(b.event.id.utf8)
+    return a.event.id.compareBytes(b.event.id) < 0
 }
 
 /// Strictly increasing keys and pairwise distinct ids (quadratic: small arrays only).

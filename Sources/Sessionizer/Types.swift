@@ -17,7 +17,7 @@ public struct EventKey: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public static func < (lhs: EventKey, rhs: EventKey) -> Bool {
         if lhs.ts != rhs.ts { return lhs.ts < rhs.ts }
-        return lhs.id.utf8.lexicographicallyPrecedes(rhs.id.utf8)
+        return lhs.id.compareBytes(rhs.id) < 0
     }
 
     /// Byte equality of ids, consistent with `<` and with the store's UNIQUE index.

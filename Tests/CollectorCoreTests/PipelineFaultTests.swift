@@ -266,11 +266,12 @@ import Testing
     }
 }
 
-/// Fault sizes: short defaults for CI, longer local runs through the environment
-/// (`CLICKPATH_FAULT_KILLS=10 CLICKPATH_FAULT_OUTAGE_SECONDS=60 swift test --filter PipelineFaultTests`).
+/// Fault sizes: the (several kills, a one-minute outage) by default, longer local runs
+/// through the environment
+/// (`CLICKPATH_FAULT_KILLS=10 CLICKPATH_FAULT_OUTAGE_SECONDS=300 swift test --filter PipelineFaultTests`).
 enum FaultParameters {
     static let kills = environment("CLICKPATH_FAULT_KILLS", default: 3)
-    static let outageSeconds = UInt32(environment("CLICKPATH_FAULT_OUTAGE_SECONDS", default: 10))
+    static let outageSeconds = UInt32(environment("CLICKPATH_FAULT_OUTAGE_SECONDS", default: 60))
 
     private static func environment(_ name: String, default value: Int) -> Int {
         guard let text = ProcessInfo.processInfo.environment[name], let number = Int(text), number > 0 else { return value }

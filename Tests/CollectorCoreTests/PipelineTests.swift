@@ -342,3 +342,17 @@ let oneEventBatches = BatchLimits(maxEvents: 1, maxBytes: 1 << 20, maxAgeNanosec
         #expect(h.pipeline.shutdown(drainOnExit: true, timeoutNanoseconds: 0) == .exit(leftInSpool: 1, timedOut: true))
     }
 }
+
+@Suite struct SettleRelayTests {
+    /// A closure stored directly in a Mutex grew two thunks per `withLock` and the collector
+    /// crashed with a stack overflow after ~30 000 settled batches (found by the one-minute
+    /// sessiond outage under load). Far more calls than that must still reach the handler.
+    @Test func aLongRunningCollectorSettlesAnyNumberOfBatches() {
+        let relay = SettleRelay()
+        let count = Atomic<Int>(0)
+        relay.set { _, _ in count.wrappingAdd(1, ordering: .relaxed) }
+        let batch = SpooledBatch(id: id(1), shard: "s1", createdAt: 0, segment: 0, payloadOffset: 0, payloadLength: 0)
+        for _ in 0..<300_000 { relay.forward(batch, .shardAnswered(.committed)) }
+        #expect(count.load(ordering: .relaxed) == 300_000)
+    }
+}
