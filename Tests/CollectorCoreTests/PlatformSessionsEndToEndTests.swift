@@ -34,7 +34,7 @@ import Testing
         defer { dir.remove() }
         let apps = PipelineFaultTests.writeApps(in: dir, json: Self.apps)
         // A short tick: sessions whose timeout passed complete within 100 ms of server time.
-        let shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps, extra: ["--tick", "100ms"])
+        var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps, extra: ["--tick", "100ms"])
         defer { shard.stop() }
         let front = try CollectorProcess(executable: collector, arguments: [
             "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
@@ -47,6 +47,13 @@ import Testing
         try miniProgram(&run)
         try custom(&run)
         try everyAcceptedEventIsStoredOnceAndBotsAndOrphansMakeNoSession(&run)
+
+        // sessiond restarts (its metrics start again from zero, so counted before): live sessions
+        // are rebuilt from the store and keep growing, the chain of sessions goes on.
+        shard.stop()
+        shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps, wirePort: shard.wirePort,
+                                    httpPort: shard.httpPort, extra: ["--tick", "100ms"])
+        try afterRestart(&run)
         #expect(front.kill(SIGTERM) == 0)
     }
 
@@ -98,6 +105,9 @@ import Testing
         }
         let shuffled = try run.postShuffled(client, visitor: run.visitor("web-shuffled"), events)
         run.expectSessions("web", client.app, visitor: visitor, shuffled: shuffled, expected)
+        // The browser lost the answer to its first beacon and sends it again: accepted, stored
+        // once (counted as duplicates at the end), the sessions unchanged.
+        run.duplicates += try run.post(client, visitor: visitor, Array(events[0..<2])).reduce(0) { $0 + $1.accepted }
 
         // A crawler: answered 202 with nothing accepted, never stored (checked at the end).
         let bot = run.client(app: "shop", platform: "web", userAgent: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
@@ -167,6 +177,8 @@ import Testing
             .init(["m14", "m15", "m16", "m17"], end: "inactivity", counts: ["requests": 1, "failedRequests": 1, "errors": 1]),
             .init(["m20", "m21", "m22", "m24", "m25"], end: nil, counts: ["views": 5]),
         ])
+        try mobileClockAhead(&run)
+
         // The merged session kept the id of its earliest stored part; the other part's id is retired.
         if let splitOff, after.count == 6, before.sessions.count == 2 {
             #expect(after[5].id == before.sessions[0].id, "the merged session keeps the id of {m20}")
@@ -174,6 +186,35 @@ import Testing
             let mergedInto = (jsonObject(body)?["error"] as? [String: Any])?["mergedInto"] as? String
             #expect(status == 301 && mergedInto == after[5].id, "the retired id answers mergedInto: \(status) \(body)")
         }
+    }
+
+    /// A phone whose clock is 3 hours ahead: without the collector's skew correction (receivedAt -
+    /// sentAt) every event would be rejected as in the future; with it, the session is placed at
+    /// the real time (within the few ms a beacon takes to arrive).
+    func mobileClockAhead(_ run: inout ScriptRun) throws {
+        let t = nowMilliseconds()
+        var client = run.client(app: "phone", platform: "mobile", userAgent: "okhttp/4.12.0", device: #"{"os":"Android"}"#)
+        client.clockOffset = 3 * hour
+        let visitor = run.visitor("mobile-clock-ahead")
+        try run.post(client, visitor: visitor, [
+            .init("k1", "app_start", at: t - 10 * minute),
+            .init("k2", "view", at: t - 10 * minute + 1 * second, #""name":"HomeScreen""#),
+            .init("k3", "app_background", at: t - 10 * minute + 5 * second),
+        ])
+        try run.post(client, visitor: visitor, [
+            .init("k4", "app_foreground", at: t - 5 * minute),
+            .init("k5", "view", at: t - 5 * minute + 1 * second, #""name":"HomeScreen""#),
+        ])
+        let expected: [ExpectedSession] = [.init(["k1", "k2", "k3"], end: "background"), .init(["k4", "k5"], end: nil)]
+        let settled = run.settle(app: client.app, visitor: visitor, expected)
+        #expect(settled.problems.isEmpty, "mobile, clock 3 h ahead:\n\(settled.problems.joined(separator: "\n"))")
+        if settled.sessions.count == 2 {
+            for (session, start) in zip(settled.sessions, [t - 10 * minute, t - 5 * minute]) {
+                let startedAt = session.summary["startedAt"] as? Int ?? 0
+                #expect(abs(Int64(startedAt) - start) < 10 * second, "started at \(startedAt), really \(start)")
+            }
+        }
+        run.recheck.append((client.app, visitor, expected))
     }
 
     /// Mini program: more than 30 s in background ends the session (exactly 30 s does not);
@@ -196,6 +237,9 @@ import Testing
             .init("p09", "app_start", at: b + 120 * second),
             .init("p10", "view", at: b + 121 * second, #""name":"pages/index""#),
             .init("p11", "view", at: t - 1 * minute, #""name":"pages/index""#),
+            // Sent to background 27 s ago and never back: sessiond's watermark (server time)
+            // completes the session a few seconds after it is stored, without a later event.
+            .init("p12", "app_background", at: t - 27 * second),
         ]
         let visitor = run.visitor("mini")
         try run.post(client, visitor: visitor, Array(events[0..<4]))
@@ -205,7 +249,7 @@ import Testing
             .init(["p01", "p02", "p03"], end: "background"),
             .init(["p04", "p05", "p06", "p07", "p08"], end: "process-restart", counts: ["views": 2]),
             .init(["p09", "p10"], end: "inactivity"),
-            .init(["p11"], end: nil),
+            .init(["p11", "p12"], end: "background"),
         ])
     }
 
@@ -247,17 +291,26 @@ import Testing
         ])
     }
 
-    /// sessiond stored exactly the events the collector accepted (orphan heartbeats included, bot
-    /// beacons not), and neither the bot nor the heartbeat-only visitor has a session.
+    /// sessiond stored exactly the events the collector accepted, once each (orphan heartbeats
+    /// included, bot beacons not, a re-sent beacon's events as duplicates); neither the bot nor the
+    /// heartbeat-only visitor has a session; and every scenario's sessions are still as expected.
     func everyAcceptedEventIsStoredOnceAndBotsAndOrphansMakeNoSession(_ run: inout ScriptRun) throws {
         let deadline = Date().addingTimeInterval(30)
         var stored = -1
+        var duplicates = -1
         repeat {
             stored = try metricValue(port: run.queryPort, #"clickpath_sessiond_events_total{kind="new"}"#) ?? -1
-            if stored >= run.accepted { break }
+            duplicates = try metricValue(port: run.queryPort, #"clickpath_sessiond_events_total{kind="duplicate"}"#) ?? -1
+            if stored + duplicates >= run.accepted { break }
             usleep(100_000)
         } while Date() < deadline
-        #expect(stored == run.accepted, "sessiond stored \(stored) new events; the collector accepted \(run.accepted)")
+        #expect(run.duplicates > 0)
+        #expect(stored == run.accepted - run.duplicates && duplicates == run.duplicates,
+                "sessiond stored \(stored) new and \(duplicates) duplicate events; the collector accepted \(run.accepted), \(run.duplicates) of them re-sent")
+        for (app, visitor, expected) in run.recheck {
+            let settled = run.settle(app: app, visitor: visitor, expected)
+            #expect(settled.problems.isEmpty, "\(visitor) at the end:\n\(settled.problems.joined(separator: "\n"))")
+        }
         for visitor in [run.visitor("web-bot")] {
             let (status, body) = try httpRequest(port: run.queryPort, method: "GET", path: "/v1/visitors/\(visitor)/sessions?app=shop")
             #expect(status == 200 && (jsonObject(body)?["sessions"] as? [Any])?.count == 0, "bot visitor: \(status) \(body)")
@@ -267,6 +320,42 @@ import Testing
         #expect(status == 200 && (jsonObject(body)?["sessions"] as? [Any])?.count == 0, "heartbeats alone made a session: \(body)")
         let dropped = try metricValue(port: run.collectorPort, #"clickpath_bots_dropped_total{family="search-engine"}"#)
         #expect(dropped == 1, "the collector counts the dropped bot beacon: \(String(describing: dropped))")
+    }
+}
+
+extension PlatformSessionsEndToEndTests {
+    /// New events after sessiond restarted join the live sessions of before (web, mobile) or
+    /// follow a completed one (mini program); every visitor's sessions are checked again.
+    func afterRestart(_ run: inout ScriptRun) throws {
+        let t = nowMilliseconds()
+        let web = run.client(app: "shop", platform: "web",
+                             userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                             device: #"{"browser":"Firefox","browserVersion":"128.0","os":"Linux","deviceType":"desktop"}"#)
+        let phone = run.client(app: "phone", platform: "mobile", userAgent: "okhttp/4.12.0",
+                               device: #"{"os":"Android","osVersion":"15","deviceType":"phone","appVersion":"4.2.0"}"#)
+        let mini = run.client(app: "mini", platform: "miniprogram",
+                              userAgent: "Mozilla/5.0 (Linux; Android 15) MicroMessenger/8.0.50 miniProgram",
+                              device: #"{"os":"Android","deviceType":"phone"}"#)
+        for suffix in ["", "-shuffled"] {
+            try run.post(web, visitor: run.visitor("web" + suffix),
+                         [.init("w11", "view", at: t, session: "c3", #""url":"https://shop.example/cart""#)])
+            run.amend(visitor: run.visitor("web" + suffix)) { $0[$0.count - 1].events.append("w11") }
+            try run.post(phone, visitor: run.visitor("mobile" + suffix), [.init("m26", "view", at: t, #""name":"Orders""#)])
+            run.amend(visitor: run.visitor("mobile" + suffix)) {
+                $0[$0.count - 1].events.append("m26")
+                $0[$0.count - 1].counts["views", default: 0] += 1
+            }
+            // More than 30 s after p12 sent it to background: a new session after the completed one.
+            try run.post(mini, visitor: run.visitor("mini" + suffix), [
+                .init("p13", "app_foreground", at: t),
+                .init("p14", "view", at: t + 1, #""name":"pages/index""#),
+            ])
+            run.amend(visitor: run.visitor("mini" + suffix)) { $0.append(.init(["p13", "p14"], end: nil)) }
+        }
+        for (app, visitor, expected) in run.recheck {
+            let settled = run.settle(app: app, visitor: visitor, expected)
+            #expect(settled.problems.isEmpty, "\(visitor) after sessiond restarted:\n\(settled.problems.joined(separator: "\n"))")
+        }
     }
 }
 
@@ -291,8 +380,8 @@ struct ScriptedEvent {
         self.more = more
     }
 
-    var json: String {
-        #"{"id":"\#(id)","type":"\#(type)","ts":\#(ts)"# + (more.isEmpty ? "" : "," + more) + "}"
+    func json(clockOffset: Int64) -> String {
+        #"{"id":"\#(id)","type":"\#(type)","ts":\#(ts + clockOffset)"# + (more.isEmpty ? "" : "," + more) + "}"
     }
 }
 
@@ -304,6 +393,8 @@ struct ScriptedClient {
     let userAgent: String
     /// The beacon's `device` object as JSON text.
     let device: String
+    /// How far the client's clock is ahead of the real one: added to every `ts` and to `sentAt`.
+    var clockOffset: Int64 = 0
 
     struct Answer {
         var status: Int
@@ -313,7 +404,7 @@ struct ScriptedClient {
     }
 
     /// One beacon per run of events with the same client session id, in the order given.
-    /// `sentAt` is the clock at sending, so the collector corrects no clock skew.
+    /// `sentAt` is the client's clock at sending, so the collector corrects exactly `clockOffset`.
     func post(visitor: String, _ events: [ScriptedEvent]) throws -> [Answer] {
         var runs: [[ScriptedEvent]] = []
         for event in events {
@@ -326,7 +417,7 @@ struct ScriptedClient {
         return try runs.map { beacon in
             let session = beacon[0].session.map { #","session":"\#($0)""# } ?? ""
             let body = #"{"app":"\#(app)","platform":"\#(platform)","visitor":"\#(visitor)"\#(session),"device":\#(device),"#
-                + #""sentAt":\#(nowMilliseconds()),"events":[\#(beacon.map(\.json).joined(separator: ","))]}"#
+                + #""sentAt":\#(nowMilliseconds() + clockOffset),"events":[\#(beacon.map { $0.json(clockOffset: clockOffset) }.joined(separator: ","))]}"#
             let (status, text) = try httpRequest(port: port, path: "/v1/beacons",
                                                  headers: ["Content-Type: text/plain", "User-Agent: \(userAgent)"],
                                                  body: Array(body.utf8))
@@ -391,12 +482,21 @@ struct ScriptRun {
     var seed: UInt64
     /// Events the collector answered as accepted, over every beacon posted.
     var accepted = 0
+    /// Accepted events that were posted before (a client's retry): stored as duplicates.
+    var duplicates = 0
+    /// Every visitor checked, with its expected sessions: checked again once everything is stored.
+    var recheck: [(app: String, visitor: String, expected: [ExpectedSession])] = []
 
     func client(app: String, platform: String, userAgent: String, device: String) -> ScriptedClient {
         ScriptedClient(port: collectorPort, app: app, platform: platform, userAgent: userAgent, device: device)
     }
 
     func visitor(_ name: String) -> String { "\(label)-\(name)" }
+
+    /// Changes what `visitor` is expected to hold from now on.
+    mutating func amend(visitor: String, _ change: (inout [ExpectedSession]) -> Void) {
+        for index in recheck.indices where recheck[index].visitor == visitor { change(&recheck[index].expected) }
+    }
 
     /// Posts and checks every beacon got 202 with every event accepted (unless `expectAccepted`
     /// is false: a bot's beacon).
@@ -447,8 +547,9 @@ struct ScriptRun {
     /// Both visitors must settle to `expected` and agree on every order-independent field.
     /// Returns the sessions of `visitor` (the in-order one).
     @discardableResult
-    func expectSessions(_ scenario: String, _ app: String, visitor: String, shuffled: String,
+    mutating func expectSessions(_ scenario: String, _ app: String, visitor: String, shuffled: String,
                         _ expected: [ExpectedSession]) -> [ObservedSession] {
+        recheck += [(app, visitor, expected), (app, shuffled, expected)]
         let inOrder = settle(app: app, visitor: visitor, expected)
         #expect(inOrder.problems.isEmpty, "\(scenario) [\(label)], posted in order:\n\(inOrder.problems.joined(separator: "\n"))")
         let other = settle(app: app, visitor: shuffled, expected)
