@@ -44,6 +44,7 @@ import Testing
 
         try web(&run)
         try mobile(&run)
+        try mobileClockAhead(&run)
         try miniProgram(&run)
         try custom(&run)
         try everyAcceptedEventIsStoredOnceAndBotsAndOrphansMakeNoSession(&run)
@@ -63,9 +64,7 @@ import Testing
     /// and a bot whose beacon is answered 202 but never stored.
     func web(_ run: inout ScriptRun) throws {
         let t = nowMilliseconds()
-        let client = run.client(app: "shop", platform: "web",
-                                userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-                                device: #"{"browser":"Firefox","browserVersion":"128.0","os":"Linux","deviceType":"desktop"}"#)
+        let client = run.browser
         let actions = (1...200).map { ScriptedEvent(String(format: "a%03d", $0), "action", at: t - 2 * hour + 61 * second + Int64($0 - 1) * second,
                                                     session: "c2", #""name":"click \#($0)""#) }
         let events: [ScriptedEvent] = [
@@ -123,8 +122,7 @@ import Testing
     func mobile(_ run: inout ScriptRun) throws {
         let t = nowMilliseconds()
         let b = t - 6 * hour
-        let client = run.client(app: "phone", platform: "mobile", userAgent: "okhttp/4.12.0",
-                                device: #"{"os":"Android","osVersion":"15","deviceType":"phone","appVersion":"4.2.0"}"#)
+        let client = run.phone
         let offline: [ScriptedEvent] = [
             // 1: 20 s in background (<= 30 s) keeps the session; then 45 s in background ends it.
             .init("m01", "app_start", at: b),
@@ -177,8 +175,6 @@ import Testing
             .init(["m14", "m15", "m16", "m17"], end: "inactivity", counts: ["requests": 1, "failedRequests": 1, "errors": 1]),
             .init(["m20", "m21", "m22", "m24", "m25"], end: nil, counts: ["views": 5]),
         ])
-        try mobileClockAhead(&run)
-
         // The merged session kept the id of its earliest stored part; the other part's id is retired.
         if let splitOff, after.count == 6, before.sessions.count == 2 {
             #expect(after[5].id == before.sessions[0].id, "the merged session keeps the id of {m20}")
@@ -193,7 +189,7 @@ import Testing
     /// the real time (within the few ms a beacon takes to arrive).
     func mobileClockAhead(_ run: inout ScriptRun) throws {
         let t = nowMilliseconds()
-        var client = run.client(app: "phone", platform: "mobile", userAgent: "okhttp/4.12.0", device: #"{"os":"Android"}"#)
+        var client = run.phone
         client.clockOffset = 3 * hour
         let visitor = run.visitor("mobile-clock-ahead")
         try run.post(client, visitor: visitor, [
@@ -222,9 +218,7 @@ import Testing
     func miniProgram(_ run: inout ScriptRun) throws {
         let t = nowMilliseconds()
         let b = t - 2 * hour
-        let client = run.client(app: "mini", platform: "miniprogram",
-                                userAgent: "Mozilla/5.0 (Linux; Android 15) MicroMessenger/8.0.50 miniProgram",
-                                device: #"{"os":"Android","deviceType":"phone"}"#)
+        let client = run.miniProgram
         let events: [ScriptedEvent] = [
             .init("p01", "app_start", at: b),
             .init("p02", "view", at: b + 1 * second, #""name":"pages/index""#),
@@ -258,8 +252,7 @@ import Testing
     func custom(_ run: inout ScriptRun) throws {
         let t = nowMilliseconds()
         let b = t - 3 * hour
-        let client = run.client(app: "server", platform: "custom", userAgent: "checkout-service/2.3 (Linux)",
-                                device: #"{"os":"Linux","appVersion":"2.3.0"}"#)
+        let client = run.service
         // Every 2 minutes for 40 minutes (a client would send every 30 s; 2 min keeps the script short).
         let heartbeats = (1...20).map { ScriptedEvent(String(format: "h%02d", $0), "heartbeat", at: b + Int64($0) * 2 * minute) }
         let events: [ScriptedEvent] = [.init("c01", "custom", at: b, #""name":"job.start""#)] + heartbeats + [
@@ -328,14 +321,7 @@ extension PlatformSessionsEndToEndTests {
     /// follow a completed one (mini program); every visitor's sessions are checked again.
     func afterRestart(_ run: inout ScriptRun) throws {
         let t = nowMilliseconds()
-        let web = run.client(app: "shop", platform: "web",
-                             userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-                             device: #"{"browser":"Firefox","browserVersion":"128.0","os":"Linux","deviceType":"desktop"}"#)
-        let phone = run.client(app: "phone", platform: "mobile", userAgent: "okhttp/4.12.0",
-                               device: #"{"os":"Android","osVersion":"15","deviceType":"phone","appVersion":"4.2.0"}"#)
-        let mini = run.client(app: "mini", platform: "miniprogram",
-                              userAgent: "Mozilla/5.0 (Linux; Android 15) MicroMessenger/8.0.50 miniProgram",
-                              device: #"{"os":"Android","deviceType":"phone"}"#)
+        let (web, phone, mini) = (run.browser, run.phone, run.miniProgram)
         for suffix in ["", "-shuffled"] {
             try run.post(web, visitor: run.visitor("web" + suffix),
                          [.init("w11", "view", at: t, session: "c3", #""url":"https://shop.example/cart""#)])
@@ -345,7 +331,8 @@ extension PlatformSessionsEndToEndTests {
                 $0[$0.count - 1].events.append("m26")
                 $0[$0.count - 1].counts["views", default: 0] += 1
             }
-            // More than 30 s after p12 sent it to background: a new session after the completed one.
+            // More than 30 s after p12 sent it to background (its session was seen completed by
+            // then): a new session after the completed one.
             try run.post(mini, visitor: run.visitor("mini" + suffix), [
                 .init("p13", "app_foreground", at: t),
                 .init("p14", "view", at: t + 1, #""name":"pages/index""#),
@@ -489,6 +476,26 @@ struct ScriptRun {
 
     func client(app: String, platform: String, userAgent: String, device: String) -> ScriptedClient {
         ScriptedClient(port: collectorPort, app: app, platform: platform, userAgent: userAgent, device: device)
+    }
+
+    var browser: ScriptedClient {
+        client(app: "shop", platform: "web", userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+               device: #"{"browser":"Firefox","browserVersion":"128.0","os":"Linux","deviceType":"desktop"}"#)
+    }
+
+    /// Native apps and servers send their own User-Agent; only web beacons must look like a browser.
+    var phone: ScriptedClient {
+        client(app: "phone", platform: "mobile", userAgent: "okhttp/4.12.0",
+               device: #"{"os":"Android","osVersion":"15","deviceType":"phone","appVersion":"4.2.0"}"#)
+    }
+
+    var miniProgram: ScriptedClient {
+        client(app: "mini", platform: "miniprogram", userAgent: "Mozilla/5.0 (Linux; Android 15) MicroMessenger/8.0.50 miniProgram",
+               device: #"{"os":"Android","deviceType":"phone"}"#)
+    }
+
+    var service: ScriptedClient {
+        client(app: "server", platform: "custom", userAgent: "checkout-service/2.3 (Linux)", device: #"{"os":"Linux","appVersion":"2.3.0"}"#)
     }
 
     func visitor(_ name: String) -> String { "\(label)-\(name)" }
