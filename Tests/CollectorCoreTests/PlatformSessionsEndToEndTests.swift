@@ -43,6 +43,7 @@ import Testing
                             seed: ack == .spool ? 0x5EED_0001 : 0x5EED_0002)
 
         try web(&run)
+        try webMaxDuration(&run)
         try mobile(&run)
         try mobileClockAhead(&run)
         try miniProgram(&run)
@@ -65,6 +66,7 @@ import Testing
     func web(_ run: inout ScriptRun) throws {
         let t = nowMilliseconds()
         let client = run.browser
+        let tag = "alice-\(run.label)@example.com"
         let actions = (1...200).map { ScriptedEvent(String(format: "a%03d", $0), "action", at: t - 2 * hour + 61 * second + Int64($0 - 1) * second,
                                                     session: "c2", #""name":"click \#($0)""#) }
         let events: [ScriptedEvent] = [
@@ -84,9 +86,10 @@ import Testing
                   #""url":"https://shop.example/api/pay","method":"POST","status":500,"parent":"a201""#),
             .init("w07", "error", at: t - 2 * hour + 302 * second, session: "c2", #""message":"payment failed","parent":"a201""#),
             .init("w08", "session_end", at: t - 2 * hour + 310 * second, session: "c2"),
-            // 5: after the end, still live (last event a minute ago); a failed resource.
-            .init("w09", "view", at: t - 2 * minute, session: "c3", #""url":"https://shop.example/home""#),
-            .init("w10", "resource", at: t - 1 * minute, session: "c3", #""url":"https://shop.example/logo.png","status":404"#),
+            // 5: after the end, still live (last event a minute ago); a failed resource. The user
+            // logs in: the tag links this visitor's earlier, anonymous sessions too.
+            .init("w09", "view", at: t - 2 * minute, session: "c3", user: tag, #""url":"https://shop.example/home""#),
+            .init("w10", "resource", at: t - 1 * minute, session: "c3", user: tag, #""url":"https://shop.example/logo.png","status":404"#),
         ]
         let expected: [ExpectedSession] = [
             .init(["w01", "w02"], end: "inactivity", counts: ["views": 1, "actions": 1], experience: "satisfied"),
@@ -104,6 +107,12 @@ import Testing
         }
         let shuffled = try run.postShuffled(client, visitor: run.visitor("web-shuffled"), events)
         run.expectSessions("web", client.app, visitor: visitor, shuffled: shuffled, expected)
+        let (status, list) = try httpRequest(port: run.queryPort, method: "GET", path: "/v1/users/\(tag)/sessions?app=shop&limit=500")
+        let tagged = (jsonObject(list)?["sessions"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        let visitors = try run.observe(app: client.app, visitor: visitor) + run.observe(app: client.app, visitor: shuffled)
+        #expect(status == 200 && Set(tagged) == Set(visitors.map(\.id)) && tagged.count == 2 * expected.count,
+                "the user tag finds every session of its visitors, anonymous ones included: \(status) \(list.prefix(300))")
+        #expect(visitors.allSatisfy { $0.summary["user"] as? String == tag }, "every session of a tagged visitor carries the tag")
         // The browser lost the answer to its first beacon and sends it again: accepted, stored
         // once (counted as duplicates at the end), the sessions unchanged.
         run.duplicates += try run.post(client, visitor: visitor, Array(events[0..<2])).reduce(0) { $0 + $1.accepted }
@@ -114,6 +123,25 @@ import Testing
         let answers = try run.post(bot, visitor: run.visitor("web-bot"),
                                    [.init("b1", "view", at: t - 10 * second, #""url":"https://shop.example/""#)], expectAccepted: false)
         #expect(answers.map(\.accepted) == [0], "a bot's beacon is answered 202 with nothing accepted: \(answers.map(\.body))")
+    }
+
+    /// Web: a tab kept busy for more than 8 hours. An event exactly 8 h after the first still
+    /// belongs; the next one starts a session that continues it.
+    func webMaxDuration(_ run: inout ScriptRun) throws {
+        let t = nowMilliseconds()
+        let first = t - 8 * hour - 30 * minute
+        // A view every 20 minutes (< 30 min: never inactive), the last 10 minutes ago.
+        let views = (0...25).map {
+            ScriptedEvent(String(format: "d%02d", $0), "view", at: first + Int64($0) * 20 * minute, session: "long",
+                          #""url":"https://shop.example/dashboard""#)
+        }
+        let visitor = run.visitor("web-long")
+        try run.post(run.browser, visitor: visitor, views)
+        let shuffled = try run.postShuffled(run.browser, visitor: run.visitor("web-long-shuffled"), views)
+        run.expectSessions("web max-duration", run.browser.app, visitor: visitor, shuffled: shuffled, [
+            .init(views[0...24].map(\.id), end: "max-duration", counts: ["views": 25]),
+            .init([views[25].id], end: nil, continued: true),
+        ])
     }
 
     /// Mobile: a short background keeps the session, a long one ends it; app_start after a kill;
@@ -356,14 +384,17 @@ struct ScriptedEvent {
     /// The client session id, sent as the beacon's `session`: events with different ones go in
     /// different beacons.
     var session: String?
+    /// The user tag the app had set, sent as the beacon's `user`.
+    var user: String?
     /// Further members of the event object as JSON text, e.g. `"status":500`.
     var more: String
 
-    init(_ id: String, _ type: String, at ts: Int64, session: String? = nil, _ more: String = "") {
+    init(_ id: String, _ type: String, at ts: Int64, session: String? = nil, user: String? = nil, _ more: String = "") {
         self.id = id
         self.type = type
         self.ts = ts
         self.session = session
+        self.user = user
         self.more = more
     }
 
@@ -390,19 +421,19 @@ struct ScriptedClient {
         var body: String
     }
 
-    /// One beacon per run of events with the same client session id, in the order given.
+    /// One beacon per run of events with the same client session id and user tag, in the order given.
     /// `sentAt` is the client's clock at sending, so the collector corrects exactly `clockOffset`.
     func post(visitor: String, _ events: [ScriptedEvent]) throws -> [Answer] {
         var runs: [[ScriptedEvent]] = []
         for event in events {
-            if let last = runs.last?.last, last.session == event.session {
+            if let last = runs.last?.last, last.session == event.session, last.user == event.user {
                 runs[runs.count - 1].append(event)
             } else {
                 runs.append([event])
             }
         }
         return try runs.map { beacon in
-            let session = beacon[0].session.map { #","session":"\#($0)""# } ?? ""
+            let session = (beacon[0].session.map { #","session":"\#($0)""# } ?? "") + (beacon[0].user.map { #","user":"\#($0)""# } ?? "")
             let body = #"{"app":"\#(app)","platform":"\#(platform)","visitor":"\#(visitor)"\#(session),"device":\#(device),"#
                 + #""sentAt":\#(nowMilliseconds() + clockOffset),"events":[\#(beacon.map { $0.json(clockOffset: clockOffset) }.joined(separator: ","))]}"#
             let (status, text) = try httpRequest(port: port, path: "/v1/beacons",
