@@ -76,7 +76,9 @@ import Testing
             // 2: an hour later (> 30 min): inactivity ended 1.
             .init("w03", "view", at: t - 2 * hour, session: "c1", #""url":"https://shop.example/products""#),
             .init("w04", "action", at: t - 2 * hour + 5 * second, session: "c1", #""name":"filter""#),
-            // 3: the browser was closed (client session c2): client-session-changed ended 2.
+            // 3: the browser was closed (client session c2): client-session-changed ended 2. The
+            // first event with c2 is a heartbeat: it ends 2 but, starting nothing, is an orphan.
+            .init("wh1", "heartbeat", at: t - 2 * hour + 30 * second, session: "c2"),
             .init("w05", "view", at: t - 2 * hour + 60 * second, session: "c2", #""url":"https://shop.example/catalog""#),
         ] + actions + [
             // 4: the 201st action: max-actions ended 3, and 4 continues it. A failed request and an
@@ -241,8 +243,9 @@ import Testing
         run.recheck.append((client.app, visitor, expected))
     }
 
-    /// Mini program: more than 30 s in background ends the session (exactly 30 s does not);
-    /// a process restart; 30 minutes without an event.
+    /// Mini program: more than 30 s in background ends the session (exactly 30 s does not, an
+    /// event in background does not end the background); a process restart; 30 minutes without
+    /// an event.
     func miniProgram(_ run: inout ScriptRun) throws {
         let t = nowMilliseconds()
         let b = t - 2 * hour
@@ -258,6 +261,11 @@ import Testing
             .init("p08", "view", at: b + 71 * second, #""name":"pages/goods""#),
             .init("p09", "app_start", at: b + 120 * second),
             .init("p10", "view", at: b + 121 * second, #""name":"pages/index""#),
+            // A request while in background joins the session; the foreground 35 s after the
+            // background (> 30 s) opens the next one.
+            .init("p10a", "app_background", at: b + 130 * second),
+            .init("p10b", "request", at: b + 150 * second, #""url":"https://api.example/sync","status":200"#),
+            .init("p10c", "app_foreground", at: b + 165 * second),
             .init("p11", "view", at: t - 1 * minute, #""name":"pages/index""#),
             // Sent to background 27 s ago and never back: sessiond's watermark (server time)
             // completes the session a few seconds after it is stored, without a later event.
@@ -270,7 +278,8 @@ import Testing
         run.expectSessions("mini program", client.app, visitor: visitor, shuffled: shuffled, [
             .init(["p01", "p02", "p03"], end: "background"),
             .init(["p04", "p05", "p06", "p07", "p08"], end: "process-restart", counts: ["views": 2]),
-            .init(["p09", "p10"], end: "inactivity"),
+            .init(["p09", "p10", "p10a", "p10b"], end: "background", counts: ["requests": 1]),
+            .init(["p10c"], end: "inactivity"),
             .init(["p11", "p12"], end: "background"),
         ])
     }
