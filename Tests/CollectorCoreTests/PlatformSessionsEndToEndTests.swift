@@ -481,9 +481,11 @@ struct ExpectedSession {
     }
 }
 
-/// One session as the query API answered it: the list entry and its flattened timeline.
+/// One session as the query API answered it: the list entry, the single session's
+/// `nextSessionId` and its flattened timeline.
 struct ObservedSession {
     var summary: [String: Any]
+    var next: String?
     var events: [String]
 
     var id: String { summary["id"] as? String ?? "" }
@@ -624,10 +626,11 @@ struct ScriptRun {
         for summary in list {
             let id = summary["id"] as? String ?? ""
             let (detailStatus, detail) = try httpRequest(port: queryPort, method: "GET", path: "/v1/sessions/\(id)")
-            guard detailStatus == 200, let timeline = jsonObject(detail)?["timeline"] as? [[String: Any]] else {
+            guard detailStatus == 200, let answer = jsonObject(detail), let timeline = answer["timeline"] as? [[String: Any]] else {
                 throw ProbeError(message: "GET session \(id): \(detailStatus) \(detail.prefix(300))")
             }
-            sessions.append(ObservedSession(summary: summary, events: timelineEventIDs(timeline)))
+            sessions.append(ObservedSession(summary: summary, next: answer["nextSessionId"] as? String,
+                                            events: timelineEventIDs(timeline)))
         }
         return sessions.sorted {
             let (a, b) = ($0.summary["startedAt"] as? Int ?? 0, $1.summary["startedAt"] as? Int ?? 0)
@@ -667,6 +670,8 @@ func sessionDifferences(_ observed: [ObservedSession], _ expected: [ExpectedSess
         if got.previous != previous {
             problems.append("\(name) previousSessionId \(got.previous ?? "null"), expected \(previous ?? "null")")
         }
+        let next = index + 1 < observed.count ? observed[index + 1].id : nil
+        if got.next != next { problems.append("\(name) nextSessionId \(got.next ?? "null"), expected \(next ?? "null")") }
         for (key, value) in want.counts.merging(["events": want.events.count], uniquingKeysWith: { a, _ in a })
         where got.count(key) != value {
             problems.append("\(name) counts.\(key) \(got.count(key).map(String.init) ?? "missing"), expected \(value)")
