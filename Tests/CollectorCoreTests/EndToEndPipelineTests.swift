@@ -41,7 +41,9 @@ struct SessiondProcess {
         exited.wait()
     }
 
+    /// Does nothing once the process has ended (a `defer` may stop a process already replaced).
     func stop() {
+        guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
         if exited.wait(timeout: .now() + .seconds(60)) == .timedOut {
             kill(process.processIdentifier, SIGKILL)

@@ -660,10 +660,12 @@ func sessionDifferences(_ observed: [ObservedSession], _ expected: [ExpectedSess
     for (index, (got, want)) in zip(observed, expected).enumerated() {
         let name = "session \(index + 1) [\(describe(want.events))]"
         if got.events.sorted() != want.events.sorted() { problems.append("\(name) holds [\(describe(got.events))]") }
-        if want.end == nil {
-            if got.status != "live" { problems.append("\(name) is \(got.status ?? "?") (\(got.endReason ?? "-")), expected live") }
-        } else if got.status != "completed" || got.endReason != want.end {
-            problems.append("\(name) is \(got.status ?? "?") with end reason \(got.endReason ?? "null"), expected \(want.end!)")
+        if let end = want.end {
+            if got.status != "completed" || got.endReason != end {
+                problems.append("\(name) is \(got.status ?? "?") with end reason \(got.endReason ?? "null"), expected \(end)")
+            }
+        } else if got.status != "live" {
+            problems.append("\(name) is \(got.status ?? "?") (\(got.endReason ?? "-")), expected live")
         }
         if got.continued != want.continued { problems.append("\(name) continued \(String(describing: got.continued))") }
         let previous = index == 0 ? nil : observed[index - 1].id
