@@ -190,7 +190,11 @@ public final class Pipeline: Sendable {
             guard s.accepting, var batcher = s.batchers[shard] else { return (false, false) }
             let wasEmpty = batcher.isEmpty
             let item = Submission(beacon: beacon, completion: immediate == nil ? completion : nil)
-            let flushed = batcher.add(item, events: beacon.events.count, bytes: size, now: now)
+            var flushed = batcher.add(item, events: beacon.events.count, bytes: size, now: now)
+            // Group commit: a client waits for this batch, so when the spool has no write in
+            // progress there is no fsync to share and the batch goes now. Otherwise it grows
+            // until that write completes (`appended`) or it reaches its size or age.
+            if waitsForSpool && s.pendingAppends == 0, let batch = batcher.take() { flushed.append(batch) }
             s.batchers[shard] = batcher
             for batch in flushed { answers += write(batch, shard: shard, state: &s) }
             return (true, wasEmpty)
@@ -244,7 +248,11 @@ public final class Pipeline: Sendable {
         case let .success(batch):
             batchesSpooled.increment()
             answers = answer(completions, after: .spooled, batch: id)
-            state.withLock { $0.pendingAppends -= 1 }
+            answers += state.withLock { s in
+                s.pendingAppends -= 1
+                // The spool is free: what gathered during its write goes in the next one.
+                return waitsForSpool && s.pendingAppends == 0 ? writeOpenBatches(state: &s) : []
+            }
             for (done, result) in answers { done(result) }
             senders[shard]?.enqueue(batch)
         case let .failure(error):
@@ -311,15 +319,22 @@ public final class Pipeline: Sendable {
 
     /// Flushes every open batch into the spool now.
     public func flushAll() {
-        var answers: [(Completion, SubmitResult)] = []
-        state.withLock { s in
-            for shard in s.batchers.keys.sorted() {
-                guard var batcher = s.batchers[shard], let batch = batcher.take() else { continue }
-                s.batchers[shard] = batcher
-                answers += write(batch, shard: shard, state: &s)
-            }
-        }
+        let answers = state.withLock { s in writeOpenBatches(state: &s) }
         for (done, result) in answers { done(result) }
+    }
+
+    /// Whether clients wait for their batch to be spooled (every mode but `memory`), so batches
+    /// are cut when the spool is free instead of by age alone.
+    private var waitsForSpool: Bool { options.ackMode != .memory }
+
+    private func writeOpenBatches(state s: inout State) -> [(Completion, SubmitResult)] {
+        var answers: [(Completion, SubmitResult)] = []
+        for shard in s.batchers.keys.sorted() {
+            guard var batcher = s.batchers[shard], let batch = batcher.take() else { continue }
+            s.batchers[shard] = batcher
+            answers += write(batch, shard: shard, state: &s)
+        }
+        return answers
     }
 
     /// Earliest batch deadline (monotonic ns), for the timer.

@@ -101,6 +101,8 @@ public final class ShardSender: Sendable {
     }
 
     public var isConnected: Bool { state.withLock { $0.reachable } }
+    /// False once shutdown (without drain) stopped new sends.
+    public var isSending: Bool { state.withLock { $0.window.isSending } }
     public var inFlightCount: Int { state.withLock { $0.window.inFlightCount } }
     public var queuedCount: Int { state.withLock { $0.window.queuedCount } }
     public var oldestCreatedAt: Int64? { state.withLock { $0.window.oldestCreatedAt } }

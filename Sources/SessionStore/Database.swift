@@ -52,7 +52,7 @@ public enum Database {
         try connection.execute("PRAGMA foreign_keys=ON")
         // Keeps the WAL from growing without bound under a steady write load.
         try connection.execute("PRAGMA wal_autocheckpoint=4000")
-        try connection.execute("PRAGMA cache_size=-16384")
+        try connection.execute("PRAGMA cache_size=-262144")
         try connection.execute("PRAGMA temp_store=MEMORY")
     }
 

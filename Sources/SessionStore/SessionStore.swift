@@ -131,11 +131,24 @@ public final class SessionStore {
     /// every session they change, visitor and user-tag links, and the batch id. A batch id already
     /// stored answers `duplicate` and changes nothing. On any error nothing of the batch is stored.
     public func apply(batch: BatchID, beacons: [Beacon], now: Int64) throws(StoreError) -> ApplyResult {
+        try apply(batches: [(batch, beacons)], now: now)[0]
+    }
+
+    /// Applies several batches in one transaction, in order (group commit: one commit for the
+    /// batches that queued up while the previous commit was written). Each keeps its own result;
+    /// an id stored before or earlier in the group answers `duplicate`. On any error nothing of
+    /// any of them is stored (the caller may then apply them one by one).
+    public func apply(batches: [(id: BatchID, beacons: [Beacon])], now: Int64) throws(StoreError) -> [ApplyResult] {
         do {
             termsWritten.removeAll(keepingCapacity: true)
-            let result = try applyInTransaction(batch: batch, beacons: beacons, now: now)
+            let results = try connection.transaction { () throws(StoreError) -> [ApplyResult] in
+                var results: [ApplyResult] = []
+                results.reserveCapacity(batches.count)
+                for batch in batches { results.append(try applyInTransaction(batch: batch.id, beacons: batch.beacons, now: now)) }
+                return results
+            }
             touched.removeAll(keepingCapacity: true)
-            return result
+            return results
         } catch {
             try? resynchronize()
             throw error
@@ -143,21 +156,19 @@ public final class SessionStore {
     }
 
     private func applyInTransaction(batch: BatchID, beacons: [Beacon], now: Int64) throws(StoreError) -> ApplyResult {
-        try connection.transaction { () throws(StoreError) -> ApplyResult in
-            if try isStored(batch) { return ApplyResult(status: .duplicate) }
-            var result = ApplyResult(status: .committed)
-            var work = BatchWork()
-            for beacon in beacons {
-                if hasTombstones, try isErased(beacon) {
-                    result.eventsDropped += beacon.events.count
-                    continue
-                }
-                try insertEvents(of: beacon, into: &work, result: &result)
+        if try isStored(batch) { return ApplyResult(status: .duplicate) }
+        var result = ApplyResult(status: .committed)
+        var work = BatchWork()
+        for beacon in beacons {
+            if hasTombstones, try isErased(beacon) {
+                result.eventsDropped += beacon.events.count
+                continue
             }
-            result.sessionsChanged = try sessionize(work, now: now)
-            try record(batch, events: result.eventsNew, now: now)
-            return result
+            try insertEvents(of: beacon, into: &work, result: &result)
         }
+        result.sessionsChanged = try sessionize(work, now: now)
+        try record(batch, events: result.eventsNew, now: now)
+        return result
     }
 
     func isStored(_ batch: BatchID) throws(StoreError) -> Bool {

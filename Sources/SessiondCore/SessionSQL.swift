@@ -1,4 +1,5 @@
 import Wire
+import SessionStore
 
 /// A value bound to a `?` of generated SQL.
 public enum SQLValue: Sendable, Hashable {
@@ -191,16 +192,34 @@ public enum SessionSQL {
     }
 
     static func qualified(_ columns: String) -> String {
+        columns == SessionRow.selectColumns ? qualifiedSelectColumns : qualifying(columns)
+    }
+
+    /// The store's columns, qualified once: every list query and probe selects them.
+    static let qualifiedSelectColumns = qualifying(SessionRow.selectColumns)
+
+    private static func qualifying(_ columns: String) -> String {
         columns.split(separator: ",").map { "sessions." + $0.trimmingCharacters() }.joined(separator: ", ")
     }
 
     static func conditions(_ filters: [SessionFilter], popular: (TermLookup) -> Bool = { _ in false },
                            _ b: inout SQLBuilder) {
         let apps = positiveApps(filters)
+        let byVisitor = filters.contains(where: narrowsToVisitors)
         for filter in filters {
             b.text(" AND ")
-            condition(filter, apps: apps, popular: popular, &b)
+            condition(filter, apps: apps, byVisitor: byVisitor, popular: popular, &b)
         }
+    }
+
+    /// The filter keeps only the sessions of named visitors or user tags: they are few, so they
+    /// are read through the (vid, start) index. The planner would rather walk an (app, ...) index
+    /// in the asked order and test every session of the app, so the app condition is then
+    /// written `+sessions.app` (a `+` hides a column from index selection).
+    static func narrowsToVisitors(_ filter: SessionFilter) -> Bool {
+        guard case .text(let field, let matches, negated: false) = filter, field == .visitor || field == .user,
+              !matches.isEmpty else { return false }
+        return matches.allSatisfy { if case .exact = $0 { true } else { false } }
     }
 
     /// One term lookup of a filter: kind, exact values or a prefix, restricted to apps.
@@ -267,14 +286,14 @@ public enum SessionSQL {
         return nil
     }
 
-    static func condition(_ filter: SessionFilter, apps: [String]?, popular: (TermLookup) -> Bool,
+    static func condition(_ filter: SessionFilter, apps: [String]?, byVisitor: Bool, popular: (TermLookup) -> Bool,
                           _ b: inout SQLBuilder) {
         switch filter {
         case .text(let field, let matches, let negated):
             b.text(negated ? "NOT (" : "(")
             for (i, m) in matches.enumerated() {
                 if i > 0 { b.text(" OR ") }
-                textCondition(field, m, apps: apps, popular: popular, &b)
+                textCondition(field, m, apps: apps, byVisitor: byVisitor, popular: popular, &b)
             }
             b.text(")")
         case .prop(let key, let matches, let negated):
@@ -330,8 +349,8 @@ public enum SessionSQL {
         }
     }
 
-    static func textCondition(_ field: TextField, _ m: TextMatch, apps: [String]?, popular: (TermLookup) -> Bool,
-                              _ b: inout SQLBuilder) {
+    static func textCondition(_ field: TextField, _ m: TextMatch, apps: [String]?, byVisitor: Bool,
+                              popular: (TermLookup) -> Bool, _ b: inout SQLBuilder) {
         switch field {
         case .platform:
             // The parser only lets platform names through; an unknown one matches nothing.
@@ -341,10 +360,25 @@ public enum SessionSQL {
         case .status:
             guard case .exact(let status) = m else { b.text("0"); return }
             b.text(status == "live" ? "sessions.live = 1" : "sessions.live = 0")
+        case .visitor:
+            guard case .exact(let visitor) = m else {
+                columnCondition(field, m, hidden: false, &b)
+                return
+            }
+            // Through the (app, visitor) index of `visitors` and the (vid, start) index of
+            // `sessions`: comparing `sessions.visitor` would read every session of the app.
+            b.text("sessions.vid IN (SELECT v.vid FROM visitors v WHERE ")
+            appScope("v.app", apps, &b)
+            b.text(" AND v.visitor = ")
+            b.bind(visitor)
+            b.text(")")
         case .user:
             switch m {
             case .exact(let tag):
-                b.text("sessions.vid IN (SELECT ul.vid FROM user_links ul WHERE ul.user_tag = ")
+                // Through the (app, user_tag, vid) key of `user_links`.
+                b.text("sessions.vid IN (SELECT ul.vid FROM user_links ul WHERE ")
+                appScope("ul.app", apps, &b)
+                b.text(" AND ul.user_tag = ")
                 b.bind(tag)
                 b.text(")")
             case .prefix(let p):
@@ -364,19 +398,40 @@ public enum SessionSQL {
                 term(TermLookup(kind: kind, values: [], prefix: "", apps: apps), { _ in true }, &b)
             }
         default:
-            guard let col = column(field) else { b.text("0"); return }
-            switch m {
-            case .exact(let value):
-                b.text(col + " IS ")
-                b.bind(value)
-            case .prefix(let p):
-                b.text("(\(col) IS NOT NULL AND ")
-                prefixMatch(col, p, &b)
-                b.text(")")
-            case .missing:
-                b.text(col + " IS NULL")
-            }
+            columnCondition(field, m, hidden: byVisitor && field == .app, &b)
         }
+    }
+
+    /// A match on the session's own column of the field; `hidden` keeps it from choosing an index.
+    static func columnCondition(_ field: TextField, _ m: TextMatch, hidden: Bool, _ b: inout SQLBuilder) {
+        guard let column = column(field) else { b.text("0"); return }
+        let col = hidden ? "+" + column : column
+        switch m {
+        case .exact(let value):
+            b.text(col + " IS ")
+            b.bind(value)
+        case .prefix(let p):
+            b.text("(\(col) IS NOT NULL AND ")
+            prefixMatch(col, p, &b)
+            b.text(")")
+        case .missing:
+            b.text(col + " IS NULL")
+        }
+    }
+
+    /// `column` is one of the query's apps, or of every app holding sessions (`rule_sets` has a
+    /// row per app and platform that wrote a session), so an (app, ...) index can be used.
+    static func appScope(_ column: String, _ apps: [String]?, _ b: inout SQLBuilder) {
+        b.text(column + " IN (")
+        if let apps, !apps.isEmpty {
+            for (i, app) in apps.enumerated() {
+                if i > 0 { b.text(", ") }
+                b.bind(app)
+            }
+        } else {
+            b.text("SELECT DISTINCT r.app FROM rule_sets r")
+        }
+        b.text(")")
     }
 
     /// `substr` counts characters as SQLite does (Unicode scalars), not Swift grapheme clusters.

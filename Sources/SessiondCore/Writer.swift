@@ -29,8 +29,8 @@ public struct ErasureOutcome: Sendable {
     public var at: Int64
 }
 
-/// The one thread that writes: applies batches to the SessionStore (one transaction each, the
-/// ack only after the commit), advances the watermark with server time, erases, prunes, and
+/// The one thread that writes: applies batches to the SessionStore (the batches queued behind
+/// each other share one transaction; each ack only after the commit), advances the watermark with server time, erases, prunes, and
 /// checkpoints at the end. Jobs come from any thread through a queue.
 public final class IngestWriter: @unchecked Sendable {
     public enum Job: Sendable {
@@ -111,19 +111,33 @@ public final class IngestWriter: @unchecked Sendable {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: wait))
             }
             var job: Job?
+            var group: [Batch] = []
             if head < jobs.count {
                 job = jobs[head]
                 head += 1
+                // Group commit: the batches queued behind this one share its transaction.
+                if case .batch(let batch, let done) = job {
+                    group.append(Batch(batch: batch, done: done))
+                    var events = batch.eventCount
+                    while head < jobs.count, group.count < Self.maxGroupBatches, events < Self.maxGroupEvents,
+                          case .batch(let next, let nextDone) = jobs[head] {
+                        group.append(Batch(batch: next, done: nextDone))
+                        events += next.eventCount
+                        head += 1
+                    }
+                    job = nil
+                }
                 if head > 1024 && head * 2 > jobs.count {
                     jobs.removeFirst(head)
                     head = 0
                 }
             }
             let remaining = jobs.count - head
-            let done = stopping && job == nil
+            let done = stopping && job == nil && group.isEmpty
             condition.unlock()
-            if let job {
-                perform(job)
+            if !group.isEmpty { apply(group) }
+            if let job { perform(job) }
+            if job != nil || !group.isEmpty {
                 metrics.queue(depth: remaining)
                 onDequeue?(remaining)
             }
@@ -162,28 +176,56 @@ public final class IngestWriter: @unchecked Sendable {
         }
     }
 
+    /// A queued batch and whom to tell once it is committed.
+    struct Batch {
+        var batch: EventBatch
+        var done: @Sendable (Result<ApplyResult, StoreError>) -> Void
+    }
+
+    /// Bounds of one group commit, so its transaction (and the first batch's ack) stays short.
+    static let maxGroupBatches = 64
+    static let maxGroupEvents = 5000
+
+    /// Applies batches in one transaction and acknowledges each after the commit. When the group
+    /// fails, each batch is applied alone, so one bad batch is rejected by itself.
+    private func apply(_ group: [Batch]) {
+        let started = DaemonClock.monotonicSeconds()
+        let now = stamp()
+        let results: [ApplyResult]
+        do {
+            results = try store.apply(batches: group.map { ($0.batch.batchID, $0.batch.beacons) }, now: now)
+        } catch {
+            if group.count == 1 {
+                reject(group[0], error)
+            } else {
+                for batch in group { apply([batch]) }
+            }
+            return
+        }
+        let seconds = DaemonClock.monotonicSeconds() - started
+        let committed = DaemonClock.wallMillis()
+        for (batch, result) in zip(group, results) {
+            metrics.batch(result.status == .committed ? "committed" : "duplicate", new: result.eventsNew,
+                          duplicate: result.eventsDuplicate, dropped: result.eventsDropped, commitSeconds: seconds)
+            if result.status == .committed {
+                for beacon in batch.batch.beacons {
+                    metrics.freshness(Double(committed &- beacon.receivedAt) / 1000, events: beacon.events.count)
+                }
+            }
+            batch.done(.success(result))
+        }
+    }
+
+    private func reject(_ batch: Batch, _ error: StoreError) {
+        metrics.batch("rejected", new: 0, duplicate: 0, dropped: 0, commitSeconds: 0)
+        log("batch \(batch.batch.batchID) not applied: \(error)")
+        batch.done(.failure(error))
+    }
+
     private func perform(_ job: Job) {
         switch job {
         case .batch(let batch, let done):
-            let started = DaemonClock.monotonicSeconds()
-            let now = stamp()
-            do {
-                let result = try store.apply(batch: batch.batchID, beacons: batch.beacons, now: now)
-                let seconds = DaemonClock.monotonicSeconds() - started
-                metrics.batch(result.status == .committed ? "committed" : "duplicate", new: result.eventsNew,
-                              duplicate: result.eventsDuplicate, dropped: result.eventsDropped, commitSeconds: seconds)
-                if result.status == .committed {
-                    let committed = DaemonClock.wallMillis()
-                    for beacon in batch.beacons {
-                        metrics.freshness(Double(committed &- beacon.receivedAt) / 1000, events: beacon.events.count)
-                    }
-                }
-                done(.success(result))
-            } catch {
-                metrics.batch("rejected", new: 0, duplicate: 0, dropped: 0, commitSeconds: 0)
-                log("batch \(batch.batchID) not applied: \(error)")
-                done(.failure(error))
-            }
+            apply([Batch(batch: batch, done: done)])
         case .erase(let kind, let id, let apps, let done):
             do {
                 var targets = apps

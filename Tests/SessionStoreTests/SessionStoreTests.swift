@@ -29,6 +29,30 @@ import Wire
         #expect(try !store.contains(batchID(2)))
     }
 
+    /// Group commit: batches applied in one transaction give each its own result and the same
+    /// stored sessions as applying them one by one; a repeated id in the group is a duplicate.
+    @Test func aGroupOfBatchesStoresWhatTheBatchesOneByOneStore() throws {
+        let dir = TempDir()
+        let grouped = try openStore(dir.path("grouped.db"))
+        let single = try openStore(dir.path("single.db"))
+        let batches: [(id: BatchID, beacons: [Beacon])] = [
+            (batchID(1), [webBeacon([view("e1", at: t0), action("e2", at: t0 + 1000)])]),
+            (batchID(2), [webBeacon([action("e3", at: t0 + 2000)]), webBeacon(visitor: "v2", [view("f1", at: t0)])]),
+            (batchID(1), [webBeacon([view("e1", at: t0), action("e2", at: t0 + 1000)])]),
+            // Past the 30 min inactivity of v1: a second session.
+            (batchID(3), [webBeacon([view("e4", at: t0 + 2000 + 31 * 60_000), action("e2", at: t0 + 1000)])]),
+        ]
+        let results = try grouped.apply(batches: batches, now: t0 + 5000)
+        let oneByOne = try batches.map { try single.apply(batch: $0.id, beacons: $0.beacons, now: t0 + 5000) }
+        #expect(results == oneByOne)
+        #expect(results.map(\.status) == [.committed, .committed, .duplicate, .committed])
+        #expect(results.map(\.eventsNew) == [2, 2, 0, 1])
+        #expect(results[3].eventsDuplicate == 1)
+        #expect(try grouped.allRows() == single.allRows())
+        #expect(try grouped.allRows().map(\.eventCount) == [3, 1, 1])
+        #expect(try grouped.count("batches") == 3)
+    }
+
     @Test func eventsAreDeduplicatedAcrossBatchesAndWithinOne() throws {
         let dir = TempDir()
         let store = try openStore(dir.path("s.db"))
