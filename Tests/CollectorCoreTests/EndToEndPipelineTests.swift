@@ -13,13 +13,15 @@ struct SessiondProcess {
     let httpPort: UInt16
     let exited = DispatchSemaphore(value: 0)
 
-    /// Ports default to fresh ones; a restart passes the previous process's.
-    init(executable: String, directory: String, apps: String, wirePort: UInt16? = nil, httpPort: UInt16? = nil) throws {
+    /// Ports default to fresh ones; a restart passes the previous process's. `extra` flags go
+    /// after the standard ones (e.g. `--tick 100ms`).
+    init(executable: String, directory: String, apps: String, wirePort: UInt16? = nil, httpPort: UInt16? = nil,
+         extra: [String] = []) throws {
         self.wirePort = wirePort ?? unusedPort()
         self.httpPort = httpPort ?? unusedPort()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--shard-id", "s1", "--db", directory + "/sessiond.db", "--apps", apps,
-                             "--wire", "127.0.0.1:\(self.wirePort)", "--http", "127.0.0.1:\(self.httpPort)"]
+                             "--wire", "127.0.0.1:\(self.wirePort)", "--http", "127.0.0.1:\(self.httpPort)"] + extra
         let output = Pipe()
         process.standardOutput = output
         let exited = self.exited
@@ -39,7 +41,9 @@ struct SessiondProcess {
         exited.wait()
     }
 
+    /// Does nothing once the process has ended (a `defer` may stop a process already replaced).
     func stop() {
+        guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
         if exited.wait(timeout: .now() + .seconds(60)) == .timedOut {
             kill(process.processIdentifier, SIGKILL)

@@ -109,10 +109,10 @@ import Testing
         return (collector, sessiond)
     }
 
-    /// An apps.json with the one web app the load clients post to; returns its path.
-    static func writeApps(in dir: TemporaryDirectory) -> String {
+    /// An apps.json in `dir` (by default the one web app the load clients post to); returns its path.
+    static func writeApps(in dir: TemporaryDirectory, json: String = #"{"apps":{"shop":{"platform":"web"}}}"#) -> String {
         let apps = dir.path + "/apps.json"
-        writeFile(apps, Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
+        writeFile(apps, Array(json.utf8))
         return apps
     }
 
