@@ -241,11 +241,15 @@ import Testing
             full = !ledger.refused.withLock { $0.isEmpty }
         }
         #expect(full, "a spool at its bound must refuse beacons")
-        // What a refused client sees: 503, Retry-After, and a body that names the spool.
+        // What a refused client sees: 503, Retry-After, and a body that names the spool. The
+        // probe is ten times a load beacon, so it cannot fit in the few bytes a refused load
+        // beacon left (batches are cut per spool write, so the spool fills to its last bytes).
         let probe = try TestClient(port: front.port)
-        probe.send(post("/v1/beacons", body: String(decoding: beaconJSON(visitor: "probe", events: ["probe-a"]), as: UTF8.self),
+        let probeEvents = (0..<20).map { "probe-\($0)" }
+        probe.send(post("/v1/beacons", body: String(decoding: beaconJSON(visitor: "probe", events: probeEvents), as: UTF8.self),
                         extra: "Content-Type: text/plain\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0\r\n"))
         let refusal = try probe.readResponse()
+        if refusal.status == 202 { ledger.answered.withLock { $0["probe"] = probeEvents } }
         #expect(refusal.status == 503)
         #expect(refusal.header("Retry-After") != nil)
         #expect(refusal.text.contains("spool"), "the 503 body names the full spool: \(refusal.text)")
