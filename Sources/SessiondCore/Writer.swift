@@ -30,8 +30,8 @@ public struct ErasureOutcome: Sendable {
 }
 
 /// The one thread that writes: applies batches to the SessionStore (the batches queued behind
-/// each other share one transaction; each ack only after the commit), advances the watermark with server time, erases, prunes, and
-/// checkpoints at the end. Jobs come from any thread through a queue.
+/// each other share one transaction; each ack only after the commit), advances the watermark
+/// with server time, erases, prunes, and checkpoints at the end. Jobs come from any thread through a queue.
 public final class IngestWriter: @unchecked Sendable {
     public enum Job: Sendable {
         case batch(EventBatch, done: @Sendable (Result<ApplyResult, StoreError>) -> Void)
@@ -110,34 +110,32 @@ public final class IngestWriter: @unchecked Sendable {
                 if wait <= 0 { break }
                 _ = condition.wait(until: Date(timeIntervalSinceNow: wait))
             }
-            var job: Job?
+            // Group commit: the batches queued behind each other share one transaction.
             var group: [Batch] = []
-            if head < jobs.count {
-                job = jobs[head]
+            var events = 0
+            while head < jobs.count, group.count < Self.maxGroupBatches, events < Self.maxGroupEvents,
+                  case .batch(let batch, let done) = jobs[head] {
+                group.append(Batch(batch: batch, done: done))
+                events += batch.eventCount
                 head += 1
-                // Group commit: the batches queued behind this one share its transaction.
-                if case .batch(let batch, let done) = job {
-                    group.append(Batch(batch: batch, done: done))
-                    var events = batch.eventCount
-                    while head < jobs.count, group.count < Self.maxGroupBatches, events < Self.maxGroupEvents,
-                          case .batch(let next, let nextDone) = jobs[head] {
-                        group.append(Batch(batch: next, done: nextDone))
-                        events += next.eventCount
-                        head += 1
-                    }
-                    job = nil
-                }
-                if head > 1024 && head * 2 > jobs.count {
-                    jobs.removeFirst(head)
-                    head = 0
-                }
+            }
+            var erasure: Job?
+            if group.isEmpty, head < jobs.count {
+                erasure = jobs[head]
+                head += 1
+            }
+            if head > 1024 && head * 2 > jobs.count {
+                jobs.removeFirst(head)
+                head = 0
             }
             let remaining = jobs.count - head
-            let done = stopping && job == nil && group.isEmpty
+            let done = stopping && group.isEmpty && erasure == nil
             condition.unlock()
             if !group.isEmpty { apply(group) }
-            if let job { perform(job) }
-            if job != nil || !group.isEmpty {
+            if case .erase(let kind, let id, let apps, let done)? = erasure {
+                erase(kind, id: id, apps: apps, done: done)
+            }
+            if !group.isEmpty || erasure != nil {
                 metrics.queue(depth: remaining)
                 onDequeue?(remaining)
             }
@@ -222,26 +220,22 @@ public final class IngestWriter: @unchecked Sendable {
         batch.done(.failure(error))
     }
 
-    private func perform(_ job: Job) {
-        switch job {
-        case .batch(let batch, let done):
-            apply([Batch(batch: batch, done: done)])
-        case .erase(let kind, let id, let apps, let done):
-            do {
-                var targets = apps
-                if targets.isEmpty { targets = try knownApps(kind, id) }
-                var outcome = ErasureOutcome(apps: targets, visitors: 0, sessions: 0, events: 0, at: stamp())
-                for app in targets {
-                    let r = try store.erase(app: app, kind: kind, id: id, now: outcome.at)
-                    outcome.visitors += r.visitors
-                    outcome.sessions += r.sessions
-                    outcome.events += r.events
-                }
-                metrics.erased()
-                done(.success(outcome))
-            } catch {
-                done(.failure(error))
+    private func erase(_ kind: SessionStore.ErasedKind, id: String, apps: [String],
+                       done: @Sendable (Result<ErasureOutcome, StoreError>) -> Void) {
+        do {
+            var targets = apps
+            if targets.isEmpty { targets = try knownApps(kind, id) }
+            var outcome = ErasureOutcome(apps: targets, visitors: 0, sessions: 0, events: 0, at: stamp())
+            for app in targets {
+                let r = try store.erase(app: app, kind: kind, id: id, now: outcome.at)
+                outcome.visitors += r.visitors
+                outcome.sessions += r.sessions
+                outcome.events += r.events
             }
+            metrics.erased()
+            done(.success(outcome))
+        } catch {
+            done(.failure(error))
         }
     }
 
