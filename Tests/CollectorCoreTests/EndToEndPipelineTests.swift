@@ -52,6 +52,13 @@ struct SessiondProcess {
     }
 }
 
+/// The arguments of a `collector` in front of `shard`, keeping its data in `directory/collector`.
+func collectorArguments(for shard: SessiondProcess, directory: String, apps: String, ack: AckMode,
+                        http: String = "127.0.0.1:0", extra: [String] = []) -> [String] {
+    ["--http", http, "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", directory + "/collector",
+     "--apps", apps, "--ack", ack.rawValue] + extra
+}
+
 @Suite(.serialized) struct EndToEndPipelineTests {
     @Test(arguments: [AckMode.sessiond, .spool])
     func aBeaconPostedToTheCollectorBecomesAQueryableSession(ack: AckMode) throws {
@@ -64,9 +71,8 @@ struct SessiondProcess {
         writeFile(dir.path + "/apps.json", Array(#"{"apps":{"shop":{"platform":"web"}}}"#.utf8))
         let shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: dir.path + "/apps.json")
         defer { shard.stop() }
-        let front = try CollectorProcess(executable: collector, arguments: [
-            "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
-            "--apps", dir.path + "/apps.json", "--ack", ack.rawValue])
+        let front = try CollectorProcess(executable: collector, arguments: collectorArguments(
+            for: shard, directory: dir.path, apps: dir.path + "/apps.json", ack: ack))
         let visitor = "e2e-\(ack.rawValue)"
         let (status, body) = try httpRequest(port: front.port, path: "/v1/beacons", headers: ["Content-Type: text/plain"],
                                              body: beaconJSON(visitor: visitor, events: ["view-1", "view-2"]))

@@ -122,9 +122,8 @@ import Testing
         defer { dir.remove() }
         let apps = Self.writeApps(in: dir)
         var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
-        let front = try CollectorProcess(executable: collector, arguments: [
-            "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
-            "--apps", apps, "--ack", "spool"])
+        let front = try CollectorProcess(executable: collector,
+                                         arguments: collectorArguments(for: shard, directory: dir.path, apps: apps, ack: .spool))
         let ledger = Ledger()
         let clients = 4
         let done = Self.load(port: front.port, clients: clients, ledger: ledger)
@@ -152,9 +151,8 @@ import Testing
         defer { dir.remove() }
         let apps = Self.writeApps(in: dir)
         var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
-        let front = try CollectorProcess(executable: collector, arguments: [
-            "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
-            "--apps", apps, "--ack", "spool"])
+        let front = try CollectorProcess(executable: collector,
+                                         arguments: collectorArguments(for: shard, directory: dir.path, apps: apps, ack: .spool))
         let ledger = Ledger()
         let clients = 4
         let done = Self.load(port: front.port, clients: clients, ledger: ledger)
@@ -187,8 +185,7 @@ import Testing
         let shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
         defer { shard.stop() }
         let port = unusedPort()
-        let arguments = ["--http", "127.0.0.1:\(port)", "--shards", "s1=127.0.0.1:\(shard.wirePort)",
-                         "--data-dir", dir.path + "/collector", "--apps", apps, "--ack", "spool"]
+        let arguments = collectorArguments(for: shard, directory: dir.path, apps: apps, ack: .spool, http: "127.0.0.1:\(port)")
         var front = try CollectorProcess(executable: collector, arguments: arguments)
         let ledger = Ledger()
         let clients = 4
@@ -216,9 +213,8 @@ import Testing
         defer { dir.remove() }
         let apps = Self.writeApps(in: dir)
         var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps)
-        let front = try CollectorProcess(executable: collector, arguments: [
-            "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
-            "--apps", apps, "--ack", "spool", "--spool-max-bytes", "1MiB"])
+        let front = try CollectorProcess(executable: collector, arguments: collectorArguments(
+            for: shard, directory: dir.path, apps: apps, ack: .spool, extra: ["--spool-max-bytes", "1MiB"]))
         shard.kill9()
         let ledger = Ledger()
         // Fill the spool with large beacons (200 events, distinct 2 KB URLs) until it refuses.

@@ -36,9 +36,8 @@ import Testing
         // A short tick: sessions whose timeout passed complete within 100 ms of server time.
         var shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps, extra: ["--tick", "100ms"])
         defer { shard.stop() }
-        let front = try CollectorProcess(executable: collector, arguments: [
-            "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(shard.wirePort)", "--data-dir", dir.path + "/collector",
-            "--apps", apps, "--ack", ack.rawValue])
+        let front = try CollectorProcess(executable: collector,
+                                         arguments: collectorArguments(for: shard, directory: dir.path, apps: apps, ack: ack))
         // Fixed shuffles for CI; CLICKPATH_E2E_SEED=N tries (or replays) other orders locally.
         let base = ProcessInfo.processInfo.environment["CLICKPATH_E2E_SEED"].flatMap { UInt64($0) } ?? 0x5EED_0000
         var run = ScriptRun(collectorPort: front.port, queryPort: shard.httpPort, label: ack.rawValue,
