@@ -164,27 +164,15 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
     }
 
     func handleEvents(_ events: UInt32) {
-        var peer = sockaddr_storage()
-        while socket != nil {
-            let accepted: FileDescriptor?
-            do {
-                accepted = try Syscalls.accept(fd, peer: &peer)
-            } catch {
-                // EMFILE/ENFILE/ENOBUFS: the pending connection keeps the level-triggered listener
-                // readable, so stop listening for 100 ms instead of spinning; the backlog waits.
-                pauseAccepting(loop: loop, fd: fd) { [weak self] in self?.isListening ?? false }
-                return
-            }
-            guard let connectionSocket = accepted else { return }
+        acceptPending(fd: fd, loop: loop, isListening: { [weak self] in self?.isListening ?? false }) { socket, peer in
             let limit = shared.limits.maxConnections
             if shared.connectionCount.wrappingAdd(1, ordering: .relaxed).newValue > limit {
                 shared.connectionCount.wrappingSubtract(1, ordering: .relaxed)
-                refuse(connectionSocket)
-                continue
+                refuse(socket)
+                return
             }
             nextSerial &+= 1
-            let connection = HTTPConnection(socket: connectionSocket, peer: SocketAddress(storage: peer), listener: self,
-                                            serial: nextSerial)
+            let connection = HTTPConnection(socket: socket, peer: peer, listener: self, serial: nextSerial)
             connections[nextSerial] = connection
             connection.start()
         }
@@ -228,11 +216,26 @@ final class HTTPListener: EventLoopHandler, @unchecked Sendable {
     }
 }
 
-/// Takes a listener out of epoll for 100 ms after accept failed for lack of descriptors or memory.
-func pauseAccepting(loop: EventLoop, fd: Int32, stillOpen: @escaping () -> Bool) {
-    try? loop.modify(fd: fd, events: 0)
-    loop.schedule(afterNanoseconds: 100_000_000) {
-        if stillOpen() { try? loop.modify(fd: fd, events: EPOLLIN.rawValue) }
+/// Accepts every pending connection of a listener (HTTP and Wire) while it is listening. When
+/// accept fails for lack of descriptors or memory, the listener leaves epoll for 100 ms.
+func acceptPending(fd: Int32, loop: EventLoop, isListening: @escaping () -> Bool,
+                   _ accepted: (consuming FileDescriptor, SocketAddress) -> Void) {
+    var peer = sockaddr_storage()
+    while isListening() {
+        let socket: FileDescriptor?
+        do {
+            socket = try Syscalls.accept(fd, peer: &peer)
+        } catch {
+            // EMFILE/ENFILE/ENOBUFS: the pending connection keeps the level-triggered listener
+            // readable, so stop listening for 100 ms instead of spinning; the backlog waits.
+            try? loop.modify(fd: fd, events: 0)
+            loop.schedule(afterNanoseconds: 100_000_000) {
+                if isListening() { try? loop.modify(fd: fd, events: EPOLLIN.rawValue) }
+            }
+            return
+        }
+        guard let socket else { return }
+        accepted(socket, SocketAddress(storage: peer))
     }
 }
 

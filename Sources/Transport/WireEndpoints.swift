@@ -127,19 +127,10 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
     }
 
     func handleEvents(_ events: UInt32) {
-        var peer = sockaddr_storage()
-        while socket != nil {
-            let result: FileDescriptor?
-            do {
-                result = try Syscalls.accept(fd, peer: &peer)
-            } catch {
-                pauseAccepting(loop: loop, fd: fd) { [weak self] in self?.isListening ?? false }
-                return
-            }
-            guard let accepted = result else { return }
+        acceptPending(fd: fd, loop: loop, isListening: { [weak self] in self?.isListening ?? false }) { accepted, peer in
             let handshake = ServerHandshake(shardID: identity.shardID, nodeID: identity.nodeID, versions: identity.versions,
                                             maxFrameLength: settings.maxFrameLength, maxInFlightBatches: identity.maxInFlightBatches)
-            let connection = WireConnection(socket: accepted, peer: SocketAddress(storage: peer), loop: loop, role: .server,
+            let connection = WireConnection(socket: accepted, peer: peer, loop: loop, role: .server,
                                             connecting: false, settings: settings, serverHandshake: handshake)
             let handlers = self.handlers
             connection.onReady = { handlers.ready($0, $1) }
