@@ -15,7 +15,7 @@ import JSON
     ]
 
     struct Call {
-        var body: [UInt8] = Array(SampleBeacons.realistic.utf8)
+        var body: [UInt8] = Array(SampleBeacon.realistic.utf8)
         var contentType: String? = "text/plain;charset=UTF-8"
         var contentEncoding: String?
         var origin: String?
