@@ -13,7 +13,32 @@ public enum Schema {
     public static let all: [Migration] = [
         Migration(version: 1, name: "initial schema", sql: initial),
         Migration(version: 2, name: "query sort pins and all-apps start index", sql: queryPins),
+        Migration(version: 3, name: "batch ids kept as ranges of sequences", sql: batchRanges),
     ]
+
+    /// Committed batch ids as ranges of consecutive sequences per (producer, epoch) instead of a
+    /// row per batch: a collector's sequences per shard are consecutive, so a producer epoch is
+    /// one row however many batches it sent (a row per batch grew by every spool write).
+    /// `committed_at` is the newest commit in the range, `events` the sum of its batches'.
+    static let batchRanges = """
+        CREATE TABLE batch_ranges(
+            producer INTEGER NOT NULL,
+            epoch INTEGER NOT NULL,
+            first_sequence INTEGER NOT NULL,
+            last_sequence INTEGER NOT NULL,
+            committed_at INTEGER NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY(producer, epoch, last_sequence)
+        ) WITHOUT ROWID;
+        CREATE INDEX batch_ranges_committed ON batch_ranges(committed_at);
+        INSERT INTO batch_ranges(producer, epoch, first_sequence, last_sequence, committed_at, events)
+            SELECT producer, epoch, min(sequence), max(sequence), max(committed_at), sum(events)
+            FROM (SELECT producer, epoch, sequence, committed_at, events,
+                         sequence - row_number() OVER (PARTITION BY producer, epoch ORDER BY sequence) AS island
+                  FROM batches)
+            GROUP BY producer, epoch, island;
+        DROP TABLE batches;
+        """
 
     /// sessiond's paging support: `session_pins` keeps the sort values a session had before a
     /// change while cursors may need them (filled by a TEMP trigger sessiond installs on its

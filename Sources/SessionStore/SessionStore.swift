@@ -172,26 +172,73 @@ public final class SessionStore {
     }
 
     func isStored(_ batch: BatchID) throws(StoreError) -> Bool {
-        let select = try connection.statement(
-            "SELECT 1 FROM batches WHERE producer = ? AND epoch = ? AND sequence = ?")
-        defer { select.reset() }
-        try bind(batch, to: select)
-        return try select.step()
+        let (producer, epoch, sequence) = Self.key(batch)
+        guard let range = try firstRange(producer, epoch, endingAtOrAfter: sequence) else { return false }
+        return range.first <= sequence
     }
 
-    private func bind(_ batch: BatchID, to statement: Statement) throws(StoreError) {
-        try statement.bind(1, Int64(bitPattern: batch.producer))
-        try statement.bind(2, Int64(batch.epoch))
-        try statement.bind(3, Int64(bitPattern: batch.sequence))
-    }
-
+    /// Stores the batch id: it joins the range ending just before it and the one starting just
+    /// after it, so consecutive sequences stay one row.
     private func record(_ batch: BatchID, events: Int, now: Int64) throws(StoreError) {
-        let insert = try connection.statement(
-            "INSERT INTO batches(producer, epoch, sequence, committed_at, events) VALUES (?, ?, ?, ?, ?)")
-        try bind(batch, to: insert)
-        try insert.bind(4, now)
-        try insert.bind(5, events)
+        let (producer, epoch, sequence) = Self.key(batch)
+        var joined = BatchRange(first: sequence, last: sequence, events: Int64(events))
+        if sequence > Int64.min, let before = try firstRange(producer, epoch, endingAtOrAfter: sequence - 1),
+           before.last == sequence - 1 {
+            joined.first = before.first
+            joined.events &+= before.events
+            try deleteRange(producer, epoch, last: before.last)
+        }
+        if sequence < Int64.max, let after = try firstRange(producer, epoch, endingAtOrAfter: sequence + 1),
+           after.first == sequence + 1 {
+            joined.last = after.last
+            joined.events &+= after.events
+            try deleteRange(producer, epoch, last: after.last)
+        }
+        let insert = try connection.statement("""
+            INSERT INTO batch_ranges(producer, epoch, first_sequence, last_sequence, committed_at, events)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        try insert.bind(1, producer)
+        try insert.bind(2, epoch)
+        try insert.bind(3, joined.first)
+        try insert.bind(4, joined.last)
+        try insert.bind(5, now)
+        try insert.bind(6, joined.events)
         try insert.run()
+    }
+
+    struct BatchRange {
+        var first: Int64
+        var last: Int64
+        var events: Int64
+    }
+
+    /// (producer, epoch, sequence) as stored: 64-bit values keep their bits.
+    private static func key(_ batch: BatchID) -> (Int64, Int64, Int64) {
+        (Int64(bitPattern: batch.producer), Int64(batch.epoch), Int64(bitPattern: batch.sequence))
+    }
+
+    /// The range of the producer epoch with the lowest last sequence at or after `sequence`.
+    private func firstRange(_ producer: Int64, _ epoch: Int64, endingAtOrAfter sequence: Int64) throws(StoreError) -> BatchRange? {
+        let select = try connection.statement("""
+            SELECT first_sequence, last_sequence, events FROM batch_ranges
+            WHERE producer = ? AND epoch = ? AND last_sequence >= ? ORDER BY last_sequence LIMIT 1
+            """)
+        defer { select.reset() }
+        try select.bind(1, producer)
+        try select.bind(2, epoch)
+        try select.bind(3, sequence)
+        guard try select.step() else { return nil }
+        return BatchRange(first: select.int64(0), last: select.int64(1), events: select.int64(2))
+    }
+
+    private func deleteRange(_ producer: Int64, _ epoch: Int64, last: Int64) throws(StoreError) {
+        let delete = try connection.statement(
+            "DELETE FROM batch_ranges WHERE producer = ? AND epoch = ? AND last_sequence = ?")
+        try delete.bind(1, producer)
+        try delete.bind(2, epoch)
+        try delete.bind(3, last)
+        try delete.run()
     }
 
     /// Whether `batch` was committed (for tools and tests).
@@ -345,14 +392,16 @@ public final class SessionStore {
 
     // MARK: Batch ids
 
-    /// Forgets batch ids committed before `now - batchIDRetention`, at most `limit` per call.
+    /// Forgets the ranges of batch ids whose newest commit is older than `now - batchIDRetention`
+    /// (a range still growing keeps its older ids too), at most `limit` ranges per call.
     @discardableResult
     public func pruneBatchIDs(now: Int64, limit: Int = 1000) throws(StoreError) -> Int {
         let cutoff = now &- options.batchIDRetention
         return try connection.transaction { () throws(StoreError) -> Int in
             let delete = try connection.statement("""
-                DELETE FROM batches WHERE (producer, epoch, sequence) IN (
-                    SELECT producer, epoch, sequence FROM batches WHERE committed_at < ? ORDER BY committed_at LIMIT ?)
+                DELETE FROM batch_ranges WHERE (producer, epoch, last_sequence) IN (
+                    SELECT producer, epoch, last_sequence FROM batch_ranges WHERE committed_at < ?
+                    ORDER BY committed_at LIMIT ?)
                 """)
             try delete.bind(1, cutoff)
             try delete.bind(2, max(1, limit))

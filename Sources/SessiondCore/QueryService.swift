@@ -124,7 +124,7 @@ public final class QueryService {
         if let pinned = q.asOf {
             asOf = pinned
         } else {
-            asOf = try connection.scalarInt("SELECT max(committed_at) FROM batches") ?? q.clock
+            asOf = try connection.scalarInt("SELECT max(committed_at) FROM batch_ranges") ?? q.clock
         }
         struct Row {
             var row: SessionRow

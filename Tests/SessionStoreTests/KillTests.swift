@@ -99,7 +99,10 @@ import Wire
             // The batch it was applying is whole (committed before the kill landed) or absent.
             let connection = try Connection(path: db)
             let recorded = try connection.scalarInt(
-                "SELECT count(*) FROM batches WHERE producer = 1 AND sequence = \(killedIn)") ?? 0
+                """
+                SELECT count(*) FROM batch_ranges
+                WHERE producer = 1 AND first_sequence <= \(killedIn) AND last_sequence >= \(killedIn)
+                """) ?? 0
             let events = try Self.eventsOfBatch(killedIn, in: connection)
             if recorded == 1 {
                 #expect(events.stored == events.total, "batch \(killedIn) recorded but partial")
@@ -114,8 +117,9 @@ import Wire
         let connection = try Connection(path: db)
         #expect(try connection.scalarText("PRAGMA integrity_check") == "ok")
         #expect(try connection.scalarText("PRAGMA foreign_key_check") == nil)
-        let stored = Int(try connection.scalarInt("SELECT count(*) FROM batches WHERE producer = 1") ?? 0)
-        let highest = try connection.scalarInt("SELECT max(sequence) FROM batches WHERE producer = 1") ?? -1
+        let stored = Int(try connection.scalarInt(
+            "SELECT sum(last_sequence - first_sequence + 1) FROM batch_ranges WHERE producer = 1") ?? 0)
+        let highest = try connection.scalarInt("SELECT max(last_sequence) FROM batch_ranges WHERE producer = 1") ?? -1
         // Sequential writer: the stored batches are exactly 0..<stored, a superset of those reported.
         #expect(highest == Int64(stored) - 1)
         #expect(reported.allSatisfy { $0 < UInt64(stored) })
@@ -140,7 +144,7 @@ import Wire
             }
         }
         #expect(try connection.scalarInt("SELECT count(*) FROM events") == Int64(expected))
-        #expect(try connection.scalarInt("SELECT sum(events) FROM batches") == Int64(expected))
+        #expect(try connection.scalarInt("SELECT sum(events) FROM batch_ranges") == Int64(expected))
         // Sessions agree with the events: replay recomputes them all without a difference.
         let replay = try Replay.run(path: db)
         #expect(replay.differences == [])

@@ -24,7 +24,7 @@ import Wire
         #expect(again == ApplyResult(status: .duplicate))
         #expect(try store.allRows() == rows)
         #expect(try store.count("events") == 3)
-        #expect(try store.count("batches") == 1)
+        #expect(try store.count("batch_ranges") == 1)
         #expect(try store.contains(batchID(1)))
         #expect(try !store.contains(batchID(2)))
     }
@@ -50,7 +50,50 @@ import Wire
         #expect(results[3].eventsDuplicate == 1)
         #expect(try grouped.allRows() == single.allRows())
         #expect(try grouped.allRows().map(\.eventCount) == [3, 1, 1])
-        #expect(try grouped.count("batches") == 3)
+        #expect(try grouped.count("batch_ranges") == 1, "sequences 1, 2, 3 are one range")
+    }
+
+    /// Batch ids are kept as ranges of consecutive sequences per (producer, epoch): a row per
+    /// gap, not per batch; every id in a range (and only those) answers `duplicate`.
+    @Test func batchIDsAreRangesThatJoinAcrossGapsAndStillDeduplicate() throws {
+        let dir = TempDir()
+        let store = try openStore(dir.path("s.db"))
+        var n = 0
+        func apply(_ sequence: UInt64, producer: UInt64 = 9, epoch: UInt32 = 1) throws -> ApplyResult.Status {
+            n += 1
+            return try store.apply(batch: BatchID(producer: producer, epoch: epoch, sequence: sequence),
+                                   beacons: [webBeacon([view("e\(n)", at: t0 + Int64(n))])], now: t0 + 1000).status
+        }
+        func ranges() throws -> [[Int64]] {
+            let select = try store.connection.statement(
+                "SELECT producer, epoch, first_sequence, last_sequence, events FROM batch_ranges ORDER BY producer, epoch, last_sequence")
+            defer { select.reset() }
+            var rows: [[Int64]] = []
+            while try select.step() { rows.append((0..<5).map { select.int64(Int32($0)) }) }
+            return rows
+        }
+        for sequence: UInt64 in [1, 2, 3, 5, 6, 9] { #expect(try apply(sequence) == .committed) }
+        #expect(try ranges() == [[9, 1, 1, 3, 3], [9, 1, 5, 6, 2], [9, 1, 9, 9, 1]])
+        // Filling the gap joins both neighbours; ids inside ranges are duplicates, gaps are not.
+        #expect(try apply(4) == .committed)
+        #expect(try ranges() == [[9, 1, 1, 6, 6], [9, 1, 9, 9, 1]])
+        for sequence: UInt64 in [1, 4, 6, 9] { #expect(try apply(sequence) == .duplicate) }
+        #expect(try !store.contains(batchID(7)))
+        #expect(try !store.contains(batchID(0)))
+        // Another epoch and another producer start their own ranges. Sequences are stored as
+        // signed 64-bit values: UInt64.max and 0 are neighbours there and join, Int64.max and
+        // Int64.max + 1 are its two ends and must not (no range may run backwards).
+        #expect(try apply(1, epoch: 2) == .committed)
+        #expect(try apply(UInt64.max, producer: 10) == .committed)
+        #expect(try apply(0, producer: 10) == .committed)
+        #expect(try apply(UInt64(Int64.max), producer: 10) == .committed)
+        #expect(try apply(UInt64(Int64.max) + 1, producer: 10) == .committed)
+        #expect(try ranges().filter { $0[0] == 10 }.map { [$0[2], $0[3]] } == [[Int64.min, Int64.min], [-1, 0], [Int64.max, Int64.max]])
+        #expect(try ranges().count == 6)
+        for sequence in [UInt64.max, 0, UInt64(Int64.max), UInt64(Int64.max) + 1] {
+            #expect(try store.contains(BatchID(producer: 10, epoch: 1, sequence: sequence)))
+        }
+        #expect(try !store.contains(BatchID(producer: 10, epoch: 1, sequence: 1)))
     }
 
     @Test func eventsAreDeduplicatedAcrossBatchesAndWithinOne() throws {
@@ -196,7 +239,7 @@ import Wire
         _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("a", at: t0)])], now: t0)
         // A trigger makes the batch-id insert (the last step of apply) fail after the sessionizer ran.
         try store.connection.execute(
-            "CREATE TEMP TRIGGER fail_batches BEFORE INSERT ON batches BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+            "CREATE TEMP TRIGGER fail_batches BEFORE INSERT ON batch_ranges BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
         #expect(throws: StoreError.self) {
             try store.apply(batch: batchID(2), beacons: [webBeacon([action("b", at: t0 + 1000)])], now: t0)
         }
@@ -220,6 +263,35 @@ import Wire
         #expect(try store.connection.scalarText("PRAGMA journal_mode") == "wal")
         #expect(try store.connection.scalarInt("PRAGMA synchronous") == 1)
         #expect(try store.connection.scalarInt("PRAGMA secure_delete") == 1)
+    }
+
+    /// Migration 3 turns a file's per-batch rows into ranges of consecutive sequences.
+    @Test func batchIDRowsOfAnOlderFileBecomeRanges() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        do {
+            let connection = try Connection(path: path)
+            try connection.execute(
+                "CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
+            for migration in Schema.all where migration.version <= 2 {
+                try connection.execute(migration.sql)
+                try connection.execute("INSERT INTO schema_migrations VALUES (\(migration.version), '\(migration.name)', 0)")
+            }
+            for (producer, sequence, at) in [(9, 1, 10), (9, 2, 20), (9, 3, 15), (9, 7, 30), (4, 1, 5)] {
+                try connection.execute("INSERT INTO batches VALUES (\(producer), 1, \(sequence), \(at), \(sequence * 10))")
+            }
+        }
+        let store = try openStore(path)
+        let select = try store.connection.statement("""
+            SELECT producer, first_sequence, last_sequence, committed_at, events FROM batch_ranges
+            ORDER BY producer, last_sequence
+            """)
+        defer { select.reset() }
+        var rows: [[Int64]] = []
+        while try select.step() { rows.append((0..<5).map { select.int64(Int32($0)) }) }
+        #expect(rows == [[4, 1, 1, 5, 10], [9, 1, 3, 20, 60], [9, 7, 7, 30, 70]])
+        #expect(try store.contains(batchID(2)) && !store.contains(batchID(4)))
+        #expect(try store.connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'batches'") == 0)
     }
 
     @Test func fullDurabilityIsSynchronousFull() throws {
@@ -316,10 +388,17 @@ import Wire
         let dir = TempDir()
         let store = try openStore(dir.path("s.db"), options: StoreOptions(batchIDRetention: 7 * 24 * hour))
         _ = try store.apply(batch: batchID(1), beacons: [webBeacon([view("a", at: t0)])], now: t0)
-        _ = try store.apply(batch: batchID(2), beacons: [webBeacon([view("b", at: t0 + 1)])], now: t0 + 6 * 24 * hour)
+        _ = try store.apply(batch: batchID(3), beacons: [webBeacon([view("b", at: t0 + 1)])], now: t0 + 6 * 24 * hour)
         #expect(try store.pruneBatchIDs(now: t0 + 7 * 24 * hour + 1) == 1)
         #expect(try !store.contains(batchID(1)))
-        #expect(try store.contains(batchID(2)))
+        #expect(try store.contains(batchID(3)))
+        // A range that is still growing keeps its older ids: it is forgotten once its newest
+        // commit is older than the retention (ids are remembered at least that long).
+        _ = try store.apply(batch: batchID(4), beacons: [webBeacon([view("c", at: t0 + 2)])], now: t0 + 13 * 24 * hour)
+        #expect(try store.pruneBatchIDs(now: t0 + 13 * 24 * hour + 1) == 0)
+        #expect(try store.contains(batchID(3)))
+        #expect(try store.pruneBatchIDs(now: t0 + 20 * 24 * hour + 1) == 1)
+        #expect(try !store.contains(batchID(3)) && !store.contains(batchID(4)))
     }
 }
 
