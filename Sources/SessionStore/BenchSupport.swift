@@ -143,13 +143,18 @@ public enum RawSQLiteReference {
     }
 
     /// Inserts every event of `beacons` into a fresh database at `path` (removed first).
-    /// `clock` returns monotonic nanoseconds.
+    /// `clock` returns monotonic nanoseconds. `backgroundCheckpoints` as the store's option of that
+    /// name, so the reference checkpoints the way the store it is compared with does.
     public static func run(path: String, beacons: [Beacon], durability: Durability = .normal,
-                           rowsPerTransaction: Int = 1000,
+                           rowsPerTransaction: Int = 1000, backgroundCheckpoints: Bool = true,
                            clock: () -> UInt64) throws(StoreError) -> Result {
         removeDatabase(at: path)
         let connection = try Connection(path: path)
-        try Database.configure(connection, durability: durability, busyTimeoutMilliseconds: 5000)
+        try Database.configure(connection, durability: durability, busyTimeoutMilliseconds: 5000,
+                               backgroundCheckpoints: backgroundCheckpoints)
+        let checkpointer = backgroundCheckpoints ? Checkpointer(path: path) : nil
+        try checkpointer?.start()
+        defer { checkpointer?.stop() }
         try connection.execute(Schema.eventsTable)
         var visitorIDs: [String: Int64] = [:]
         var body: [UInt8] = []

@@ -15,10 +15,11 @@ public enum Durability: String, Sendable, CaseIterable {
 public enum Database {
     /// Opens the writer connection: WAL, the chosen durability, secure delete, migrations applied.
     public static func openWriter(path: String, durability: Durability = .normal,
-                                  busyTimeoutMilliseconds: Int = 5000,
+                                  busyTimeoutMilliseconds: Int = 5000, backgroundCheckpoints: Bool = false,
                                   now: Int64) throws(StoreError) -> Connection {
         let connection = try Connection(path: path)
-        try configure(connection, durability: durability, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        try configure(connection, durability: durability, busyTimeoutMilliseconds: busyTimeoutMilliseconds,
+                      backgroundCheckpoints: backgroundCheckpoints)
         try migrate(connection, now: now)
         return connection
     }
@@ -37,8 +38,10 @@ public enum Database {
     }
 
     /// The pragmas of the writer (and of the benchmark's raw reference, so both pay the same).
+    /// With `backgroundCheckpoints` a `Checkpointer` copies the WAL back and the writer's commits
+    /// never do.
     public static func configure(_ connection: Connection, durability: Durability,
-                                 busyTimeoutMilliseconds: Int) throws(StoreError) {
+                                 busyTimeoutMilliseconds: Int, backgroundCheckpoints: Bool = false) throws(StoreError) {
         try connection.execute("PRAGMA busy_timeout=\(busyTimeoutMilliseconds)")
         let mode = try connection.scalarText("PRAGMA journal_mode=WAL")
         guard mode?.lowercased() == "wal" else {
@@ -51,7 +54,7 @@ public enum Database {
         try connection.execute("PRAGMA secure_delete=ON")
         try connection.execute("PRAGMA foreign_keys=ON")
         // Keeps the WAL from growing without bound under a steady write load.
-        try connection.execute("PRAGMA wal_autocheckpoint=4000")
+        try connection.execute("PRAGMA wal_autocheckpoint=\(backgroundCheckpoints ? 0 : 4000)")
         try connection.execute("PRAGMA cache_size=-262144")
         try connection.execute("PRAGMA temp_store=MEMORY")
     }

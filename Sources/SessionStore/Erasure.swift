@@ -54,7 +54,7 @@ extension SessionStore {
         termIDs.removeAll()
         // Deleted sessions and terms free their ids for reuse.
         storedTerms.removeAll()
-        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try checkpoint()
         return result
     }
 

@@ -14,15 +14,18 @@ public struct StoreOptions: Sendable {
     public var retention: Int64
     /// Rows deleted per retention transaction, so the writer is never held for long.
     public var retentionRowsPerTransaction: Int
+    /// WAL checkpoints on a thread of their own (`Checkpointer`) instead of inside commits.
+    public var backgroundCheckpoints: Bool
 
     public init(durability: Durability = .normal, busyTimeoutMilliseconds: Int = 5000,
                 batchIDRetention: Int64 = 7 * 24 * hour, retention: Int64 = 35 * 24 * hour,
-                retentionRowsPerTransaction: Int = 500) {
+                retentionRowsPerTransaction: Int = 500, backgroundCheckpoints: Bool = false) {
         self.durability = durability
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         self.batchIDRetention = batchIDRetention
         self.retention = retention
         self.retentionRowsPerTransaction = max(1, retentionRowsPerTransaction)
+        self.backgroundCheckpoints = backgroundCheckpoints
     }
 }
 
@@ -62,6 +65,8 @@ public final class SessionStore {
     public let options: StoreOptions
     /// The writer connection (exposed for maintenance tools and tests on the owner thread).
     public let connection: Connection
+    /// Copies the WAL back into the file when `options.backgroundCheckpoints` is on.
+    let checkpointer: Checkpointer?
     let rules: RulesProvider
     /// The stored id of each app's current rules; a config reload with new numbers stores a new set.
     var ruleSetIDs: [RuleSetKey: (rules: SessionRules, id: Int64)] = [:]
@@ -119,10 +124,22 @@ public final class SessionStore {
         self.options = options
         self.rules = rules
         connection = try Database.openWriter(path: path, durability: options.durability,
-                                             busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, now: now)
+                                             busyTimeoutMilliseconds: options.busyTimeoutMilliseconds,
+                                             backgroundCheckpoints: options.backgroundCheckpoints, now: now)
+        checkpointer = options.backgroundCheckpoints ? Checkpointer(path: path) : nil
         hasTombstones = (try connection.scalarInt("SELECT EXISTS(SELECT 1 FROM tombstones)") ?? 0) != 0
         watermark = try connection.scalarInt("SELECT value FROM meta WHERE key = 'watermark'") ?? Int64.min
         try restoreLiveState()
+        try checkpointer?.start()
+    }
+
+    deinit { checkpointer?.stop() }
+
+    /// Copies the whole WAL into the database file and truncates it (after an erasure, and when
+    /// the writer stops), never at the same time as a background checkpoint.
+    public func checkpoint() throws(StoreError) {
+        let run = { [connection] () throws(StoreError) in try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+        if let checkpointer { try checkpointer.exclusive(run) } else { try run() }
     }
 
     // MARK: Batches

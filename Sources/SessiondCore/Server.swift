@@ -38,7 +38,7 @@ public final class SessiondServer: @unchecked Sendable {
         self.options = options
         let metrics = SessiondMetrics()
         self.metrics = metrics
-        var storeOptions = StoreOptions(durability: options.durability)
+        var storeOptions = StoreOptions(durability: options.durability, backgroundCheckpoints: true)
         storeOptions.batchIDRetention = options.batchIDRetentionMs
         let apps = try options.appsPath.map { path throws(ConfigError) in try AppConfigStore(path: path) }
         self.apps = apps

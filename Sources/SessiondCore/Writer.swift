@@ -161,7 +161,7 @@ public final class IngestWriter: @unchecked Sendable {
             }
             if done { break }
         }
-        try? store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try? store.checkpoint()
         finished.signal()
     }
 

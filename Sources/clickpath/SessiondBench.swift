@@ -319,7 +319,7 @@ enum SessiondBench {
             _ = try store.apply(batch: BatchID(producer: 99, epoch: 1, sequence: sequence), beacons: beacons, now: now)
         }
         _ = try store.advance(watermark: now, now: now)
-        try store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try store.checkpoint()
         rename(path + ".tmp", path)
         rename(path + ".tmp-wal", path + "-wal")
         rename(path + ".tmp-shm", path + "-shm")

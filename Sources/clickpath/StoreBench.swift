@@ -102,7 +102,7 @@ enum StoreBench {
         var storeCPU: UInt64 = 0
         let finished: UInt64
         do {
-            let store = try SessionStore(path: storePath, options: StoreOptions(durability: durability),
+            let store = try SessionStore(path: storePath, options: StoreOptions(durability: durability, backgroundCheckpoints: true),
                                          now: work.first?.first?.receivedAt ?? 0) { _, platform in
                 SessionRules.defaults(for: platform)
             }
@@ -126,7 +126,7 @@ enum StoreBench {
             finished = nanoseconds()
             storeCPU = cpuNanoseconds() &- storeCPU
             liveSessions = try Int(store.connection.scalarInt("SELECT count(*) FROM sessions WHERE live = 1") ?? 0)
-            try store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try store.checkpoint()
             let stats = store.sessionizerStats
             print("sessionizer   fast path \(stats.fastPath), slow path \(stats.slowPath) "
                   + "(rating fallbacks \(stats.ratingFallbacks)), completed by watermark \(stats.completedByWatermark)")
@@ -145,7 +145,7 @@ enum StoreBench {
         let heapBefore = Heap.bytesInUse()
         let sqliteBefore = Int(sqlite3_memory_used())
         let reopenStart = nanoseconds()
-        let reopened = try SessionStore(path: storePath, options: StoreOptions(durability: durability),
+        let reopened = try SessionStore(path: storePath, options: StoreOptions(durability: durability, backgroundCheckpoints: true),
                                         now: 0) { _, platform in SessionRules.defaults(for: platform) }
         let reopenSeconds = Double(nanoseconds() &- reopenStart) / 1e9
         let heap = Heap.bytesInUse() - heapBefore - (Int(sqlite3_memory_used()) - sqliteBefore)

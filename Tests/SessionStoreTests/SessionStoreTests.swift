@@ -614,3 +614,30 @@ import Wire
         #expect(try Replay.run(path: path).differences == [])
     }
 }
+
+@Suite struct CheckpointerTests {
+    /// With background checkpoints the writer never checkpoints (automatic checkpoints are off);
+    /// the checkpoint thread copies committed pages into the database file on its own.
+    @Test func theCheckpointThreadCopiesTheWALIntoTheFile() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        let store = try openStore(path, options: StoreOptions(backgroundCheckpoints: true))
+        #expect(try store.connection.scalarInt("PRAGMA wal_autocheckpoint") == 0)
+        func fileSize() -> Int { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil ?? 0 }
+        let before = fileSize()
+        for n in 0..<20 {
+            let events = (0..<50).map { view("e\(n)-\($0)", at: t0 + Int64(n * 50 + $0)) }
+            _ = try store.apply(batch: batchID(UInt64(n)), beacons: [webBeacon(visitor: "v\(n)", events)], now: t0)
+        }
+        var grown = false
+        for _ in 0..<200 where !grown {
+            usleep(50_000)
+            grown = fileSize() > before
+        }
+        #expect(grown, "the database file only grows through checkpoints: \(before) → \(fileSize()) bytes")
+        // The writer's own checkpoint (erasure, shutdown) still empties the WAL.
+        try store.checkpoint()
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? nil
+        #expect(wal == 0)
+    }
+}
