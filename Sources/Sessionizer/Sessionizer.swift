@@ -172,8 +172,13 @@ public struct Sessionizer: Sendable {
         return updates
     }
 
-    private mutating func freshID() -> SessionID {
-        SessionID(high: ids.next(), low: ids.next())
+    /// A new session id that sorts by the session's start, as UUIDv7 does: the top 48 bits of
+    /// `high` are the first event's ms timestamp, the other 80 bits are random (unique across
+    /// shards). New sessions then land at the end of the store's id index instead of on a random
+    /// page of it, which a commit would have to write back (a page per new session).
+    private mutating func freshID(startingAt ts: Int64) -> SessionID {
+        let millis = UInt64(clamping: max(0, ts)) & 0xFFFF_FFFF_FFFF
+        return SessionID(high: millis << 16 | ids.next() & 0xFFFF, low: ids.next())
     }
 
     private mutating func keepLive(_ key: VisitorKey, id: SessionID, revision: Int, previous: SessionID?,
@@ -250,8 +255,8 @@ public struct Sessionizer: Sendable {
                     update.orphanHeartbeats.append(tracked.key)
                     continue
                 }
-                // A fallback below may waste this id; ids are random, so nothing depends on it.
-                id = freshID()
+                // A fallback below may waste this id; ids are fresh, so nothing depends on it.
+                id = freshID(startingAt: tracked.key.ts)
                 revision = 0
                 state = SessionState(first: tracked, continued: continued)
             }
@@ -354,7 +359,7 @@ public struct Sessionizer: Sendable {
                     break
                 }
             }
-            let id = chosen ?? freshID()
+            let id = chosen ?? freshID(startingAt: events[segment.range.lowerBound].key.ts)
             taken.insert(id)
             sessionIDs.append(id)
         }

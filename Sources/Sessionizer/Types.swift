@@ -188,7 +188,8 @@ public struct SessionSummary: Sendable, Hashable {
     public static let maxPagesVisited = 20
 }
 
-/// A 128-bit session id, unique across shards (random from the injected generator).
+/// A 128-bit session id, unique across shards: the start of the session in ms, then 80 bits from
+/// the injected generator.
 public struct SessionID: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var high: UInt64
     public var low: UInt64

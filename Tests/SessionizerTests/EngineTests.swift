@@ -186,6 +186,21 @@ private func padded(_ number: Int, _ width: Int) -> String {
         #expect(completed.count == 1)
     }
 
+    /// New ids sort by session start (the store's id index then grows at its end): the top 48
+    /// bits are the first event's ms, the rest comes from the generator; on both the fast path
+    /// and a recomputation (here a late event that splits a session off).
+    @Test func freshSessionIDsStartWithTheSessionsStartInMilliseconds() throws {
+        var harness = Harness(platform: .web, seed: 3)
+        try harness.ingest([ev("a", .view, at: t0 + 5), ev("b", .view, at: t0 + hour + 7)], watermark: t0 + hour + 7)
+        try harness.ingest([ev("c", .view, at: t0 + 2 * hour + 9)], watermark: t0 + 2 * hour + 9)
+        try harness.ingest([ev("end", .sessionEnd, at: t0 + hour + 8), ev("d", .view, at: t0 + hour + 20)],
+                           watermark: t0 + 2 * hour + 9)
+        let sessions = harness.store.sessions(of: "v")
+        let starts = sessions.map { Int64($0.id.high >> 16) }
+        #expect(starts == [t0 + 5, t0 + hour + 7, t0 + hour + 20, t0 + 2 * hour + 9])
+        #expect(sessions.map(\.id) == sessions.map(\.id).sorted())
+    }
+
     @Test func sessionIDsAreRandom128BitHex() throws {
         let id = SessionID(high: 0x0123_4567_89ab_cdef, low: 0xfedc_ba98_7654_3210)
         #expect(id.description == "0123456789abcdeffedcba9876543210")
