@@ -1,6 +1,9 @@
-// `clickpath bench pipeline [--seconds S] [--clients C] [--modes memory,spool,sessiond]`: real
-// `collector` and `sessiond` processes on loopback, durable (sessiond commits to SQLite), per ack
-// mode: keep-alive clients post ~1 KB beacons of 10 events for S seconds while a probe measures
+// `clickpath bench pipeline [--seconds S] [--clients C] [--modes memory,spool,sessiond]
+// [--load new-visitors|visits]`: real `collector` and `sessiond` processes on loopback, durable
+// (sessiond commits to SQLite), per ack mode: keep-alive clients post beacons of 10 events for S
+// seconds (`new-visitors`: ~1 KB, each from a new visitor, the store's worst case; `visits`:
+// `SyntheticTraffic` as `bench store` uses, visits of 5-40 beacons from 500 active visitors per
+// client, ~1.6 KB with timings, props and errors) while a probe measures
 // beacon → queryable through sessiond's query API. The rate counts events answered 202 up to
 // the moment sessiond has committed all of them, so a mode that answers early is not flattered.
 // The raw SQLite reference of `bench store` runs in this process in the same run.
@@ -23,14 +26,18 @@ enum PipelineBench {
         var seconds = 5.0
         var clients = 8
         var modes = AckMode.allCases
+        var visits = false
         var index = 0
         while index + 1 < arguments.count {
             switch arguments[index] {
             case "--seconds": seconds = Double(arguments[index + 1]) ?? seconds
             case "--clients": clients = max(1, Int(arguments[index + 1]) ?? clients)
             case "--modes": modes = arguments[index + 1].split(separator: ",").compactMap { AckMode(rawValue: String($0)) }
+            case "--load" where ["new-visitors", "visits"].contains(arguments[index + 1]):
+                visits = arguments[index + 1] == "visits"
             default:
-                say("usage: clickpath bench pipeline [--seconds S] [--clients C] [--modes memory,spool,sessiond]")
+                say("usage: clickpath bench pipeline [--seconds S] [--clients C] [--modes memory,spool,sessiond] "
+                    + "[--load new-visitors|visits]")
                 return 2
             }
             index += 2
@@ -43,10 +50,13 @@ enum PipelineBench {
             let work = traffic.batch(beacons: 20_000)
             let reference = try RawSQLiteReference.run(path: root + "/raw.db", beacons: work) { DispatchTime.now().uptimeNanoseconds }
             removeDatabase(at: root + "/raw.db")
-            say("bench pipeline: collector + sessiond processes on loopback, \(clients) keep-alive clients, \(seconds) s per mode, ~1 KB beacons of 10 events")
+            say("bench pipeline: collector + sessiond processes on loopback, \(clients) keep-alive clients, \(seconds) s per mode, "
+                + (visits ? "visits of ~1.6 KB beacons of 10 events (500 active visitors per client)"
+                          : "~1 KB beacons of 10 events, each from a new visitor"))
             say("raw SQLite reference: \(Int(reference.rowsPerSecond)) events/s (\(reference.rows) events)")
             for mode in modes {
-                let rate = try measure(mode: mode, seconds: seconds, clients: clients, directory: root + "/" + mode.rawValue)
+                let rate = try measure(mode: mode, seconds: seconds, clients: clients, visits: visits,
+                                       directory: root + "/" + mode.rawValue)
                 say("pipeline ratio \(String(format2: rate / max(1, reference.rowsPerSecond)))x raw SQLite (--ack=\(mode.rawValue))")
             }
             return 0
@@ -98,10 +108,13 @@ enum PipelineBench {
         return path
     }
 
-    static func measure(mode: AckMode, seconds: Double, clients: Int, directory: String) throws -> Double {
+    static func measure(mode: AckMode, seconds: Double, clients: Int, visits: Bool, directory: String) throws -> Double {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let apps = directory + "/apps.json"
-        try Data(#"{"apps":{"shop":{"platform":"web","rateLimit":null}}}"#.utf8).write(to: URL(fileURLWithPath: apps))
+        // `visits` clients post to apps of their own (shop-0, shop-1, ...): their visitor and event
+        // ids are only unique per traffic generator.
+        try Data(#"{"apps":{"shop":{"platform":"web","rateLimit":null},"*":{"platform":"web","rateLimit":null}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: apps))
         let sessiond = try Daemon(try executable("sessiond"), [
             "--shard-id", "s1", "--db", directory + "/sessiond.db", "--apps", apps, "--wire", "127.0.0.1:0",
             "--http", "127.0.0.1:0"], output: directory + "/sessiond.log")
@@ -130,8 +143,13 @@ enum PipelineBench {
                 defer { latencies.withLock { $0 += mine } }
                 guard let connection = KeepAliveClient(port: port) else { failures.wrappingAdd(1, ordering: .relaxed); return }
                 var n = 0
+                var traffic = SyntheticTraffic(seed: UInt64(client) &+ 1, visitors: 500, eventsPerBeacon: 10,
+                                               millisecondsPerBeacon: 1, start: DaemonClockShim.wallMillis() - 120_000,
+                                               app: "shop-\(client)")
+                var lastEvent: [String: Int64] = [:]
                 while DispatchTime.now().uptimeNanoseconds < deadline {
-                    let body = CollectorBench.beaconBody(visitor: client * 1_000_000 + n)
+                    let body = visits ? visitBody(&traffic, lastEvent: &lastEvent)
+                                      : CollectorBench.beaconBody(visitor: client * 1_000_000 + n)
                     n += 1
                     let start = DispatchTime.now().uptimeNanoseconds
                     let status = connection.post(body: body)
@@ -196,6 +214,21 @@ enum PipelineBench {
             + "freshness p50 \(p(fresh, 0.5)) ms p99 \(p(fresh, 0.99)) ms (\(fresh.count) probes)  "
             + "stored \(committed)/\(answered)  failures \(failures.load(ordering: .relaxed))")
         return rate
+    }
+
+    /// The next beacon of `traffic`, moved to the present: its events keep their order with a
+    /// tenth of their spacing and end about now, after the visitor's previous beacon (a browser's
+    /// beacons do not overlap; overlapping ones would make every beacon a late-event
+    /// recomputation), `sentAt` at its last event (no clock skew to correct, nothing late).
+    static func visitBody(_ traffic: inout SyntheticTraffic, lastEvent: inout [String: Int64]) -> [UInt8] {
+        var beacon = traffic.beacon()
+        guard let first = beacon.events.first?.ts, let last = beacon.events.last?.ts else { return BeaconJSON.encode(beacon) }
+        let span = (last &- first) / 10
+        let start = max(DaemonClockShim.wallMillis() &- span, (lastEvent[beacon.visitor] ?? Int64.min) &+ 1)
+        for index in beacon.events.indices { beacon.events[index].ts = start &+ (beacon.events[index].ts &- first) / 10 }
+        lastEvent[beacon.visitor] = start &+ span
+        beacon.sentAt = start &+ span
+        return BeaconJSON.encode(beacon)
     }
 
     /// sessiond's `clickpath_sessiond_events_total{kind="new"}`.
