@@ -1,3 +1,5 @@
+import Wire
+
 /// A small JSON writer over a byte buffer: no Foundation, no intermediate values. Commas are placed
 /// automatically; the caller keeps objects and arrays balanced.
 public struct JSONWriter: Sendable {
@@ -101,5 +103,30 @@ public struct JSONWriter: Sendable {
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<utf8.count]))
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSONWriter {
+    /// `"name": {"k": number, ...}` (timings).
+    public mutating func field(_ name: String, numbers pairs: [(String, Double)]) {
+        key(name)
+        beginObject()
+        for (k, v) in pairs { field(k, v) }
+        endObject()
+    }
+
+    /// `"name": {"k": value, ...}` with props as their JSON strings, numbers and booleans.
+    public mutating func field(_ name: String, props: [(String, PropValue)]) {
+        key(name)
+        beginObject()
+        for (k, v) in props {
+            key(k)
+            switch v {
+            case .string(let s): value(s)
+            case .number(let n): value(n)
+            case .bool(let b): value(b)
+            }
+        }
+        endObject()
     }
 }

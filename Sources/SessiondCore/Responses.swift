@@ -194,7 +194,7 @@ public enum ResponseBody {
             w.field("sessionOffset", e.ts &- sessionStart)
             w.field("duration", e.duration)
             w.field("parent", e.parent)
-            writeNumbers(&w, "timing", e.timing)
+            w.field("timing", numbers: e.timing)
             w.endObject()
         }
         w.endArray()
@@ -232,7 +232,7 @@ public enum ResponseBody {
         if let action = detail.action {
             TimelineNode(event: action).write(&w, sessionStart: sessionStart, withChildren: false)
         } else { w.null() }
-        writeProps(&w, e.props)
+        w.field("props", props: e.props)
         w.endObject()
         return w.bytes
     }
@@ -285,24 +285,4 @@ public enum ResponseBody {
         return w.bytes
     }
 
-    static func writeNumbers(_ w: inout JSONWriter, _ name: String, _ pairs: [(String, Double)]) {
-        w.key(name)
-        w.beginObject()
-        for (k, v) in pairs { w.field(k, v) }
-        w.endObject()
-    }
-
-    static func writeProps(_ w: inout JSONWriter, _ props: [(String, PropValue)]) {
-        w.key("props")
-        w.beginObject()
-        for (k, v) in props {
-            w.key(k)
-            switch v {
-            case .string(let s): w.value(s)
-            case .number(let n): w.value(n)
-            case .bool(let b): w.value(b)
-            }
-        }
-        w.endObject()
-    }
 }

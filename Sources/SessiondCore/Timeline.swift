@@ -124,8 +124,8 @@ public struct TimelineNode: Sendable, Hashable {
             w.field("fatal", e.fatal ?? false)
         }
         if let rating { w.field("rating", rating.rawValue) }
-        if !e.timing.isEmpty { ResponseBody.writeNumbers(&w, "timing", e.timing) }
-        if !e.props.isEmpty { ResponseBody.writeProps(&w, e.props) }
+        if !e.timing.isEmpty { w.field("timing", numbers: e.timing) }
+        if !e.props.isEmpty { w.field("props", props: e.props) }
         if withChildren && e.type == .action {
             w.key("children")
             w.beginArray()

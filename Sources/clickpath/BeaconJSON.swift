@@ -47,25 +47,8 @@ enum BeaconJSON {
         optional(&w, "message", event.message)
         optional(&w, "stack", event.stack)
         if let fatal = event.fatal { w.field("fatal", fatal) }
-        if !event.timing.isEmpty {
-            w.key("timing")
-            w.beginObject()
-            for (name, value) in event.timing { w.field(name, value) }
-            w.endObject()
-        }
-        if !event.props.isEmpty {
-            w.key("props")
-            w.beginObject()
-            for (name, value) in event.props {
-                w.key(name)
-                switch value {
-                case .string(let text): w.value(text)
-                case .number(let number): w.value(number)
-                case .bool(let flag): w.value(flag)
-                }
-            }
-            w.endObject()
-        }
+        if !event.timing.isEmpty { w.field("timing", numbers: event.timing) }
+        if !event.props.isEmpty { w.field("props", props: event.props) }
         w.endObject()
     }
 
