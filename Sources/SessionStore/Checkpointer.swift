@@ -45,7 +45,9 @@ public final class Checkpointer: @unchecked Sendable {
             finished.signal()
         }
         thread.name = "sqlite-checkpoint"
+        condition.lock()
         self.thread = thread
+        condition.unlock()
         thread.start()
     }
 
