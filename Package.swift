@@ -20,44 +20,47 @@ let package = Package(
 
         // Pure modules. Model: the domain values every module shares, with no dependencies.
         .target(name: "Model"),
-        .target(name: "Wire", dependencies: ["Model"]),
+        // System: the daemon plumbing both daemons share (syscall funnel, clock, signals, logger,
+        // metrics registry, constant-time compare, base64, UTF-8 validation). Only the toolchain.
+        .target(name: "System", dependencies: ["CLinux"], exclude: ["README.md"]),
+        .target(name: "Wire", dependencies: ["Model", "System"]),
         .target(name: "JSON", exclude: ["README.md"]),
-        .target(name: "Config", dependencies: ["JSON", "Model"]),
+        .target(name: "Config", dependencies: ["JSON", "Model", "System"]),
         .target(name: "Sessionizer", dependencies: ["Model"], exclude: ["README.md"]),
 
         // I/O modules.
         .target(name: "SessionStore", dependencies: ["Model", "Sessionizer", "Wire", "Config", "CSQLite"], exclude: ["README.md"]),
-        .target(name: "Transport", dependencies: ["Wire", "Config", "CLinux"], exclude: ["README.md"],
+        .target(name: "Transport", dependencies: ["Wire", "System", "CLinux"], exclude: ["README.md"],
                 // Loops own every object they touch; dynamic exclusivity checks cost ~6% of a request,
                 // so release builds drop them. Debug builds (swift test) and the fuzz build keep them.
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
-        .target(name: "Beacon", dependencies: ["Model", "JSON", "Config", "CZlib"], exclude: ["bots.txt", "README.md"]),
-        .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config", "JSON"], exclude: ["README.md"]),
+        .target(name: "Beacon", dependencies: ["Model", "JSON", "Config", "System", "CZlib"], exclude: ["bots.txt", "README.md"]),
+        .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config", "System"], exclude: ["README.md"]),
         .target(name: "SessiondCore",
-                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config", "JSON"]),
+                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config", "System"]),
 
         // Thin mains.
-        .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config"]),
-        .executableTarget(name: "sessiond", dependencies: ["SessiondCore", "Transport", "Config"]),
+        .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config", "System"]),
+        .executableTarget(name: "sessiond", dependencies: ["SessiondCore", "Config", "System"]),
         .executableTarget(name: "clickpath",
                           dependencies: ["Model", "Wire", "JSON", "Config", "Sessionizer", "SessionStore",
                                          "Transport", "Beacon", "CollectorCore", "SessiondCore",
-                                         "CSQLite"]),
+                                         "System", "CSQLite"]),
 
         // Blocking test clients shared by the test targets that talk to real servers.
-        .target(name: "TestSupport", dependencies: ["Transport"], path: "Tests/TestSupport"),
-        .testTarget(name: "WireTests", dependencies: ["Model", "Wire"]),
+        .target(name: "TestSupport", dependencies: ["Transport", "System"], path: "Tests/TestSupport"),
+        .testTarget(name: "WireTests", dependencies: ["Model", "Wire", "System"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "ConfigTests", dependencies: ["Model", "Config", "JSON"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Model", "Config", "JSON", "System"]),
         .testTarget(name: "SessionizerTests", dependencies: ["Model", "Sessionizer", "Wire", "Config"]),
         .testTarget(name: "SessionStoreTests",
                     dependencies: ["Model", "SessionStore", "Sessionizer", "Wire", "Config", "CSQLite"]),
-        .testTarget(name: "TransportTests", dependencies: ["Model", "Transport", "TestSupport", "Wire", "Config", "CLinux"]),
-        .testTarget(name: "BeaconTests", dependencies: ["Model", "Beacon", "JSON", "Wire", "Config", "CZlib"], exclude: ["Data"]),
-        .testTarget(name: "CollectorCoreTests", dependencies: ["Model", "CollectorCore", "TestSupport", "Beacon", "Transport", "Wire", "Config"]),
+        .testTarget(name: "TransportTests", dependencies: ["Model", "Transport", "TestSupport", "Wire", "System", "CLinux"]),
+        .testTarget(name: "BeaconTests", dependencies: ["Model", "Beacon", "JSON", "Wire", "Config", "System", "CZlib"], exclude: ["Data"]),
+        .testTarget(name: "CollectorCoreTests", dependencies: ["Model", "CollectorCore", "TestSupport", "Beacon", "Transport", "Wire", "Config", "System"]),
         .testTarget(name: "SessiondCoreTests",
-                    dependencies: ["Model", "SessiondCore", "SessionStore", "Transport", "Wire", "Config"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Model", "Wire", "Transport", "Config", "JSON"]),
+                    dependencies: ["Model", "SessiondCore", "SessionStore", "Wire", "Config", "System"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Model", "Wire", "Transport", "System"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,6 +3,7 @@ import Model
 import Beacon
 import Config
 import Transport
+import System
 
 public enum CollectorSettings {
     static let http = Setting<HostPort>.hostPort("http", default: HostPort(host: "0.0.0.0", port: 8080),

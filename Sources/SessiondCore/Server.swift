@@ -8,6 +8,7 @@ import SessionStore
 import Synchronization
 import Transport
 import Wire
+import System
 
 /// One sessiond shard: Wire ingest, the writer thread, reader threads and the HTTP query API.
 /// `sessiond`'s main only parses options, starts this and waits for SIGTERM.
@@ -16,6 +17,8 @@ public final class SessiondServer: @unchecked Sendable {
     public private(set) var wirePort: UInt16 = 0
     public private(set) var httpPort: UInt16 = 0
     public let metrics: SessiondMetrics
+    /// Every time sessiond reads: batch stamps, the watermark, query deadlines, latencies.
+    public let clock: DaemonClock
 
     private let writer: IngestWriter
     private let readers: ReaderPool
@@ -29,29 +32,30 @@ public final class SessiondServer: @unchecked Sendable {
     private let paused = Mutex<[ObjectIdentifier: WireConnection]>([:])
 
     /// Opens the store (rebuilding live sessions), starts every thread and both listeners.
-    public static func start(_ options: SessiondOptions) throws -> SessiondServer {
-        let server = try SessiondServer(options)
+    public static func start(_ options: SessiondOptions, clock: DaemonClock = .system) throws -> SessiondServer {
+        let server = try SessiondServer(options, clock: clock)
         try server.listen()
         return server
     }
 
-    private init(_ options: SessiondOptions) throws {
+    private init(_ options: SessiondOptions, clock: DaemonClock) throws {
         self.options = options
+        self.clock = clock
         let metrics = SessiondMetrics()
         self.metrics = metrics
         var storeOptions = StoreOptions(durability: options.durability, backgroundCheckpoints: true)
         storeOptions.batchIDRetention = options.batchIDRetentionMs
         let apps = try options.appsPath.map { path throws(ConfigError) in try AppConfigStore(path: path) }
         self.apps = apps
-        let store = try SessionStore(path: options.database, options: storeOptions, now: DaemonClock.wallMillis()) { app, platform in
+        let store = try SessionStore(path: options.database, options: storeOptions, now: clock.wallMilliseconds()) { app, platform in
             // The collector admitted the app; rules come from apps.json when it names the app
             // (or has "*") for this platform, else the platform's defaults.
             if let settings = apps?.current.settings(for: app), settings.platform == platform { return settings.rules }
             return SessionRules.defaults(for: platform)
         }
-        let pins = SortPins { DaemonClock.wallMillis() }
+        let pins = SortPins { clock.wallMilliseconds() }
         try pins.install(on: store.connection)
-        writer = IngestWriter(store: store, pins: pins, metrics: metrics, tickMs: options.tickMs)
+        writer = IngestWriter(store: store, pins: pins, metrics: metrics, tickMs: options.tickMs, clock: clock)
         readers = try ReaderPool(path: options.database, pins: pins, threads: options.readers,
                                  capacity: options.readers * 64)
 
@@ -161,7 +165,8 @@ public final class SessiondServer: @unchecked Sendable {
     // MARK: HTTP
 
     private func serve(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        let started = DaemonClock.monotonicSeconds()
+        let clock = self.clock
+        let started = clock.monotonicSeconds()
         let path = request.path
         let match: RouteMatch
         do {
@@ -172,7 +177,7 @@ public final class SessiondServer: @unchecked Sendable {
         }
         let metrics = self.metrics
         let finish: @Sendable (QueryResponse) -> Void = { response in
-            metrics.query(match.route, status: response.status, seconds: DaemonClock.monotonicSeconds() - started)
+            metrics.query(match.route, status: response.status, seconds: clock.monotonicSeconds() - started)
             responder.respond(Self.http(response))
         }
         switch match.route {
@@ -196,9 +201,9 @@ public final class SessiondServer: @unchecked Sendable {
             let query = Array(request.query.utf8)
             let limit = Double(options.queryTimeoutMs) / 1000
             let submitted = readers.submit { service in
-                let end = DaemonClock.monotonicSeconds() + limit
-                let deadline = QueryDeadline { DaemonClock.monotonicSeconds() > end }
-                let response = service.handle(match, query: query, path: path, now: DaemonClock.wallMillis(),
+                let end = clock.monotonicSeconds() + limit
+                let deadline = QueryDeadline { clock.monotonicSeconds() > end }
+                let response = service.handle(match, query: query, path: path, now: clock.wallMilliseconds(),
                                               deadline: deadline)
                 withExtendedLifetime(deadline) { finish(response) }
             }
@@ -223,7 +228,7 @@ public final class SessiondServer: @unchecked Sendable {
             finish(r)
             return
         }
-        guard Self.constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(token.utf8)) else {
+        guard constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(token.utf8)) else {
             finish(.error(APIError(status: 403, code: .forbidden, message: "wrong admin token")))
             return
         }
@@ -255,14 +260,6 @@ public final class SessiondServer: @unchecked Sendable {
         })
     }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var diff = UInt8(truncatingIfNeeded: a.count ^ b.count)
-        for i in 0..<max(a.count, b.count) {
-            diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
-        }
-        return diff == 0
-    }
-
     static func http(_ r: QueryResponse) -> HTTPResponse {
         HTTPResponse(status: r.status, headers: r.headers, body: r.body)
     }
@@ -279,8 +276,8 @@ public final class SessiondServer: @unchecked Sendable {
     public func shutdown() {
         ready.store(false, ordering: .releasing)
         wireServer?.goAway(reason: "sessiond is shutting down", drainMilliseconds: UInt32(clamping: options.drainMs))
-        let end = DaemonClock.monotonicSeconds() + Double(options.drainMs) / 1000
-        while (unacknowledged > 0 || writer.depth > 0) && DaemonClock.monotonicSeconds() < end {
+        let end = clock.monotonicSeconds() + Double(options.drainMs) / 1000
+        while (unacknowledged > 0 || writer.depth > 0) && clock.monotonicSeconds() < end {
             usleep(10_000)
         }
         wireServer?.stop()
@@ -305,31 +302,29 @@ extension SessiondServer {
         }
     }
 
-    /// Waits for SIGTERM or SIGINT, then shuts down (`shutdown`) and exits 0. Never returns.
-    /// Handles SIGTERM/SIGINT (drain, exit 0) and SIGHUP (reload apps.json), calls `ready` once
-    /// they are handled, then waits for them.
+    /// Handles SIGTERM/SIGINT (drain, exit 0) and SIGHUP (reload apps.json) on a loop of their
+    /// own, calls `ready` once they are handled, then waits for them. Never returns.
     public func runUntilSignalled(ready: () -> Void = {}) -> Never {
-        let queue = DispatchQueue(label: "sessiond-signals")
-        var sources: [DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT, SIGHUP] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [self] in
+        let stopping = DispatchSemaphore(value: 0)
+        let subscription: SignalSubscription
+        do {
+            let loop = try EventLoop.start(name: "sessiond-signals")
+            subscription = try Signals.deliver([SIGTERM, SIGINT, SIGHUP], to: loop) { [self] number in
                 if number == SIGHUP {
                     reloadApps()
                     return
                 }
                 log("signal \(number): draining")
-                shutdown()
-                log("stopped cleanly")
-                exit(0)
+                stopping.signal()
             }
-            source.resume()
-            sources.append(source)
+        } catch {
+            log("cannot handle SIGTERM: \(error)")
+            exit(1)
         }
         ready()
-        while true {
-            withExtendedLifetime(sources) { _ = pause() }
-        }
+        stopping.wait()
+        withExtendedLifetime(subscription) { shutdown() }
+        log("stopped cleanly")
+        exit(0)
     }
 }

@@ -1,78 +1,48 @@
-// Every file syscall of the collector's data folder goes through here: EINTR is retried and
-// errno becomes a typed error that names the file.
+// Every file system call of both daemons goes through here (the collector's data folder,
+// apps.json): EINTR is retried and errno becomes a `SyscallError` that names the file.
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A failure of the collector's data folder (spool, producer identity, dead letters).
-public enum SpoolError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// A system call failed on `path`.
-    case io(operation: String, path: String, errno: Int32)
-    /// A file the collector wrote holds something it cannot read back.
-    case corrupt(path: String, reason: String)
-    /// The spool holds `maxBytes` already; the caller should answer 503 with Retry-After.
-    case full(maxBytes: Int64)
-    /// The spool was closed (shutdown).
-    case closed
-    /// A record larger than the spool accepts.
-    case recordTooLarge(bytes: Int, limit: Int)
-
-    public var description: String {
-        switch self {
-        case let .io(operation, path, errno):
-            let reason = String(cString: strerror(errno))
-            return "\(operation) \(path) failed: \(reason) (errno \(errno))"
-        case let .corrupt(path, reason):
-            return "\(path) is corrupt: \(reason)"
-        case let .full(maxBytes):
-            return "spool is full (\(maxBytes) bytes, --spool-max-bytes); sessiond is not draining it"
-        case .closed:
-            return "spool is closed"
-        case let .recordTooLarge(bytes, limit):
-            return "batch of \(bytes) bytes exceeds the spool record limit of \(limit) bytes"
-        }
-    }
-}
-
 /// Thin wrappers over POSIX file calls. A file descriptor has one owner: the caller closes it.
-enum FileIO {
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(SpoolError) -> Int32 {
+public enum FileIO {
+    public static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(SyscallError) -> Int32 {
         while true {
             let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
             if fd >= 0 { return fd }
             if errno == EINTR { continue }
-            throw .io(operation: "open", path: path, errno: errno)
+            throw SyscallError("open", path: path, errno: errno)
         }
     }
 
-    static func close(_ fd: Int32) {
+    public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }
 
     /// Writes every byte or throws.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SpoolError) {
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SyscallError) {
         var offset = 0
         while offset < bytes.count {
             guard let base = bytes.baseAddress else { return }
             let n = Glibc.write(fd, base + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .io(operation: "write", path: path, errno: errno)
+                throw SyscallError("write", path: path, errno: errno)
             }
             offset += n
         }
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SpoolError) {
-        var failure: SpoolError?
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SyscallError) {
+        var failure: SyscallError?
         bytes.withUnsafeBytes { raw in
-            do throws(SpoolError) { try writeAll(fd, raw, path: path) } catch { failure = error }
+            do throws(SyscallError) { try writeAll(fd, raw, path: path) } catch { failure = error }
         }
         if let failure { throw failure }
     }
 
     /// Reads up to `count` bytes at `offset`; fewer only at end of file.
-    static func pread(_ fd: Int32, count: Int, offset: Int64, path: String) throws(SpoolError) -> [UInt8] {
+    public static func pread(_ fd: Int32, count: Int, offset: Int64, path: String) throws(SyscallError) -> [UInt8] {
         if count <= 0 { return [] }
         var result = [UInt8](repeating: 0, count: count)
         var done = 0
@@ -82,7 +52,7 @@ enum FileIO {
             }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .io(operation: "read", path: path, errno: errno)
+                throw SyscallError("read", path: path, errno: errno)
             }
             if n == 0 { break }
             done += n
@@ -91,53 +61,53 @@ enum FileIO {
         return result
     }
 
-    static func fsync(_ fd: Int32, path: String) throws(SpoolError) {
+    public static func fsync(_ fd: Int32, path: String) throws(SyscallError) {
         while Glibc.fsync(fd) != 0 {
             if errno == EINTR { continue }
-            throw .io(operation: "fsync", path: path, errno: errno)
+            throw SyscallError("fsync", path: path, errno: errno)
         }
     }
 
     /// Makes a rename or unlink in `directory` durable.
-    static func fsyncDirectory(_ directory: String) throws(SpoolError) {
+    public static func fsyncDirectory(_ directory: String) throws(SyscallError) {
         let fd = try open(directory, flags: O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
         try fsync(fd, path: directory)
     }
 
-    static func fileSize(_ fd: Int32, path: String) throws(SpoolError) -> Int64 {
+    public static func fileSize(_ fd: Int32, path: String) throws(SyscallError) -> Int64 {
         var st = stat()
-        if fstat(fd, &st) != 0 { throw .io(operation: "stat", path: path, errno: errno) }
+        if fstat(fd, &st) != 0 { throw SyscallError("stat", path: path, errno: errno) }
         return Int64(st.st_size)
     }
 
-    static func truncate(_ fd: Int32, to length: Int64, path: String) throws(SpoolError) {
+    public static func truncate(_ fd: Int32, to length: Int64, path: String) throws(SyscallError) {
         while ftruncate(fd, off_t(length)) != 0 {
             if errno == EINTR { continue }
-            throw .io(operation: "truncate", path: path, errno: errno)
+            throw SyscallError("truncate", path: path, errno: errno)
         }
     }
 
-    static func makeDirectory(_ path: String) throws(SpoolError) {
+    public static func makeDirectory(_ path: String) throws(SyscallError) {
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
-            throw .io(operation: "mkdir", path: path, errno: errno)
+            throw SyscallError("mkdir", path: path, errno: errno)
         }
     }
 
-    static func unlink(_ path: String) throws(SpoolError) {
+    public static func unlink(_ path: String) throws(SyscallError) {
         if Glibc.unlink(path) != 0 && errno != ENOENT {
-            throw .io(operation: "unlink", path: path, errno: errno)
+            throw SyscallError("unlink", path: path, errno: errno)
         }
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
 
     /// Names in `directory`, without `.` and `..`.
-    static func list(_ directory: String) throws(SpoolError) -> [String] {
+    public static func list(_ directory: String) throws(SyscallError) -> [String] {
         guard let dir = opendir(directory) else {
-            throw .io(operation: "opendir", path: directory, errno: errno)
+            throw SyscallError("opendir", path: directory, errno: errno)
         }
         defer { closedir(dir) }
         var names: [String] = []
@@ -150,22 +120,35 @@ enum FileIO {
         return names
     }
 
-    /// Reads a whole small file, or nil when it does not exist.
-    static func readSmallFile(_ path: String, limit: Int = 4096) throws(SpoolError) -> [UInt8]? {
+    /// Reads a whole file, or nil when it does not exist. At most `limit` bytes: a longer file
+    /// comes back cut at `limit` (a caller that must refuse one asks for `limit + 1`).
+    public static func readFile(_ path: String, limit: Int = 4096) throws(SyscallError) -> [UInt8]? {
         let fd: Int32
         do {
             fd = try open(path, flags: O_RDONLY)
         } catch let error {
-            if case .io(_, _, let code) = error, code == ENOENT { return nil }
+            if error.errno == ENOENT { return nil }
             throw error
         }
         defer { close(fd) }
-        return try pread(fd, count: limit, offset: 0, path: path)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: min(limit, 64 * 1024))
+        while bytes.count < limit {
+            let wanted = min(chunk.count, limit - bytes.count)
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, wanted) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw SyscallError("read", path: path, errno: errno)
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return bytes
     }
 
     /// Replaces `path` atomically and durably: write a temporary file, fsync it, rename it over
     /// `path`, fsync the directory. A crash leaves either the old or the new content.
-    static func replaceDurably(_ path: String, directory: String, contents: [UInt8]) throws(SpoolError) {
+    public static func replaceDurably(_ path: String, directory: String, contents: [UInt8]) throws(SyscallError) {
         let temporary = path + ".tmp"
         let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
@@ -176,7 +159,7 @@ enum FileIO {
             throw error
         }
         close(fd)
-        if rename(temporary, path) != 0 { throw .io(operation: "rename", path: temporary, errno: errno) }
+        if rename(temporary, path) != 0 { throw SyscallError("rename", path: temporary, errno: errno) }
         try fsyncDirectory(directory)
     }
 }

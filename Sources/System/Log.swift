@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// Where the collector's operational messages go. Injected so tests can read them.
+/// Where a daemon's operational messages go (both daemons). Injected so tests can read them.
 public struct Log: Sendable {
     public let write: @Sendable (String) -> Void
 

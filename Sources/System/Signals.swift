@@ -1,10 +1,10 @@
-// SIGTERM/SIGINT as events on a loop (graceful shutdown hooks) instead of the default death.
-// The self-pipe trick: the C signal handler only write(2)s the signal number to a pipe (async
-// signal safe, whatever thread the kernel picked), and the loop reads the pipe like any socket.
+// Signals of both daemons, one scheme: the self-pipe trick. The C signal handler only write(2)s
+// the signal number to a pipe (async signal safe, whatever thread the kernel picked); whoever
+// reads the pipe's read end (Transport's `Signals.deliver` puts it on an event loop) runs the
+// daemon's handler like any other event: stop accepting, drain, exit; reload apps.json.
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinux
 import Synchronization
 
 /// The pipe's write end, read by the signal handler. Written only under `Signals.lock`, before
@@ -16,80 +16,35 @@ private let signalHandler: @convention(c) (Int32) -> Void = { number in
     _ = write(signalPipeWriteFD, &byte, 1)
 }
 
-/// Delivery of signals to a loop; `cancel()` restores the default actions and stops delivery.
-public final class SignalSubscription: @unchecked Sendable {
-    let reader: SignalReader
-    let signals: [Int32]
-
-    init(reader: SignalReader, signals: [Int32]) {
-        self.reader = reader
-        self.signals = signals
-    }
-
-    public func cancel() {
-        for number in signals { Syscalls.restoreSignal(number) }
-        let reader = self.reader
-        reader.loop.execute { reader.close() }
-    }
-}
-
 public enum Signals {
     private static let lock = Mutex(false)
 
-    /// Runs `handler(signal)` on `loop` whenever one of `signals` arrives; their default action
-    /// (terminate) no longer happens, so the handler decides: stop accepting, drain, exit.
-    /// One subscription per process at a time; a new one replaces the previous.
-    public static func deliver(_ signals: [Int32] = [SIGTERM, SIGINT], to loop: EventLoop,
-                               _ handler: @escaping @Sendable (Int32) -> Void) throws(SyscallError) -> SignalSubscription {
+    /// Unblocks `signals` in the calling thread. A supervisor (or a test harness) may start a
+    /// daemon with them blocked, and every thread inherits the mask: call this first in `main`,
+    /// before any thread exists, or SIGTERM would never arrive.
+    public static func unblock(_ signals: [Int32]) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in signals { sigaddset(&set, number) }
+        sigprocmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    /// Catches `signals` from now on: each arrival writes its number (one byte) to the returned
+    /// pipe, non-blocking on both ends; their default action (terminate) no longer happens.
+    /// Ignores SIGPIPE too. One pipe per process at a time; a new one replaces the previous.
+    public static func install(_ signals: [Int32]) throws(SyscallError) -> PipeEnds {
         Syscalls.ignoreSIGPIPE()
         let ends = try Syscalls.pipe()
-        let reader = SignalReader(readEnd: ends.readEnd, writeEnd: ends.writeEnd, loop: loop, handler: handler)
+        let writeFD = ends.writeEnd.rawValue
         lock.withLock { _ in
-            signalPipeWriteFD = reader.writeFD
+            signalPipeWriteFD = writeFD
             for number in signals { Syscalls.installSignalHandler(number, signalHandler) }
         }
-        loop.execute { reader.activate() }
-        return SignalSubscription(reader: reader, signals: signals)
-    }
-}
-
-final class SignalReader: EventLoopHandler, @unchecked Sendable {
-    let loop: EventLoop
-    private var readEnd: FileDescriptor?
-    private var writeEnd: FileDescriptor?
-    private let readFD: Int32
-    let writeFD: Int32
-    private let handler: @Sendable (Int32) -> Void
-
-    init(readEnd: consuming FileDescriptor, writeEnd: consuming FileDescriptor, loop: EventLoop,
-         handler: @escaping @Sendable (Int32) -> Void) {
-        self.readFD = readEnd.rawValue
-        self.writeFD = writeEnd.rawValue
-        self.readEnd = consume readEnd
-        self.writeEnd = consume writeEnd
-        self.loop = loop
-        self.handler = handler
+        return ends
     }
 
-    func activate() {
-        try? loop.register(fd: readFD, events: EPOLLIN.rawValue, handler: self)
-    }
-
-    func handleEvents(_ events: UInt32) {
-        var bytes = [UInt8](repeating: 0, count: 64)
-        while readEnd != nil, let count = try? Syscalls.read(readFD, &bytes, bytes.count), count > 0 {
-            for byte in bytes[0..<count] { handler(Int32(byte)) }
-        }
-    }
-
-    func close() {
-        guard readEnd != nil else { return }
-        loop.deregister(fd: readFD)
-        readEnd = nil
-        writeEnd = nil
-    }
-
-    func loopWillStop() {
-        close()
+    /// Gives `signals` their default action back.
+    public static func restoreDefaults(_ signals: [Int32]) {
+        for number in signals { Syscalls.restoreSignal(number) }
     }
 }

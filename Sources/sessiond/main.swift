@@ -5,12 +5,15 @@ import Glibc
 import Config
 import Foundation
 import SessiondCore
+import System
 
 func say(_ fd: Int32, _ text: String) {
     _ = text.withCString { write(fd, $0, strlen($0)) }
 }
 
-signal(SIGPIPE, SIG_IGN)
+// A supervisor may start us with these signals blocked; threads inherit the mask.
+Signals.unblock([SIGTERM, SIGINT, SIGHUP])
+Syscalls.ignoreSIGPIPE()
 do {
     switch try SessiondSettings.parse(arguments: Array(CommandLine.arguments.dropFirst()),
                                       environment: SettingsSpec.processEnvironment(),

@@ -8,6 +8,7 @@ import Testing
 import Transport
 @testable import CollectorCore
 import Wire
+import System
 
 /// One HTTP/1.1 request over a real socket (`Connection: close`); returns status and body.
 func httpRequest(port: UInt16, method: String = "POST", path: String, headers: [String] = [], body: [UInt8] = []) throws -> (Int, String) {
@@ -42,7 +43,7 @@ func httpRequest(port: UInt16, method: String = "POST", path: String, headers: [
     return (status, body)
 }
 
-func nowMilliseconds() -> Int64 { PipelineClock.system.wallMilliseconds() }
+func nowMilliseconds() -> Int64 { DaemonClock.system.wallMilliseconds() }
 
 func beaconJSON(app: String = "shop", visitor: String, events: [String]) -> [UInt8] {
     let now = nowMilliseconds()

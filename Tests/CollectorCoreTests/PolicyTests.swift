@@ -1,6 +1,7 @@
 import Testing
 @testable import CollectorCore
 import Wire
+import System
 
 func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
     SpooledBatch(id: id(sequence), shard: "s", createdAt: createdAt, segment: 1, payloadOffset: 0, payloadLength: 1)

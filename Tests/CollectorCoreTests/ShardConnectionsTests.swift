@@ -6,6 +6,7 @@ import Testing
 import Transport
 @testable import CollectorCore
 import Wire
+import System
 
 /// A stand-in for sessiond on a real Wire socket: acknowledges every batch as committed (unless
 /// told not to) and records what it got.

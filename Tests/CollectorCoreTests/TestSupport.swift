@@ -6,6 +6,7 @@ import Dispatch
 import Synchronization
 @testable import CollectorCore
 import Wire
+import System
 
 /// A fresh directory under /tmp, removed by `remove()`.
 struct TemporaryDirectory {
@@ -34,7 +35,7 @@ func fileSize(_ path: String) -> Int64? {
 }
 
 func readFile(_ path: String) -> [UInt8] {
-    (try? FileIO.readSmallFile(path, limit: 64 << 20)) ?? nil ?? []
+    (try? FileIO.readFile(path, limit: 64 << 20)) ?? nil ?? []
 }
 
 func writeFile(_ path: String, _ bytes: [UInt8]) {

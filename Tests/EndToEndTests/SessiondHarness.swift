@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 import Transport
 import Wire
+import System
 
 /// A real `sessiond` process on a real SQLite file, with ports it picked (or that a restart
 /// reuses), driven over real TCP.
