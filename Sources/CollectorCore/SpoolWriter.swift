@@ -100,9 +100,7 @@ final class SpoolWriter: @unchecked Sendable {
         var replay = SpoolReplay()
         for name in try fileIO(FileIO.list(directory)).sorted() {
             let path = directory + "/" + name
-            var st = stat()
-            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR,
-                  let shard = Self.shard(directoryName: name) else { continue }
+            guard FileIO.isDirectory(path), let shard = Self.shard(directoryName: name) else { continue }
             let stream = Stream(shard: shard, path: path)
             streams[shard] = stream
             try replayStream(stream, into: &replay)

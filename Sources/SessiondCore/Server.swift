@@ -191,7 +191,7 @@ public final class SessiondServer: @unchecked Sendable {
             let submitted = readers.submit { service in
                 let live = try? service.connection.scalarInt(
                     "SELECT count(*) FROM sessions WHERE live = 1 AND merged_into IS NULL")
-                let text = metrics.render(liveSessions: live, databaseBytes: Self.fileSize(database) + Self.fileSize(database + "-wal"))
+                let text = metrics.render(liveSessions: live, databaseBytes: FileIO.size(database) + FileIO.size(database + "-wal"))
                 finish(QueryResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8)))
             }
             if !submitted { finish(Self.busy) }
@@ -262,11 +262,6 @@ public final class SessiondServer: @unchecked Sendable {
 
     static func http(_ r: QueryResponse) -> HTTPResponse {
         HTTPResponse(status: r.status, headers: r.headers, body: r.body)
-    }
-
-    static func fileSize(_ path: String) -> Int64 {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
     }
 
     // MARK: Shutdown

@@ -104,6 +104,17 @@ public enum FileIO {
         access(path, F_OK) == 0
     }
 
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The size of the file at `path`, 0 when there is none.
+    public static func size(_ path: String) -> Int64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
+    }
+
     /// Names in `directory`, without `.` and `..`.
     public static func list(_ directory: String) throws(SyscallError) -> [String] {
         guard let dir = opendir(directory) else {
