@@ -44,6 +44,28 @@ jsdom/
 cypress/
 
 [search-engine]
+^scooter/
+globalwebsearch
+internetsearch
+internetxsearch
+safexinternet
+searcherweb
+searcherxweb
+wordup
+charlotte/
+ichiro/
+gozlebot
+y!j-
+wibybot
+zao/
+vagabondo
+trendiction
+speedyspider
+muscatferret
+plukkie
+pompos/
+(compatible; odin;
+najdu.s.holubem
 baidu transcoder
 daumoa
 firefox mutant
@@ -187,6 +209,32 @@ timpibot
 ai2bot
 
 [social-preview]
+bloglines
+bloglovin
+commafeed
+feedburner
+feed wrangler
+(feed parser;
+newsgatoronline
+silverreader
+substackcontentfetch
+livejournal.com
+hackermention
+fedilist
+meltwaternews
+veryhip
+roi hunter
+adbeat.com
+admantx
+ias wombles
+gumgum
+brandverity
+linkwalker
+tineye
+hatena-favicon
+spaziodati
+grammarly/1.0 (http
+twurly
 bluesky cardyb
 facebookexternalua
 outbrain
@@ -296,6 +344,56 @@ brightedge
 linkfluence
 
 [monitoring]
+xenu link sleuth
+report runner
+test certificate
+dataminr
+bidtellect
+adreview/
+multi-country-domains
+greedyhand
+nsfw-go
+intently.co
+leadgen
+adoption study
+survey;
+-survey
+survey-
+wp_is_mobile
+geckoversion
+route 53 health
+route53-health
+alexa site audit
+httpmon
+uptimia
+eyemonit
+onlineornot
+oh dear
+checkhost
+whatsmyip.org
+w3c-mobileok
+sentry/
+paypal ipn
+plesk screenshot
+backupland
+2gdpr
+cispa web
+isitwp
+^wordpress/
+xenforo/
+mycellar
+sitemapparser
+inspici
+visionheight
+project-resonance
+ltx71
+abonti
+gdnplus
+kocmohabt
+secweb
+hanaleibot
+scamadviser
+electronic frontier foundation
 apachebench
 blackbox exporter
 prometheus/
@@ -449,6 +547,14 @@ restsharp
 dart:io
 
 [scanner]
+terracotta https
+punkmap
+http banner detection
+turnitin
+gocolly
+projectdiscovery
+newspaper/0.
+acme.sectigo
 arachni
 assetnote
 detectify
@@ -506,6 +612,18 @@ l9explore
 bitsightbot
 
 [generic]
+^chrome$
+^firefox$
+^node$
+node.js
+request-promise
+^ahc/
+libredtail
+^url$
+^parser$
+^zeno$
+^spotify/1.0$
+spark commit
 +http
 .io/
 ; +http
