@@ -1,4 +1,4 @@
-import Wire
+import Model
 
 /// Recognises crawlers, headless browsers, HTTP libraries and other programs by User-Agent, from
 /// the list in `Sources/Beacon/bots.txt` (embedded in the binary as `BotListData.swift`; the

@@ -4,6 +4,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Model
 import Beacon
 import Config
 import Dispatch

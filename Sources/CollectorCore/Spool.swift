@@ -10,6 +10,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Model
 import Foundation
 import Synchronization
 import Wire

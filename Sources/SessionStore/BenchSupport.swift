@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Model
 import Wire
 
 /// Realistic synthetic traffic for benchmarks and tests: web beacons of `eventsPerBeacon` events

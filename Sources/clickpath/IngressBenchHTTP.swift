@@ -4,6 +4,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Model
 import Foundation
 import Beacon
 import CollectorCore

@@ -3,6 +3,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Model
 import Config
 import Sessionizer
 import Wire

@@ -3,6 +3,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Model
 import CollectorCore
 import Dispatch
 import Synchronization

@@ -6,6 +6,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Model
 import CollectorCore
 import Dispatch
 import Wire

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Model
 import Foundation
 import Testing
 @testable import CollectorCore
