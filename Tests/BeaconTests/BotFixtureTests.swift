@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Wire
+import Model
 @testable import Beacon
 
 /// The bot list measured on every upstream fixture file of Matomo's device-detector (as shipped
