@@ -24,7 +24,7 @@ let package = Package(
         // metrics registry, constant-time compare, base64, UTF-8 validation). Only the toolchain.
         .target(name: "System", dependencies: ["CLinux"], exclude: ["README.md"]),
         .target(name: "Wire", dependencies: ["Model", "System"]),
-        .target(name: "JSON", exclude: ["README.md"]),
+        .target(name: "JSON", dependencies: ["System"], exclude: ["README.md"]),
         .target(name: "Config", dependencies: ["JSON", "Model", "System"]),
         .target(name: "Sessionizer", dependencies: ["Model"], exclude: ["README.md"]),
 
