@@ -49,6 +49,7 @@ let package = Package(
 
         // Blocking test clients shared by the test targets that talk to real servers.
         .target(name: "TestSupport", dependencies: ["Transport", "System"], path: "Tests/TestSupport"),
+        .testTarget(name: "SystemTests", dependencies: ["System"]),
         .testTarget(name: "WireTests", dependencies: ["Model", "Wire", "System"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "ConfigTests", dependencies: ["Model", "Config", "JSON", "System"]),

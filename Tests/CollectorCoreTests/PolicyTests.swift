@@ -1,7 +1,6 @@
 import Testing
 @testable import CollectorCore
 import Wire
-import System
 
 func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
     SpooledBatch(id: id(sequence), shard: "s", createdAt: createdAt, segment: 1, payloadOffset: 0, payloadLength: 1)
@@ -225,66 +224,5 @@ extension SendWindowTests {
     @Test func aHugeTimeoutDoesNotOverflow() {
         let plan = ShutdownPlan(drainOnExit: true, timeoutNanoseconds: .max, startedAt: 5)
         #expect(plan.deadline == .max)
-    }
-}
-
-@Suite struct MetricsTests {
-    @Test func rendersPrometheusTextExposition() {
-        let registry = MetricsRegistry()
-        registry.counter("requests_total", help: "Requests by status.", labels: [("status", "202")]).increment(by: 3)
-        registry.counter("requests_total", help: "Requests by status.", labels: [("status", "503")]).increment()
-        registry.gauge("spool_bytes", help: "Spool size.").set(1536)
-        let histogram = registry.histogram("latency_seconds", help: "Latency.", bounds: [0.1, 0.01, 1])
-        histogram.observe(0.005)
-        histogram.observe(0.05)
-        histogram.observe(0.05)
-        histogram.observe(5)
-        registry.counter("odd_total", help: "Back\\slash\nnewline.", labels: [("v", "a\"b\\c\nd")]).increment()
-        #expect(registry.render() == """
-            # HELP requests_total Requests by status.
-            # TYPE requests_total counter
-            requests_total{status="202"} 3
-            requests_total{status="503"} 1
-            # HELP spool_bytes Spool size.
-            # TYPE spool_bytes gauge
-            spool_bytes 1536
-            # HELP latency_seconds Latency.
-            # TYPE latency_seconds histogram
-            latency_seconds_bucket{le="0.01"} 1
-            latency_seconds_bucket{le="0.1"} 3
-            latency_seconds_bucket{le="1"} 3
-            latency_seconds_bucket{le="+Inf"} 4
-            latency_seconds_sum 5.105
-            latency_seconds_count 4
-            # HELP odd_total Back\\\\slash\\nnewline.
-            # TYPE odd_total counter
-            odd_total{v="a\\"b\\\\c\\nd"} 1
-
-            """)
-    }
-
-    @Test func askingAgainReturnsTheSameSeries() {
-        let registry = MetricsRegistry()
-        registry.counter("c", help: "h", labels: [("a", "1")]).increment()
-        registry.counter("c", help: "h", labels: [("a", "1")]).increment()
-        #expect(registry.counter("c", help: "h", labels: [("a", "1")]).value == 2)
-        #expect(registry.counter("c", help: "h", labels: [("a", "2")]).value == 0)
-    }
-
-    @Test func countersAdvanceToATotalKeptElsewhereButNeverBack() {
-        let counter = MetricsRegistry().counter("c", help: "h")
-        counter.advance(to: 5)
-        counter.advance(to: 3)
-        #expect(counter.value == 5)
-        counter.increment()
-        counter.advance(to: 6)
-        #expect(counter.value == 6)
-    }
-
-    @Test func labelledHistogramsAddTheBoundLabel() {
-        let registry = MetricsRegistry()
-        registry.histogram("h", help: "x", bounds: [1], labels: [("shard", "a")]).observe(0.5)
-        #expect(registry.render().contains("h_bucket{shard=\"a\",le=\"1\"} 1\n"))
-        #expect(registry.render().contains("h_count{shard=\"a\"} 1\n"))
     }
 }
