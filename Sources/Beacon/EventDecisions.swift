@@ -126,13 +126,18 @@ public enum IngestAnswer {
     /// Errors listed in a 202 answer; the counts always cover all of them.
     public static let maxListedErrors = 10
 
-    /// `{"accepted":N,"rejected":M,"errors":[{"index":i,"reason":"..."}]}`
+    /// `{"accepted":N,"rejected":M,"errors":[{"index":i,"reason":"..."}]}`, plus
+    /// `"skewCorrectedMs":D` when clock-skew correction moved every `ts` by D ms.
     public static func accepted(_ decision: BeaconDecision) -> [UInt8] {
         accepted(count: decision.beacon.events.count,
-                 rejections: decision.rejections.map { ($0.index, $0.reason.description) })
+                 rejections: decision.rejections.map { ($0.index, $0.reason.description) },
+                 skewCorrectedMs: decision.skewCorrection)
     }
 
-    public static func accepted(count: Int, rejections: [(index: Int, reason: String)]) -> [UInt8] {
+    /// `droppedAsBot`: the beacon's events, none passed on because its User-Agent is a bot's
+    /// (`"dropped":{"bot":N}`).
+    public static func accepted(count: Int, rejections: [(index: Int, reason: String)], skewCorrectedMs: Int64 = 0,
+                                droppedAsBot: Int? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 + min(rejections.count, maxListedErrors) * 80)
         out.append(contentsOf: #"{"accepted":"#.utf8)
@@ -148,7 +153,17 @@ public enum IngestAnswer {
             appendJSONString(rejection.reason, to: &out)
             out.append(UInt8(ascii: "}"))
         }
-        out.append(contentsOf: "]}".utf8)
+        out.append(UInt8(ascii: "]"))
+        if skewCorrectedMs != 0 {
+            out.append(contentsOf: #","skewCorrectedMs":"#.utf8)
+            out.append(contentsOf: String(skewCorrectedMs).utf8)
+        }
+        if let droppedAsBot {
+            out.append(contentsOf: #","dropped":{"bot":"#.utf8)
+            out.append(contentsOf: String(droppedAsBot).utf8)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "}"))
         return out
     }
 
