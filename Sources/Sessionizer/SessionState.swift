@@ -87,6 +87,11 @@ func isContinuation(after reason: EndReason, lastEventTs: Int64, nextTs: Int64, 
     return nextTs <= plus(lastEventTs, inactivity)
 }
 
+/// The same under `rules`, for tools that check stored sessions (`clickpath replay`).
+public func isContinuation(after reason: EndReason, lastEventTs: Int64, nextTs: Int64, rules: SessionRules) -> Bool {
+    isContinuation(after: reason, lastEventTs: lastEventTs, nextTs: nextTs, Limits(rules))
+}
+
 /// What ends the open session before an event, or nil when the event joins it.
 enum Boundary: Equatable {
     case join
