@@ -14,7 +14,7 @@ public enum Schema {
         Migration(version: 1, name: "initial schema", sql: initial),
         Migration(version: 2, name: "query sort pins and all-apps start index", sql: queryPins),
         Migration(version: 3, name: "batch ids kept as ranges of sequences", sql: batchRanges),
-        Migration(version: 4, name: "session start kept in sort pins", sql: startPins),
+        Migration(version: 5, name: "session start kept in sort pins", sql: startPins),
     ]
 
     /// Paging by start is pinned like the other sorts: a late event can move a session's start

@@ -27,7 +27,7 @@ public final class SortPins: Sendable {
     }
 
     /// Installs the trigger on the writer connection (once, at start). The `session_pins` table
-    /// and its indexes come from the store's migrations (`Schema`, versions 2 and 4); the trigger is TEMP
+    /// and its indexes come from the store's migrations (`Schema`, versions 2 and 5); the trigger is TEMP
     /// because it calls `clickpath_pinning()`, a function only this process registers.
     public func install(on writer: Connection) throws(StoreError) {
         try writer.registerFlagFunction("clickpath_pinning", flag)

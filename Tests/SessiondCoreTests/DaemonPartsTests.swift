@@ -142,8 +142,8 @@ import Testing
         let pins = SortPins { clock.now }
         let connection = try Connection(path: dir + "/p.db")
         try connection.execute("CREATE TABLE sessions(sid INTEGER PRIMARY KEY, start_ts INTEGER, merged_into TEXT, duration INTEGER, errors INTEGER, actions INTEGER, updated_at INTEGER)")
-        // The pins table comes from the store's migrations 2 and 4, the trigger from `install`.
-        for migration in Schema.all where [2, 4].contains(migration.version) { try connection.execute(migration.sql) }
+        // The pins table comes from the store's migrations 2 and 5, the trigger from `install`.
+        for migration in Schema.all where [2, 5].contains(migration.version) { try connection.execute(migration.sql) }
         try pins.install(on: connection)
         try connection.execute("INSERT INTO sessions VALUES (1, 0, NULL, 10, 0, 0, 1)")
         try connection.execute("UPDATE sessions SET duration = 20, updated_at = 2 WHERE sid = 1")
