@@ -14,7 +14,7 @@ import Wire
 import System
 
 public struct CollectorConfiguration: Sendable {
-    public var httpHost = "0.0.0.0"
+    public var httpHost = "127.0.0.1"
     public var httpPort: UInt16 = 8080
     public var httpLoops = 1
     /// Holds `producer-id`, `epoch` and `spool/`.

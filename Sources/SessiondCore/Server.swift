@@ -45,7 +45,7 @@ public final class SessiondServer: @unchecked Sendable {
         self.metrics = metrics
         var storeOptions = StoreOptions(durability: options.durability, backgroundCheckpoints: true)
         storeOptions.batchIDRetention = options.batchIDRetentionMs
-        let apps = try options.appsPath.map { path throws(ConfigError) in try AppConfigStore(path: path) }
+        let apps = try options.appsPath.map { path throws(SettingsError) in try AppConfigStore.startup(path: path) }
         self.apps = apps
         let store = try SessionStore(path: options.database, options: storeOptions, now: clock.wallMilliseconds()) { app, platform in
             // The collector admitted the app; rules come from apps.json when it names the app

@@ -17,10 +17,11 @@ import Testing
     @Test func defaultsAndFlags() throws {
         let o = try parse(["--shard-id", "s7"])
         #expect(o.shardID == "s7" && o.nodeID == "sessiond-s7" && o.database == "sessiond.db")
-        #expect(o.wire == HostPort(host: "0.0.0.0", port: 7070) && o.http == HostPort(host: "0.0.0.0", port: 8081))
+        // Loopback unless told otherwise: neither port authenticates its peers.
+        #expect(o.wire == HostPort(host: "127.0.0.1", port: 7070) && o.http == HostPort(host: "127.0.0.1", port: 8081))
         #expect(o.queryTimeoutMs == 5000 && o.tickMs == 1000 && o.drainMs == 10_000)
         #expect(o.batchIDRetentionMs == 7 * 86_400_000 && o.durability == .normal && o.readers == 2)
-        #expect(o.adminToken == nil && o.appsPath == nil)
+        #expect(o.adminToken == nil && o.appsPath == "apps.json")
         let p = try parse(["--shard-id=s1", "--wire", "127.0.0.1:0", "--http=[::1]:9", "--durability", "full",
                            "--batch-id-retention", "3d", "--query-timeout", "250ms", "--tick", "100ms",
                            "--drain", "1m30s", "--admin-token-file", "/t", "--db", "/d/s.db"], files: ["/t": "tok\n"])
@@ -142,8 +143,8 @@ import Testing
         let pins = SortPins { clock.now }
         let connection = try Connection(path: dir + "/p.db")
         try connection.execute("CREATE TABLE sessions(sid INTEGER PRIMARY KEY, start_ts INTEGER, merged_into TEXT, duration INTEGER, errors INTEGER, actions INTEGER, updated_at INTEGER)")
-        // The pins table comes from the store's migration 2, the trigger from `install`.
-        for migration in Schema.all where migration.version == 2 { try connection.execute(migration.sql) }
+        // The pins table comes from the store's migrations 2 and 5, the trigger from `install`.
+        for migration in Schema.all where [2, 5].contains(migration.version) { try connection.execute(migration.sql) }
         try pins.install(on: connection)
         try connection.execute("INSERT INTO sessions VALUES (1, 0, NULL, 10, 0, 0, 1)")
         try connection.execute("UPDATE sessions SET duration = 20, updated_at = 2 WHERE sid = 1")
@@ -154,6 +155,10 @@ import Testing
         try connection.execute("UPDATE sessions SET updated_at = 4 WHERE sid = 1")
         #expect(try connection.scalarInt("SELECT count(*) FROM session_pins") == 1)
         #expect(try connection.scalarInt("SELECT duration FROM session_pins WHERE until_ts = 3") == 20)
+        // A late event moves the start (duration unchanged here): the old start is kept.
+        try connection.execute("UPDATE sessions SET start_ts = -5, updated_at = 6 WHERE sid = 1")
+        #expect(try connection.scalarInt("SELECT start_ts FROM session_pins WHERE until_ts = 6") == 0)
+        try connection.execute("DELETE FROM session_pins WHERE until_ts = 6")
         clock.now += Cursor.lifetime + 1
         #expect(!pins.isActive)
         try connection.execute("UPDATE sessions SET duration = 40, updated_at = 5 WHERE sid = 1")
