@@ -21,8 +21,7 @@ public enum SpoolError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .io(operation, path, errno):
-            let reason = String(cString: strerror(errno))
-            return "\(operation) \(path) failed: \(reason) (errno \(errno))"
+            return SyscallError(operation, path: path, errno: errno).description
         case let .corrupt(path, reason):
             return "\(path) is corrupt: \(reason)"
         case let .full(maxBytes):

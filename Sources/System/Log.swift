@@ -11,15 +11,23 @@ public struct Log: Sendable {
     }
 
     /// One line per message on standard error (fd 2; the `stderr` global is not concurrency-safe).
-    public static let standardError = Log { message in
-        let line = message.hasSuffix("\n") ? message : message + "\n"
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count, let base = raw.baseAddress {
-                let n = Glibc.write(2, base + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return }
-                offset += n
+    public static let standardError = Log.lines(to: 2)
+
+    /// One line per message on standard output: help texts, and the "listening" line a
+    /// supervisor waits for.
+    public static let standardOutput = Log.lines(to: 1)
+
+    private static func lines(to fd: Int32) -> Log {
+        Log { message in
+            let line = message.hasSuffix("\n") ? message : message + "\n"
+            var bytes = Array(line.utf8)
+            bytes.withUnsafeMutableBytes { raw in
+                var offset = 0
+                while offset < raw.count, let base = raw.baseAddress {
+                    let n = Glibc.write(fd, base + offset, raw.count - offset)
+                    if n < 0 { if errno == EINTR { continue }; return }
+                    offset += n
+                }
             }
         }
     }

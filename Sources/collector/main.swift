@@ -27,7 +27,7 @@ do {
     fail("\(error) (see --help)", status: 2)
 }
 guard case let .run(configuration, appsPath) = outcome else {
-    if case let .help(text) = outcome { print(text, terminator: "") }
+    if case let .help(text) = outcome { Log.standardOutput.write(text) }
     exit(0)
 }
 
