@@ -20,18 +20,18 @@ let package = Package(
 
         // Pure modules.
         .target(name: "Wire"),
-        .target(name: "JSON"),
+        .target(name: "JSON", exclude: ["README.md"]),
         .target(name: "Config", dependencies: ["JSON", "Wire"]),
-        .target(name: "Sessionizer", dependencies: ["Wire", "Config"]),
+        .target(name: "Sessionizer", dependencies: ["Wire", "Config"], exclude: ["README.md"]),
 
         // I/O modules.
-        .target(name: "SessionStore", dependencies: ["Sessionizer", "Wire", "Config", "CSQLite"]),
-        .target(name: "Transport", dependencies: ["Wire", "Config", "CLinux"],
+        .target(name: "SessionStore", dependencies: ["Sessionizer", "Wire", "Config", "CSQLite"], exclude: ["README.md"]),
+        .target(name: "Transport", dependencies: ["Wire", "Config", "CLinux"], exclude: ["README.md"],
                 // Loops own every object they touch; dynamic exclusivity checks cost ~6% of a request,
                 // so release builds drop them. Debug builds (swift test) and the fuzz build keep them.
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
-        .target(name: "Beacon", dependencies: ["JSON", "Wire", "Config", "CZlib"], exclude: ["bots.txt"]),
-        .target(name: "CollectorCore", dependencies: ["Beacon", "Transport", "Wire", "Config", "JSON"]),
+        .target(name: "Beacon", dependencies: ["JSON", "Wire", "Config", "CZlib"], exclude: ["bots.txt", "README.md"]),
+        .target(name: "CollectorCore", dependencies: ["Beacon", "Transport", "Wire", "Config", "JSON"], exclude: ["README.md"]),
         .target(name: "SessiondCore",
                 dependencies: ["SessionStore", "Sessionizer", "Transport", "Wire", "Config", "JSON"]),
 
