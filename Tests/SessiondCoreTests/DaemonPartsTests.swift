@@ -168,3 +168,40 @@ import Testing
         #expect(try pins.prune(on: connection, now: clock.now) == 1)
     }
 }
+
+@Suite struct RepeatLimiterTests {
+    /// One message per kind per interval; the next one says how many were left out.
+    @Test func oneLinePerKindPerInterval() {
+        var limiter = RepeatLimiter(intervalSeconds: 10)
+        #expect(limiter.admit("reject", now: 0) == 0)
+        for i in 1...80 { #expect(limiter.admit("reject", now: Double(i) / 10) == nil) }
+        #expect(limiter.admit("advance", now: 5) == 0)
+        #expect(limiter.admit("reject", now: 9.99) == nil)
+        #expect(limiter.admit("reject", now: 10) == 81)
+        #expect(limiter.admit("reject", now: 25) == 0)
+    }
+}
+
+@Suite struct FaultSettingsTests {
+    @Test func walLimitAndWireConnectionsHaveDefaultsAndFlags() throws {
+        guard case .run(let defaults, _) = try SessiondSettings.parse(arguments: ["--shard-id", "s1"], environment: [:],
+                                                                     readFile: { _ in nil }) else {
+            Issue.record("expected options")
+            return
+        }
+        #expect(defaults.walLimitBytes == 64 << 20)
+        #expect(defaults.maxWireConnections == 256)
+        guard case .run(let set, _) = try SessiondSettings.parse(
+            arguments: ["--shard-id", "s1", "--wal-limit", "16MiB"],
+            environment: ["CLICKPATH_MAX_WIRE_CONNECTIONS": "32"], readFile: { _ in nil }) else {
+            Issue.record("expected options")
+            return
+        }
+        #expect(set.walLimitBytes == 16 << 20)
+        #expect(set.maxWireConnections == 32)
+        #expect(throws: SettingsError.self) {
+            _ = try SessiondSettings.parse(arguments: ["--shard-id", "s1", "--wal-limit", "1MiB"], environment: [:],
+                                           readFile: { _ in nil })
+        }
+    }
+}
