@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Config
+import Model
 import Sessionizer
 import Wire
 

@@ -1,3 +1,4 @@
+import Model
 import Wire
 
 /// Session fields filtered by text (Schemas/README.md, "Filters and negation").

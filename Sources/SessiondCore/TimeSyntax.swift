@@ -1,3 +1,4 @@
+import Model
 import Config
 
 /// The time and duration forms accepted by query parameters (Schemas/README.md, "Query API").

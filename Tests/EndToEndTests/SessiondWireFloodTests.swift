@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Model
 import Testing
 import Transport
 import Wire
