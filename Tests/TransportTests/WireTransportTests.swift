@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Dispatch
 import Synchronization
 import Testing
@@ -37,8 +37,6 @@ final class WireRecorder: Sendable {
         var clientReady: [NegotiatedConnection] = []
         var acks: [BatchID] = []
         var disconnects: [WireCloseReason] = []
-        var outstanding = 0
-        var maxOutstanding = 0
         var pausedConnection: WireConnection? = nil
     }
     let state = Mutex(State())
@@ -61,12 +59,9 @@ func startWireServer(on loop: EventLoop, port: UInt16 = 0, shard: String = "s1",
             guard case .eventBatch(let batch) = message else { return }
             let first = recorder.state.withLock { state -> Bool in
                 state.batches.append(batch.batchID)
-                state.outstanding += 1
-                state.maxOutstanding = max(state.maxOutstanding, state.outstanding)
                 return state.batches.count == 1
             }
             let reply = {
-                recorder.state.withLock { $0.outstanding -= 1 }
                 connection.send(.batchAck(BatchAck(batchID: batch.batchID, outcome: .committed, acceptedEvents: 0, duplicateEvents: 0)))
             }
             switch ack {
@@ -100,7 +95,7 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
 }
 
 @Suite struct WireTransportTests {
-    @Test func handshakeThenBatchesWithinTheWindow() throws {
+    @Test func handshakeThenFramesGoOutAsTheyAreSentAndAcksComeBack() throws {
         let loop = try EventLoop.start(name: "wire-test")
         defer { loop.stop(); loop.waitUntilStopped() }
         let recorder = WireRecorder()
@@ -109,19 +104,20 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
         let client = makeWireClient(loop: loop, port: server.port, recorder: recorder)
         client.start()
         defer { client.stop() }
+        #expect(eventually { client.status.connected })
         for sequence: UInt64 in 1...6 {
-            let (id, frame) = batchFrame(sequence)
-            client.sendBatch(id: id, frame: frame)
+            let (_, frame) = batchFrame(sequence)
+            client.send(frame: frame)
         }
         #expect(eventually { recorder.read { $0.acks.count } == 6 })
         let state = recorder.read { $0 }
         #expect(state.serverReady.first?.shardID == "s1")
         #expect(state.serverReady.first?.peerNodeID == "collector-1")
         #expect(state.clientReady.first?.peerNodeID == "sessiond-1")
+        // The window is announced to the owner, which keeps to it (the collector's SendWindow).
         #expect(state.clientReady.first?.maxInFlightBatches == 2)
         #expect(state.batches.map(\.sequence) == [1, 2, 3, 4, 5, 6])
-        #expect(state.maxOutstanding <= 2)
-        #expect(client.status.inFlightBatches == 0)
+        #expect(state.acks.map(\.sequence) == [1, 2, 3, 4, 5, 6])
     }
 
     @Test func wrongVersionIsRefused() throws {
@@ -163,7 +159,7 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
         #expect(recorder.read { $0.clientReady.isEmpty })
     }
 
-    @Test func reconnectsAfterServerRestartAndResendsUnackedBatches() throws {
+    @Test func reconnectsAfterServerRestartAndLeavesResendingToItsOwner() throws {
         let serverLoop = try EventLoop.start(name: "wire-server")
         let clientLoop = try EventLoop.start(name: "wire-client")
         defer {
@@ -177,22 +173,27 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
         let client = makeWireClient(loop: clientLoop, port: port, recorder: clientRecorder)
         client.start()
         defer { client.stop() }
+        #expect(eventually { client.status.connected })
         let (id1, frame1) = batchFrame(1)
-        client.sendBatch(id: id1, frame: frame1)
+        client.send(frame: frame1)
         // The first server receives the batch but dies before acknowledging it.
         #expect(eventually { first.read { $0.batches } == [id1] })
         server1.stop()
         #expect(eventually { !clientRecorder.read { $0.disconnects }.isEmpty })
-        let (id2, frame2) = batchFrame(2)
-        client.sendBatch(id: id2, frame: frame2)
-        // The restarted server, same port: the client comes back and re-sends both.
+        // A frame sent while the connection is down is dropped, not queued.
+        let (_, frame2) = batchFrame(2)
+        client.send(frame: frame2)
+        // The restarted server, same port: the client comes back and says so; what to re-send
+        // is its owner's to decide.
         let second = WireRecorder()
         let server2 = try startWireServer(on: serverLoop, port: port, recorder: second, ack: .immediately)
         defer { server2.stop() }
-        #expect(eventually { clientRecorder.read { $0.acks } == [id1, id2] })
-        #expect(second.read { $0.batches } == [id1, id2])
-        #expect(client.status.connections == 2)
-        #expect(client.status.inFlightBatches == 0)
+        #expect(eventually { client.status.connections == 2 && client.status.connected })
+        #expect(clientRecorder.read { $0.clientReady.count } == 2)
+        let (id3, frame3) = batchFrame(3)
+        client.send(frame: frame3)
+        #expect(eventually { clientRecorder.read { $0.acks } == [id3] })
+        #expect(second.read { $0.batches } == [id3])
     }
 
     @Test func goAwayMakesTheClientReconnect() throws {
@@ -248,11 +249,12 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
         let client = makeWireClient(loop: loop, port: server.port, recorder: recorder)
         client.start()
         defer { client.stop() }
+        #expect(eventually { client.status.connected })
         for sequence: UInt64 in 1...4 {
-            let (id, frame) = batchFrame(sequence)
-            client.sendBatch(id: id, frame: frame)
+            let (_, frame) = batchFrame(sequence)
+            client.send(frame: frame)
         }
-        #expect(eventually { recorder.read { $0.acks.count } == 1 && client.status.inFlightBatches == 3 })
+        #expect(eventually { recorder.read { $0.acks.count } == 1 })
         // The three other batches are in the server's socket; a read the pause failed to stop
         // would happen within these loop iterations.
         settle([loop])
@@ -362,25 +364,37 @@ final class SilentWireServer: @unchecked Sendable {
         defer { server.stop() }
         let waits = Mutex<[Double]>([])
         let acks = Atomic<Int>(0)
+        // The owner's part (the collector's SendWindow): the unacknowledged frame is sent again
+        // after every handshake until its ack comes.
+        let pending = Mutex<[UInt8]?>(nil)
+        let owner = Mutex<WireClient?>(nil)
         let client = WireClient(loop: loop, address: SocketAddress(host: "127.0.0.1", port: server.port)!,
                                 hello: Hello(role: .collector, nodeID: "c", softwareVersion: "test", expectedShardID: "s1"),
                                 backoff: ReconnectBackoff(initial: 0.01, maximum: 0.08, multiplier: 2), random: { 0 },
-                                handlers: WireClientHandlers(message: { message in
-                                    if case .batchAck = message { acks.add(1, ordering: .relaxed) }
+                                handlers: WireClientHandlers(ready: { _ in
+                                    if let frame = pending.withLock({ $0 }) { owner.withLock { $0 }?.send(frame: frame) }
+                                }, message: { message in
+                                    if case .batchAck = message {
+                                        pending.withLock { $0 = nil }
+                                        acks.add(1, ordering: .relaxed)
+                                    }
                                 }, disconnected: { _, retryIn in waits.withLock { $0.append(retryIn) } }))
+        owner.withLock { $0 = client }
+        let (_, frame) = batchFrame(1)
+        pending.withLock { $0 = frame }
         client.start()
         defer { client.stop() }
-        let (id, frame) = batchFrame(1)
-        client.sendBatch(id: id, frame: frame)
         #expect(eventually { waits.withLock { $0.count } >= 6 })
         // random 0: each wait is half its cap, 0.01 doubling up to 0.08.
         #expect(Array(waits.withLock { $0 }.prefix(6)) == [0.005, 0.01, 0.02, 0.04, 0.04, 0.04])
         failing.store(false, ordering: .relaxed)
         #expect(eventually { acks.load(ordering: .relaxed) == 1 })
-        let (id2, frame2) = batchFrame(2)
-        failing.store(true, ordering: .relaxed)
+        #expect(eventually { client.status.connected })
         let before = waits.withLock { $0.count }
-        client.sendBatch(id: id2, frame: frame2)
+        failing.store(true, ordering: .relaxed)
+        let (_, frame2) = batchFrame(2)
+        pending.withLock { $0 = frame2 }
+        client.send(frame: frame2)
         #expect(eventually { waits.withLock { $0.count } > before })
         #expect(waits.withLock { $0[before] } == 0.005)
     }
