@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "Sessionizer", dependencies: ["Model"], exclude: ["README.md"]),
 
         // I/O modules.
-        .target(name: "SessionStore", dependencies: ["Model", "Sessionizer", "Wire", "Config", "CSQLite"], exclude: ["README.md"]),
+        .target(name: "SessionStore", dependencies: ["Model", "Sessionizer", "Wire", "Config", "System", "CSQLite"], exclude: ["README.md"]),
         .target(name: "Transport", dependencies: ["Wire", "System", "CLinux"], exclude: ["README.md"],
                 // Loops own every object they touch; dynamic exclusivity checks cost ~6% of a request,
                 // so release builds drop them. Debug builds (swift test) and the fuzz build keep them.

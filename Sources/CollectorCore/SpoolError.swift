@@ -18,6 +18,18 @@ public enum SpoolError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A record larger than the spool accepts.
     case recordTooLarge(bytes: Int, limit: Int)
 
+    /// What a client may be told: the same without the paths on our disk.
+    public var clientDescription: String {
+        switch self {
+        case let .io(operation, _, errno):
+            return "the collector's spool cannot be written (\(operation): \(SyscallError(operation, errno: errno).reason))"
+        case .corrupt:
+            return "the collector's spool cannot be read back"
+        default:
+            return description
+        }
+    }
+
     public var description: String {
         switch self {
         case let .io(operation, path, errno):

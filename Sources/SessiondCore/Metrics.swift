@@ -1,3 +1,4 @@
+import SessionStore
 import System
 
 /// sessiond's metrics in the daemons' one `MetricsRegistry`, updated from every thread, rendered
@@ -16,8 +17,15 @@ public final class SessiondMetrics: Sendable {
     private let liveSessions: Gauge
     private let sessionsCompleted: Counter
     private let databaseBytes: Gauge
+    private let walBytes: Gauge
+    private let walLimitBytes: Gauge
+    private let walTruncated: Counter
+    private let walBusy: Counter
+    private let commitFailures: Counter
+    private let storeWritable: Gauge
     private let wireConnections: Gauge
     private let wireErrors: Counter
+    private let wireRefusedCount: Counter
     private let queueDepth: Gauge
     private let erasures: Counter
 
@@ -46,8 +54,21 @@ public final class SessiondMetrics: Sendable {
         sessionsCompleted = r.counter("clickpath_sessiond_sessions_completed_total",
                                       help: "Sessions completed by the watermark (their timeout passed).")
         databaseBytes = r.gauge("clickpath_sessiond_database_bytes", help: "Size of the SQLite database plus its WAL.")
+        walBytes = r.gauge("clickpath_sessiond_wal_bytes",
+                           help: "Size of the SQLite WAL file; kept below clickpath_sessiond_wal_limit_bytes.")
+        walLimitBytes = r.gauge("clickpath_sessiond_wal_limit_bytes",
+                                help: "The WAL bound (--wal-limit): past half of it the writer truncates the WAL between commits.")
+        let truncations = "TRUNCATE checkpoints the writer took to bound the WAL, by outcome (busy: a query still read the WAL)."
+        walTruncated = r.counter("clickpath_sessiond_wal_truncations_total", help: truncations, labels: [("outcome", "truncated")])
+        walBusy = r.counter("clickpath_sessiond_wal_truncations_total", help: truncations, labels: [("outcome", "busy")])
+        commitFailures = r.counter("clickpath_sessiond_commit_failures_total",
+                                   help: "Commits that failed (a batch or a watermark step), e.g. a full disk (SQLITE_FULL).")
+        storeWritable = r.gauge("clickpath_sessiond_store_writable",
+                                help: "1 when the last commit succeeded, 0 while commits fail (/readyz answers 503).")
         wireConnections = r.gauge("clickpath_sessiond_wire_connections", help: "Open Wire connections.")
         wireErrors = r.counter("clickpath_sessiond_wire_errors_total", help: "Wire connections closed for a protocol or I/O error.")
+        wireRefusedCount = r.counter("clickpath_sessiond_wire_refused_total",
+                                     help: "Wire connections closed at once because --max-wire-connections were open.")
         queueDepth = r.gauge("clickpath_sessiond_ingest_queue_batches", help: "Batches waiting for the writer.")
         erasures = r.counter("clickpath_sessiond_erasures_total", help: "Erasure requests carried out.")
     }
@@ -75,17 +96,43 @@ public final class SessiondMetrics: Sendable {
 
     public func wireConnection(opened: Bool) { wireConnections.add(opened ? 1 : -1) }
     public func wireError() { wireErrors.increment() }
+    public func wireRefused() { wireRefusedCount.increment() }
     public func queue(depth: Int) { queueDepth.set(Double(depth)) }
     public func completed(_ n: Int) { sessionsCompleted.increment(by: UInt64(max(0, n))) }
     public func erased() { erasures.increment() }
+    public func commitFailed() { commitFailures.increment() }
+    public func walTruncation(succeeded: Bool) { (succeeded ? walTruncated : walBusy).increment() }
 
     public var freshnessP99: Double? { freshnessHistogram.quantile(0.99) }
     public var commitP99: Double? { commit.quantile(0.99) }
 
-    /// Prometheus text format 0.0.4. `liveSessions` and `databaseBytes` are read at scrape time.
-    public func render(liveSessions: Int64?, databaseBytes: Int64) -> String {
-        self.liveSessions.set(Double(liveSessions ?? -1))
-        self.databaseBytes.set(Double(databaseBytes))
+    /// What is read at scrape time rather than counted.
+    public struct Gauges: Sendable {
+        public var liveSessions: Int64?
+        /// The database file plus its WAL.
+        public var databaseBytes: Int64
+        public var walBytes: Int64
+        public var walLimitBytes: Int64
+        /// Whether the last commit succeeded (`IngestWriter.isWritable`).
+        public var writable: Bool
+
+        public init(liveSessions: Int64?, databaseBytes: Int64, walBytes: Int64 = 0,
+                    walLimitBytes: Int64 = StoreOptions.defaultWALLimitBytes, writable: Bool = true) {
+            self.liveSessions = liveSessions
+            self.databaseBytes = databaseBytes
+            self.walBytes = walBytes
+            self.walLimitBytes = walLimitBytes
+            self.writable = writable
+        }
+    }
+
+    /// Prometheus text format 0.0.4.
+    public func render(_ gauges: Gauges) -> String {
+        liveSessions.set(Double(gauges.liveSessions ?? -1))
+        databaseBytes.set(Double(gauges.databaseBytes))
+        walBytes.set(Double(gauges.walBytes))
+        walLimitBytes.set(Double(gauges.walLimitBytes))
+        storeWritable.set(gauges.writable ? 1 : 0)
         return registry.render()
     }
 }

@@ -6,6 +6,13 @@ import Glibc
 
 /// Thin wrappers over POSIX file calls. A file descriptor has one owner: the caller closes it.
 public enum FileIO {
+    /// Bytes an unprivileged writer can still put on the file system of `path`; nil if unknown.
+    public static func availableBytes(_ path: String) -> Int64? {
+        var fs = statvfs()
+        guard statvfs(path, &fs) == 0 else { return nil }
+        return Int64(fs.f_bavail) * Int64(fs.f_frsize)
+    }
+
     public static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(SyscallError) -> Int32 {
         while true {
             let fd = Glibc.open(path, flags | O_CLOEXEC, mode)

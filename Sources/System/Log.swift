@@ -32,3 +32,23 @@ public struct Log: Sendable {
         }
     }
 }
+
+/// Lets one message of each kind through per interval and counts the ones it holds back.
+/// Pure: the caller passes the time.
+public struct RepeatLimiter: Sendable {
+    public let intervalSeconds: Double
+    private var kinds: [String: (printedAt: Double, suppressed: Int)] = [:]
+
+    public init(intervalSeconds: Double) { self.intervalSeconds = intervalSeconds }
+
+    /// nil: leave this one out. Otherwise log it, with the count left out since the last one.
+    public mutating func admit(_ kind: String, now: Double) -> Int? {
+        if let last = kinds[kind], now - last.printedAt < intervalSeconds {
+            kinds[kind] = (last.printedAt, last.suppressed + 1)
+            return nil
+        }
+        let suppressed = kinds[kind]?.suppressed ?? 0
+        kinds[kind] = (now, 0)
+        return suppressed
+    }
+}
