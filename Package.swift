@@ -38,25 +38,39 @@ let package = Package(
         // Thin mains.
         .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config"]),
         .executableTarget(name: "sessiond", dependencies: ["SessiondCore", "Transport", "Config"]),
-        .executableTarget(name: "clickpath",
+        .executableTarget(name: "clickpath", dependencies: ["SessionStore"]),
+
+        // Benchmarks: not part of the product (`swift run -c release clickpath-bench <name>`).
+        .executableTarget(name: "clickpath-bench",
                           dependencies: ["Wire", "JSON", "Config", "Sessionizer", "SessionStore",
                                          "Transport", "Beacon", "CollectorCore", "SessiondCore",
-                                         "CSQLite"]),
+                                         "CSQLite", "Workloads"],
+                          path: "Benchmarks/clickpath-bench"),
 
-        // Blocking test clients shared by the test targets that talk to real servers.
-        .target(name: "TestSupport", dependencies: ["Transport"], path: "Tests/TestSupport"),
+        // Test support, never shipped. Deterministic workloads and stand-ins shared by the tests,
+        // the crash writer and the benchmarks.
+        .target(name: "Workloads", dependencies: ["Wire", "CollectorCore"], path: "Tests/Workloads"),
+        // Blocking test clients, temporary directories and a stand-in shard, shared by the test
+        // targets that talk to real servers.
+        .target(name: "TestSupport", dependencies: ["Transport", "Wire"], path: "Tests/TestSupport"),
+        // Writers the real-process tests SIGKILL mid-write (`crash-writer store-writer|spool-writer`).
+        .executableTarget(name: "crash-writer", dependencies: ["CollectorCore", "SessionStore", "Config", "Wire", "Workloads"],
+                          path: "Tests/CrashWriter"),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON", "Wire"]),
         .testTarget(name: "SessionizerTests", dependencies: ["Sessionizer", "Wire", "Config"]),
         .testTarget(name: "SessionStoreTests",
-                    dependencies: ["SessionStore", "Sessionizer", "Wire", "Config", "CSQLite"]),
+                    dependencies: ["SessionStore", "Sessionizer", "Wire", "Config", "CSQLite", "Workloads"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport", "Wire", "Config", "CLinux"]),
-        .testTarget(name: "BeaconTests", dependencies: ["Beacon", "JSON", "Wire", "Config", "CZlib"], exclude: ["Data"]),
-        .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "TestSupport", "Beacon", "Transport", "Wire", "Config"]),
+        .testTarget(name: "BeaconTests", dependencies: ["Beacon", "JSON", "Wire", "Config", "CZlib", "Workloads"], exclude: ["Data"]),
+        .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "TestSupport", "Workloads", "Beacon", "Transport", "Wire", "Config"]),
         .testTarget(name: "SessiondCoreTests",
                     dependencies: ["SessiondCore", "SessionStore", "Transport", "Wire", "Config"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Wire", "Transport", "Config", "JSON"]),
+        // Every test that starts real processes (sessiond, collector, clickpath, crash-writer).
+        .testTarget(name: "EndToEndTests",
+                    dependencies: ["Wire", "Transport", "Config", "JSON", "CollectorCore", "SessionStore", "TestSupport",
+                                   "Workloads"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import Testing
 import Wire
 @testable import Beacon
+import Workloads
 
 @Suite struct BeaconParserTests {
     let parser = BeaconParser()

@@ -1,6 +1,7 @@
 import Testing
 @testable import CollectorCore
 import Wire
+import TestSupport
 
 @Suite struct ProducerIdentityTests {
     @Test func producerIsStableAndEpochGrowsOnEveryStart() throws {

@@ -5,6 +5,7 @@ import Synchronization
 @testable import SessionStore
 import Testing
 import Wire
+import Workloads
 
 @Suite struct ApplyTests {
     @Test func batchIsCommittedOnceAndARepeatIsDuplicate() throws {
