@@ -26,18 +26,18 @@ let package = Package(
 
         // I/O modules.
         .target(name: "SessionStore", dependencies: ["Sessionizer", "Wire", "Config", "CSQLite"]),
-        .target(name: "Transport", dependencies: ["Wire", "Config", "CLinux"],
+        .target(name: "Transport", dependencies: ["Wire", "CLinux"],
                 // Loops own every object they touch; dynamic exclusivity checks cost ~6% of a request,
                 // so release builds drop them. Debug builds (swift test) and the fuzz build keep them.
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "Beacon", dependencies: ["JSON", "Wire", "Config", "CZlib"], exclude: ["bots.txt"]),
-        .target(name: "CollectorCore", dependencies: ["Beacon", "Transport", "Wire", "Config", "JSON"]),
+        .target(name: "CollectorCore", dependencies: ["Beacon", "Transport", "Wire", "Config"]),
         .target(name: "SessiondCore",
-                dependencies: ["SessionStore", "Sessionizer", "Transport", "Wire", "Config", "JSON"]),
+                dependencies: ["SessionStore", "Sessionizer", "Transport", "Wire", "Config"]),
 
         // Thin mains.
         .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config"]),
-        .executableTarget(name: "sessiond", dependencies: ["SessiondCore", "Transport", "Config"]),
+        .executableTarget(name: "sessiond", dependencies: ["SessiondCore", "Config"]),
         .executableTarget(name: "clickpath", dependencies: ["SessionStore"]),
 
         // Benchmarks: not part of the product (`swift run -c release clickpath-bench <name>`).
@@ -61,16 +61,15 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON", "Wire"]),
         .testTarget(name: "SessionizerTests", dependencies: ["Sessionizer", "Wire", "Config"]),
         .testTarget(name: "SessionStoreTests",
-                    dependencies: ["SessionStore", "Sessionizer", "Wire", "Config", "CSQLite", "Workloads"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport", "Wire", "Config", "CLinux"]),
+                    dependencies: ["SessionStore", "Sessionizer", "Wire", "Config", "Workloads"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport", "Wire", "CLinux"]),
         .testTarget(name: "BeaconTests", dependencies: ["Beacon", "JSON", "Wire", "Config", "CZlib", "Workloads"], exclude: ["Data"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "TestSupport", "Workloads", "Beacon", "Transport", "Wire", "Config"]),
         .testTarget(name: "SessiondCoreTests",
-                    dependencies: ["SessiondCore", "SessionStore", "Transport", "Wire", "Config"]),
+                    dependencies: ["SessiondCore", "SessionStore", "Wire", "Config"]),
         // Every test that starts real processes (sessiond, collector, clickpath, crash-writer).
         .testTarget(name: "EndToEndTests",
-                    dependencies: ["Wire", "Transport", "Config", "JSON", "CollectorCore", "SessionStore", "TestSupport",
-                                   "Workloads"]),
+                    dependencies: ["Wire", "Transport", "Config", "CollectorCore", "SessionStore", "TestSupport", "Workloads"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -37,10 +37,13 @@ import Wire
         defer { shard.stop() }
         let second = try CollectorProcess(executable: executable, arguments: arguments)
         var byBatch: [BatchID: EventBatch] = [:]
+        // Counted from the batches already handled, not from those already arrived: the whole spool
+        // may be delivered before the first look.
+        var handled = 0
         while Set(byBatch.values.flatMap { $0.beacons.map(\.visitor) }).count < answered.count {
-            let before = shard.batches.all.count
-            let batches = shard.batches.wait(count: before + 1)
-            if batches.count == before { break }
+            let batches = shard.batches.wait(count: handled + 1)
+            if batches.count == handled { break }
+            handled = batches.count
             for batch in batches { byBatch[batch.batchID] = batch }
         }
         // A re-sent batch carries its original id; counted once per id, every event is there once.
