@@ -18,22 +18,23 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
-        // Pure modules.
-        .target(name: "Wire"),
-        .target(name: "JSON"),
-        .target(name: "Config", dependencies: ["JSON", "Wire"]),
-        .target(name: "Sessionizer", dependencies: ["Wire", "Config"]),
+        // Pure modules. Model: the domain values every module shares, with no dependencies.
+        .target(name: "Model"),
+        .target(name: "Wire", dependencies: ["Model"]),
+        .target(name: "JSON", exclude: ["README.md"]),
+        .target(name: "Config", dependencies: ["JSON", "Model"]),
+        .target(name: "Sessionizer", dependencies: ["Model"], exclude: ["README.md"]),
 
         // I/O modules.
-        .target(name: "SessionStore", dependencies: ["Sessionizer", "Wire", "Config", "CSQLite"]),
-        .target(name: "Transport", dependencies: ["Wire", "CLinux"],
+        .target(name: "SessionStore", dependencies: ["Model", "Sessionizer", "Wire", "Config", "CSQLite"], exclude: ["README.md"]),
+        .target(name: "Transport", dependencies: ["Wire", "CLinux"], exclude: ["README.md"],
                 // Loops own every object they touch; dynamic exclusivity checks cost ~6% of a request,
                 // so release builds drop them. Debug builds (swift test) and the fuzz build keep them.
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
-        .target(name: "Beacon", dependencies: ["JSON", "Wire", "Config", "CZlib"], exclude: ["bots.txt"]),
-        .target(name: "CollectorCore", dependencies: ["Beacon", "Transport", "Wire", "Config"]),
+        .target(name: "Beacon", dependencies: ["Model", "JSON", "Config", "CZlib"], exclude: ["bots.txt", "README.md"]),
+        .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config"], exclude: ["README.md"]),
         .target(name: "SessiondCore",
-                dependencies: ["SessionStore", "Sessionizer", "Transport", "Wire", "Config"]),
+                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config"]),
 
         // Thin mains.
         .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config"]),
@@ -42,34 +43,35 @@ let package = Package(
 
         // Benchmarks: not part of the product (`swift run -c release clickpath-bench <name>`).
         .executableTarget(name: "clickpath-bench",
-                          dependencies: ["Wire", "JSON", "Config", "Sessionizer", "SessionStore",
+                          dependencies: ["Model", "Wire", "JSON", "Config", "Sessionizer", "SessionStore",
                                          "Transport", "Beacon", "CollectorCore", "SessiondCore",
                                          "CSQLite", "Workloads"],
                           path: "Benchmarks/clickpath-bench"),
 
         // Test support, never shipped. Deterministic workloads and stand-ins shared by the tests,
         // the crash writer and the benchmarks.
-        .target(name: "Workloads", dependencies: ["Wire", "CollectorCore"], path: "Tests/Workloads"),
+        .target(name: "Workloads", dependencies: ["Model", "CollectorCore"], path: "Tests/Workloads"),
         // Blocking test clients, temporary directories and a stand-in shard, shared by the test
         // targets that talk to real servers.
-        .target(name: "TestSupport", dependencies: ["Transport", "Wire"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Model", "Transport", "Wire"], path: "Tests/TestSupport"),
         // Writers the real-process tests SIGKILL mid-write (`crash-writer store-writer|spool-writer`).
-        .executableTarget(name: "crash-writer", dependencies: ["CollectorCore", "SessionStore", "Config", "Wire", "Workloads"],
+        .executableTarget(name: "crash-writer", dependencies: ["Model", "CollectorCore", "SessionStore", "Config", "Workloads"],
                           path: "Tests/CrashWriter"),
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "WireTests", dependencies: ["Model", "Wire"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON", "Wire"]),
-        .testTarget(name: "SessionizerTests", dependencies: ["Sessionizer", "Wire", "Config"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Model", "Config", "JSON"]),
+        .testTarget(name: "SessionizerTests", dependencies: ["Model", "Sessionizer", "Wire", "Config"]),
         .testTarget(name: "SessionStoreTests",
-                    dependencies: ["SessionStore", "Sessionizer", "Wire", "Config", "Workloads"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport", "Wire", "CLinux"]),
-        .testTarget(name: "BeaconTests", dependencies: ["Beacon", "JSON", "Wire", "Config", "CZlib", "Workloads"], exclude: ["Data"]),
-        .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "TestSupport", "Workloads", "Beacon", "Transport", "Wire", "Config"]),
+                    dependencies: ["Model", "SessionStore", "Sessionizer", "Wire", "Config", "Workloads"]),
+        .testTarget(name: "TransportTests", dependencies: ["Model", "Transport", "TestSupport", "Wire", "CLinux"]),
+        .testTarget(name: "BeaconTests", dependencies: ["Model", "Beacon", "JSON", "Wire", "Config", "CZlib", "Workloads"], exclude: ["Data"]),
+        .testTarget(name: "CollectorCoreTests", dependencies: ["Model", "CollectorCore", "TestSupport", "Workloads", "Beacon", "Transport", "Wire", "Config"]),
         .testTarget(name: "SessiondCoreTests",
-                    dependencies: ["SessiondCore", "SessionStore", "Wire", "Config"]),
+                    dependencies: ["Model", "SessiondCore", "SessionStore", "Wire", "Config"]),
         // Every test that starts real processes (sessiond, collector, clickpath, crash-writer).
         .testTarget(name: "EndToEndTests",
-                    dependencies: ["Wire", "Transport", "Config", "CollectorCore", "SessionStore", "TestSupport", "Workloads"]),
+                    dependencies: ["Model", "Wire", "Transport", "Config", "CollectorCore", "SessionStore", "TestSupport",
+                                   "Workloads"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SessionStore
+import Model
 import Wire
 
 /// The reference of the store benchmarks: plain SQLite inserts of the same event rows (same

@@ -1,3 +1,4 @@
+import Model
 import Wire
 
 /// Where the beacon route hands accepted beacons. The pipeline (routing, batching, spool)

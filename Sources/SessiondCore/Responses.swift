@@ -1,3 +1,4 @@
+import Model
 import Wire
 
 /// What made a session abnormal, with counts (BRIEF "Session health").

@@ -1,3 +1,4 @@
+import Model
 import Wire
 
 /// Apdex rating of an action (BRIEF "Session rules"): satisfied <= T < tolerating <= 4T < frustrated;

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
+import Model
 import Glibc
 #endif
 import JSON
 import Testing
-import Wire
 @testable import Config
 
 /// The repository's root, found from this file's path.

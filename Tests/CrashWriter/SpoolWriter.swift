@@ -4,11 +4,11 @@
 // acknowledges. The test SIGKILLs it and checks that every durable, unacknowledged batch
 // replays exactly once with its exact bytes.
 #if canImport(Glibc)
+import Model
 import Glibc
 #endif
 import CollectorCore
 import Dispatch
-import Wire
 
 enum SpoolWriterCommand {
     /// The payload of batch `sequence`: its length and bytes follow from the number alone.

@@ -1,6 +1,6 @@
+import Model
 import Config
 import SessionStore
-import Wire
 #if canImport(Glibc)
 import Glibc
 import Workloads

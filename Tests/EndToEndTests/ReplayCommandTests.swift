@@ -4,6 +4,7 @@ import SessionStore
 import TestSupport
 import Testing
 import Workloads
+import Model
 import Wire
 
 /// `clickpath replay` run as a real process on a real store file.

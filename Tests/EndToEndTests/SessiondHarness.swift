@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Model
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

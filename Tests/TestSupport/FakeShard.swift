@@ -1,6 +1,7 @@
 import Dispatch
 import Synchronization
 import Transport
+import Model
 import Wire
 
 /// A stand-in for sessiond on a real Wire socket: acknowledges every batch as committed and

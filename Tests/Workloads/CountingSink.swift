@@ -1,6 +1,6 @@
 import CollectorCore
 import Synchronization
-import Wire
+import Model
 
 /// A pipeline that only counts what it is given and stores nothing (tests, `clickpath-bench ingress`);
 /// labelled as such wherever it is used.

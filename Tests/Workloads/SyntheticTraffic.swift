@@ -1,4 +1,4 @@
-import Wire
+import Model
 
 /// Realistic synthetic traffic for tests, the crash writer and the benchmarks: web beacons of `eventsPerBeacon` events
 /// from `visitors` concurrently active visitors. Server time advances `millisecondsPerBeacon` per
