@@ -24,6 +24,7 @@ arguments.removeFirst()
 
 switch command {
 case "replay": exit(ReplayCommand.run(arguments))
+case "bench": fail("clickpath: the benchmarks are the clickpath-bench executable: swift run -c release clickpath-bench \(arguments.first ?? "NAME")")
 case "-h", "--help", "help":
     print(usage, terminator: "")
 default:
