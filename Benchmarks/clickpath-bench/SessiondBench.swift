@@ -251,7 +251,7 @@ enum SessiondBench {
             }
             let id = BatchID(producer: 1, epoch: 1, sequence: UInt64(i))
             guard let frame = try? Message.eventBatch(EventBatch(batchID: id, beacons: beacons)).encodeFrame() else { return }
-            client?.sendBatch(id: id, frame: frame)
+            client?.send(frame: frame)
         }
         client = WireClient(loop: loop, address: address,
                             hello: Hello(role: .collector, nodeID: "bench", softwareVersion: "bench", expectedShardID: "bench"),

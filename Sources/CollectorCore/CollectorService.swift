@@ -2,9 +2,9 @@
 // spool) → one Wire client per shard (Transport). Testable in-process: the `collector`
 // executable only parses settings and calls `start`.
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Beacon
 import Config
 import Dispatch

@@ -1,9 +1,9 @@
 // Accepted beacons → shard (rendezvous) → open batch → spool (durable, with its id) → sender.
 // The HTTP handler calls `submit`; the answer comes back through the completion per `--ack`.
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Dispatch
 import Foundation
 import Synchronization
@@ -234,7 +234,7 @@ public final class Pipeline: Sendable {
         }
         s.pendingAppends += 1
         let refusal = spool.append(id: id, shard: shard, createdAt: clock.wallMilliseconds(), payload: frame) { [weak self] result in
-            self?.appended(result, shard: shard, id: id, completions: completions)
+            self?.appended(result, shard: shard, id: id, frame: frame, completions: completions)
         }
         guard let refusal else { return [] }
         s.pendingAppends -= 1
@@ -243,7 +243,8 @@ public final class Pipeline: Sendable {
     }
 
     /// The spool's answer for one append (on the spool thread).
-    private func appended(_ result: Result<SpooledBatch, SpoolError>, shard: String, id: BatchID, completions: [Completion]) {
+    private func appended(_ result: Result<SpooledBatch, SpoolError>, shard: String, id: BatchID, frame: [UInt8],
+                          completions: [Completion]) {
         var answers: [(Completion, SubmitResult)] = []
         switch result {
         case let .success(batch):
@@ -255,7 +256,7 @@ public final class Pipeline: Sendable {
                 return waitsForSpool && s.pendingAppends == 0 ? writeOpenBatches(state: &s) : []
             }
             for (done, result) in answers { done(result) }
-            senders[shard]?.enqueue(batch)
+            senders[shard]?.enqueue(batch, frame: frame)
         case let .failure(error):
             log.write("collector: spooling batch \(id) for shard \(shard) failed: \(error)")
             answers = answer(completions, after: .spoolFailed(error), batch: id)

@@ -2,7 +2,6 @@
 // client that keeps one connection up, re-sends unacknowledged batches after a reconnect and
 // keeps at most the negotiated number of batches in flight (the collector and test clients).
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
 import CLinux
@@ -187,7 +186,7 @@ public struct ReconnectBackoff: Sendable, Hashable {
 /// What the client's owner hears, on the client's loop thread.
 public struct WireClientHandlers: Sendable {
     public var ready: @Sendable (NegotiatedConnection) -> Void
-    /// Every message after the handshake, BatchAcks included (after the window was updated).
+    /// Every message after the handshake (BatchAcks and GoAway included).
     public var message: @Sendable (Message) -> Void
     /// The connection ended; the client reconnects after `retryIn` seconds unless stopped.
     public var disconnected: @Sendable (_ reason: WireCloseReason, _ retryIn: Double) -> Void
@@ -205,12 +204,12 @@ public struct WireClientHandlers: Sendable {
 public struct WireClientStatus: Sendable, Hashable {
     public var connected = false
     public var connections = 0
-    public var inFlightBatches = 0
-    public var queuedBatches = 0
     public var pongsReceived = 0
 }
 
-/// Keeps one Wire connection to a server up, with reconnects and a bounded batch window.
+/// Keeps one Wire connection to a server up, with reconnects, and moves frames. What is
+/// unacknowledged, and so what to re-send after a reconnect, is the owner's (the collector's
+/// `SendWindow`): the owner learns the window from `ready` and re-sends from there.
 public final class WireClient: @unchecked Sendable {
     public let loop: EventLoop
     public let address: SocketAddress
@@ -223,12 +222,8 @@ public final class WireClient: @unchecked Sendable {
 
     // Loop-thread state.
     private var connection: WireConnection?
-    private var window = 0
-    private var inFlight: [(id: BatchID, frame: [UInt8])] = []
-    private var queue: [(id: BatchID, frame: [UInt8])] = []
     private var attempt = 0
     private var stopped = false
-    private var draining = false
     private var connectionCount = 0
 
     /// `hello.expectedShardID` makes the handshake refuse a server of another shard.
@@ -263,13 +258,19 @@ public final class WireClient: @unchecked Sendable {
         }
     }
 
-    /// Queues a batch (its encoded frame, sent byte for byte). It is sent as soon as the window
-    /// allows and re-sent after every reconnect until a BatchAck with its id arrives.
-    public func sendBatch(id: BatchID, frame: [UInt8]) {
+    /// Sends an encoded frame (a batch, byte for byte) if the connection is up and handshaken;
+    /// dropped otherwise: the owner re-sends what is unacknowledged after the next `ready`.
+    public func send(frame: [UInt8]) {
         loop.execute { [self] in
-            queue.append((id, frame))
-            fillWindow()
+            if let connection, connection.negotiated != nil { connection.send(frame: frame) }
         }
+    }
+
+    /// Closes the current connection and reconnects at once (e.g. after a GoAway drained). On the
+    /// loop thread (from a handler) it closes before anything else is read from the connection.
+    public func reconnect(reason: String) {
+        let close: @Sendable () -> Void = { [self] in connection?.close(.goAway(reason)) }
+        if loop.inEventLoop { close() } else { loop.execute(close) }
     }
 
     /// Sends a message now if connected (dropped otherwise).
@@ -309,55 +310,20 @@ public final class WireClient: @unchecked Sendable {
 
     private func ready(_ parameters: NegotiatedConnection) {
         attempt = 0
-        draining = false
-        window = parameters.maxInFlightBatches
         connectionCount += 1
-        // Unacknowledged batches go first, in their original order, byte for byte.
-        queue.insert(contentsOf: inFlight, at: 0)
-        inFlight.removeAll()
-        handlers.ready(parameters)
-        fillWindow()
         updateStatus()
+        handlers.ready(parameters)
     }
 
     private func received(_ message: Message) {
-        switch message {
-        case .batchAck(let ack):
-            if let index = inFlight.firstIndex(where: { $0.id == ack.batchID }) { inFlight.remove(at: index) }
-            handlers.message(message)
-            if draining && inFlight.isEmpty {
-                connection?.close(.goAway("drained"))
-                return
+        if case .goAway(let goAway) = message, let current = connection {
+            // The owner stops sending and calls `reconnect` once its window drained; at the
+            // deadline the connection closes anyway (the server restarts or hands over).
+            loop.schedule(afterNanoseconds: UInt64(goAway.drainDeadlineMs) * 1_000_000) { [weak current] in
+                current?.close(.goAway(goAway.reason))
             }
-            fillWindow()
-        case .goAway(let goAway):
-            // Finish what is in flight, send nothing new, then reconnect (the server restarts or
-            // hands over).
-            draining = true
-            handlers.message(message)
-            if inFlight.isEmpty {
-                connection?.close(.goAway(goAway.reason))
-            } else if let current = connection {
-                loop.schedule(afterNanoseconds: UInt64(goAway.drainDeadlineMs) * 1_000_000) { [weak current] in
-                    current?.close(.goAway(goAway.reason))
-                }
-            }
-        default:
-            handlers.message(message)
         }
-        updateStatus()
-    }
-
-    private func fillWindow() {
-        guard let connection, connection.negotiated != nil, !draining else {
-            updateStatus()
-            return
-        }
-        while inFlight.count < window, !queue.isEmpty {
-            let batch = queue.removeFirst()
-            inFlight.append(batch)
-            connection.send(frame: batch.frame)
-        }
+        handlers.message(message)
         updateStatus()
     }
 
@@ -379,7 +345,6 @@ public final class WireClient: @unchecked Sendable {
 
     private func updateStatus() {
         let snapshot = WireClientStatus(connected: connection?.negotiated != nil, connections: connectionCount,
-                                        inFlightBatches: inFlight.count, queuedBatches: queue.count,
                                         pongsReceived: connection?.pongsReceived ?? 0)
         statusBox.withLock { $0 = snapshot }
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Dispatch
 @testable import CollectorCore
 import TestSupport
@@ -18,6 +18,16 @@ func readFile(_ path: String) -> [UInt8] {
 
 func listDirectory(_ path: String) -> [String] {
     ((try? FileIO.list(path)) ?? []).sorted()
+}
+
+/// Polls `condition` (every 2 ms, at most 10 s): waits for an event, never for a timeout.
+func eventually(_ condition: () -> Bool) -> Bool {
+    let deadline = DispatchTime.now() + .seconds(10)
+    while DispatchTime.now() < deadline {
+        if condition() { return true }
+        usleep(2_000)
+    }
+    return condition()
 }
 
 func id(_ sequence: UInt64, epoch: UInt32 = 1) -> BatchID {

@@ -4,8 +4,8 @@ import Transport
 import Model
 import Wire
 
-/// A stand-in for sessiond on a real Wire socket: acknowledges every batch as committed and
-/// records what it got.
+/// A stand-in for sessiond on a real Wire socket: acknowledges every batch as committed (unless
+/// told not to) and records what it got.
 public final class FakeShard: Sendable {
     public let loop: EventLoop
     public let server: WireServer
@@ -13,14 +13,15 @@ public final class FakeShard: Sendable {
     /// Connections that ended (a refused handshake included).
     public let closes = Collector<String>()
 
-    public init(shard: String, port: UInt16 = 0) throws {
+    public init(shard: String, port: UInt16 = 0, window: Int = 8, acknowledges: Bool = true) throws {
         loop = try EventLoop.start(name: "fake-sessiond")
         let batches = self.batches
         let closes = self.closes
-        server = try WireServer.start(port: port, identity: WireServerIdentity(shardID: shard, nodeID: "fake"), on: [loop],
-                                      handlers: WireServerHandlers(message: { connection, message in
+        server = try WireServer.start(port: port, identity: WireServerIdentity(shardID: shard, nodeID: "fake", maxInFlightBatches: window),
+                                      on: [loop], handlers: WireServerHandlers(message: { connection, message in
             guard case let .eventBatch(batch) = message else { return }
             batches.add(batch)
+            guard acknowledges else { return }
             connection.send(.batchAck(BatchAck(batchID: batch.batchID, outcome: .committed,
                                                acceptedEvents: UInt32(batch.eventCount), duplicateEvents: 0)))
         }, closed: { _, reason in closes.add("\(reason)") }))
