@@ -118,14 +118,15 @@ public final class IngressRoute: Sendable {
         }
     }
 
-    /// Beacons dropped as bots, per family name, summed over the loops.
-    public var botDrops: [String: UInt64] {
-        var total: [String: UInt64] = [:]
+    /// Beacons dropped by the bot list, per family, summed over the loops; every family of the
+    /// list is present (zero when nothing was dropped), so a metric exists from the start.
+    public var botDrops: [(family: BotMatcher.Family, dropped: UInt64)] {
+        var total = template.bots.families.map { (family: $0, dropped: UInt64(0)) }
         ingests.withLock { table in
             for box in table.values {
                 box.state.withLock { ingest in
-                    for (family, count) in zip(ingest.bots.families, ingest.botCounts.dropped) {
-                        total[family.name, default: 0] &+= count
+                    for (index, count) in ingest.botCounts.dropped.enumerated() where total.indices.contains(index) {
+                        total[index].dropped &+= count
                     }
                 }
             }
