@@ -1,5 +1,4 @@
 import Model
-import Synchronization
 import Wire
 
 /// Where the beacon route hands accepted beacons. The pipeline (routing, batching, spool)
@@ -16,23 +15,4 @@ public enum IngestPipelineResult: Sendable, Equatable {
     case unavailable(retryAfterSeconds: Int, reason: String)
     /// Can never be stored: 500.
     case rejected(reason: String)
-}
-
-/// A pipeline that only counts what it is given and stores nothing (tests, `bench ingress`);
-/// labelled as such wherever it is used.
-public final class CountingSink: IngestPipeline {
-    private let counts = Mutex<(beacons: Int, events: Int)>((0, 0))
-
-    public init() {}
-
-    public func submit(_ beacon: Beacon, completion: @escaping @Sendable (IngestPipelineResult) -> Void) {
-        counts.withLock {
-            $0.beacons &+= 1
-            $0.events &+= beacon.events.count
-        }
-        completion(.accepted)
-    }
-
-    public var beacons: Int { counts.withLock { $0.beacons } }
-    public var events: Int { counts.withLock { $0.events } }
 }

@@ -4,6 +4,7 @@ import Wire
 import Config
 import JSON
 @testable import Beacon
+import Workloads
 
 @Suite struct BeaconIngestTests {
     static let now: Int64 = 1_700_000_006_000

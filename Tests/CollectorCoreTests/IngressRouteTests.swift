@@ -7,6 +7,7 @@ import Config
 import Transport
 import Wire
 @testable import CollectorCore
+import Workloads
 
 /// The beacon route on a real HTTP server (port 0) with a counting sink for the pipeline.
 @Suite(.serialized) struct IngressRouteTests {

@@ -1,4 +1,4 @@
-// `clickpath bench ingress` HTTP part: nginx (`return 204`, one worker) against the collector's
+// `clickpath-bench ingress` HTTP part: nginx (`return 204`, one worker) against the collector's
 // beacon route (CollectorCore.IngressRoute on one loop; the pipeline replaced by a CountingSink),
 // the same wrk pinned to core 1, servers on core 0, the same beacon.
 #if canImport(Glibc)
@@ -10,6 +10,7 @@ import Beacon
 import CollectorCore
 import Config
 import Transport
+import Workloads
 
 extension IngressBench {
     static let browserUserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -67,7 +68,7 @@ extension IngressBench {
         defer { nginxServer.stop() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        process.arguments = ["-c", "0", ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]), "bench", "ingress", "--serve"]
+        process.arguments = ["-c", "0", ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]), "ingress", "--serve"]
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output

@@ -1,23 +1,16 @@
 import Config
 import Foundation
 @testable import SessionStore
+import TestSupport
 import Testing
+import Workloads
 import Wire
 
-/// Kills a real writer process (`clickpath store-writer`) with SIGKILL in the middle of its
+/// Kills a real writer process (`crash-writer store-writer`) with SIGKILL in the middle of its
 /// batches, several times, and proves the file is consistent and every committed batch is whole.
 @Suite(.serialized) struct KillTests {
-    /// The `clickpath` executable built beside this test bundle.
-    static func clickpathBinary() -> String? {
-        if let explicit = ProcessInfo.processInfo.environment["CLICKPATH_BIN"] { return explicit }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("clickpath").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return nil
-    }
+    /// The `crash-writer` executable built beside this test bundle.
+    static func crashWriterBinary() -> String? { builtExecutable("crash-writer") }
 
     /// Starts the writer, reads `committed N` lines until `commits` arrived, then SIGKILLs it right
     /// after the next `begin N` line, while it applies batch N. Returns the sequences it reported
@@ -80,12 +73,13 @@ import Wire
 
     @Test(arguments: [4])
     func sigkillMidBatchLeavesEveryCommittedBatchWhole(kills: Int) throws {
-        guard let binary = Self.clickpathBinary() else {
-            Issue.record("clickpath executable not found beside the tests; run `swift build` first or set CLICKPATH_BIN")
+        guard let binary = Self.crashWriterBinary() else {
+            Issue.record("crash-writer executable not found beside the tests; run `swift build` first")
             return
         }
-        let dir = TempDir()
-        let db = dir.path("killed.db")
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.path + "/killed.db"
         var reported: [UInt64] = []
         var cutShort = 0
         for round in 0..<kills {

@@ -1,7 +1,7 @@
 import Foundation
 import JSON
 
-/// `clickpath bench json [--seconds S]`: the JSON reader on a realistic ~1.2 KB beacon of 10
+/// `clickpath-bench json [--seconds S]`: the JSON reader on a realistic ~1.2 KB beacon of 10
 /// events, against Foundation's JSONSerialization and JSONDecoder in the same run. Times are
 /// thread CPU time, so other load on the machine does not inflate them.
 enum JSONBench {

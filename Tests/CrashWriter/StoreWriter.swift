@@ -1,12 +1,12 @@
 import Model
 import Config
 import SessionStore
-import Wire
 #if canImport(Glibc)
 import Glibc
+import Workloads
 #endif
 
-/// Hidden `clickpath store-writer --db FILE [--batches N]`: applies deterministic synthetic
+/// Hidden `crash-writer store-writer --db FILE [--batches N]`: applies deterministic synthetic
 /// batches (sequence 0, 1, ... of producer 1; `StoreWriter.batch` regenerates any of them) in a
 /// loop and prints `begin SEQ` before applying a batch and `committed SEQ` after its commit. On start it continues after the highest
 /// stored sequence. The SIGKILL test of SessionStoreTests kills it mid-batch and checks the file.
@@ -19,11 +19,11 @@ enum StoreWriter {
             switch arguments[index] {
             case "--db": path = arguments[index + 1]
             case "--batches": batches = UInt64(arguments[index + 1]) ?? batches
-            default: fail("clickpath store-writer: unknown option '\(arguments[index])'")
+            default: fail("crash-writer store-writer: unknown option '\(arguments[index])'")
             }
             index += 2
         }
-        guard let path else { fail("usage: clickpath store-writer --db FILE [--batches N]") }
+        guard let path else { fail("usage: crash-writer store-writer --db FILE [--batches N]") }
         do {
             var traffic = SyntheticTraffic.killTestTraffic()
             let store = try SessionStore(path: path, now: traffic.now) { _, platform in
@@ -47,7 +47,7 @@ enum StoreWriter {
                 sequence += 1
             }
         } catch {
-            fail("clickpath store-writer: \(error)")
+            fail("crash-writer store-writer: \(error)")
         }
         return 0
     }

@@ -1,4 +1,4 @@
-// `clickpath bench sessionizer`: bytes per live session and fast-path throughput of the
+// `clickpath-bench sessionizer`: bytes per live session and fast-path throughput of the
 // incremental Sessionizer, against the pure `sessionize` over the same events in the same run.
 #if canImport(Glibc)
 import Glibc
@@ -106,7 +106,7 @@ enum SessionizerBench {
             case "--visitors": visitors = value ?? visitors
             case "--events": eventsPerVisit = value ?? eventsPerVisit
             default:
-                print("usage: clickpath bench sessionizer [--visitors N] [--events N]")
+                print("usage: clickpath-bench sessionizer [--visitors N] [--events N]")
                 return 2
             }
             index += 2

@@ -1,4 +1,4 @@
-// `clickpath bench wire`: Wire EventBatch encode/decode against Foundation JSONEncoder and
+// `clickpath-bench wire`: Wire EventBatch encode/decode against Foundation JSONEncoder and
 // JSONDecoder on Codable mirrors of the same events, measured in the same run.
 import Model
 import Foundation
@@ -20,7 +20,7 @@ enum WireBench {
             case "--rounds" where value != nil: rounds = max(1, value!)
             case "--batches" where value != nil: batches = max(1, value!)
             default:
-                print("usage: clickpath bench wire [--rounds N] [--batches N] [--wire-only]\n"
+                print("usage: clickpath-bench wire [--rounds N] [--batches N] [--wire-only]\n"
                       + "  batches of 100 beacons x 10 events; --wire-only skips JSON (for profiling)")
                 return 2
             }

@@ -8,9 +8,10 @@ import Transport
 import Wire
 #if canImport(Glibc)
 import Glibc
+import Workloads
 #endif
 
-/// `clickpath bench sessiond [--batches N] [--beacons N] [--sessions N] [--queries N] [--dir DIR]`:
+/// `clickpath-bench sessiond [--batches N] [--beacons N] [--sessions N] [--queries N] [--dir DIR]`:
 /// in one run, (a) the raw-SQLite reference of the store bench on the same events, pinned to
 /// core 0; (b) a real `sessiond` process pinned to core 0 fed over real TCP (Wire, acks after
 /// commit, at most the negotiated window in flight) by this process pinned to core 1; prints
@@ -38,7 +39,7 @@ enum SessiondBench {
             case "--queries": queries = max(1, Int(value) ?? queries)
             case "--dir": directory = value
             default:
-                say("usage: clickpath bench sessiond [--batches N] [--beacons N] [--sessions N] [--queries N] [--dir DIR]")
+                say("usage: clickpath-bench sessiond [--batches N] [--beacons N] [--sessions N] [--queries N] [--dir DIR]")
                 return 2
             }
             index += 2
@@ -94,8 +95,9 @@ enum SessiondBench {
                 line += String(decoding: data, as: UTF8.self)
             }
             for part in line.split(separator: " ") {
-                if part.hasPrefix("wire=") { wirePort = UInt16(part.dropFirst(5)) ?? 0 }
-                if part.hasPrefix("http=") { httpPort = UInt16(part.dropFirst(5)) ?? 0 }
+                let port = UInt16(part.split(separator: ":").last ?? "") ?? 0
+                if part.hasPrefix("wire=") { wirePort = port }
+                if part.hasPrefix("http=") { httpPort = port }
             }
             guard wirePort != 0 else { throw BenchError(description: "sessiond did not start (\(line)); build it first") }
         }

@@ -4,60 +4,10 @@ import Glibc
 import Model
 import Dispatch
 import Foundation
+import TestSupport
 import Testing
 @testable import CollectorCore
 import Wire
-
-/// An executable built beside this test binary (`collector`, `clickpath`).
-func builtExecutable(_ name: String) -> String? {
-    guard let clickpath = clickpathExecutable() else { return nil }
-    let candidate = String(clickpath.dropLast("clickpath".count)) + name
-    return access(candidate, X_OK) == 0 ? candidate : nil
-}
-
-/// A running `collector` process and the HTTP port it printed.
-struct CollectorProcess {
-    let process: Process
-    let port: UInt16
-
-    let exited = DispatchSemaphore(value: 0)
-
-    init(executable: String, arguments: [String]) throws {
-        process = Process()
-        let exited = self.exited
-        process.terminationHandler = { _ in exited.signal() }
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        var text = ""
-        var found: UInt16?
-        while found == nil {
-            let data = errors.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-            if let range = text.range(of: "listening on 127.0.0.1:") {
-                let digits = text[range.upperBound...].prefix { $0.isNumber }
-                if text[range.upperBound...].dropFirst(digits.count).first == "\n" { found = UInt16(digits) }
-            }
-        }
-        guard let found else { throw SpoolError.corrupt(path: executable, reason: "collector did not start: \(text)") }
-        port = found
-    }
-
-    /// Sends `signal` and returns the exit status (or the signal that ended it); nil when the
-    /// process was still running after a minute (it is then SIGKILLed so no test hangs).
-    func kill(_ signal: Int32) -> Int32? {
-        Glibc.kill(process.processIdentifier, signal)
-        if exited.wait(timeout: .now() + .seconds(60)) == .timedOut {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
-        }
-        return process.terminationStatus
-    }
-}
 
 @Suite(.serialized) struct CollectorProcessTests {
     @Test func aSIGKILLedCollectorDeliversEveryBeaconItAnswered202AfterARestart() throws {
@@ -88,10 +38,13 @@ struct CollectorProcess {
         defer { shard.stop() }
         let second = try CollectorProcess(executable: executable, arguments: arguments)
         var byBatch: [BatchID: EventBatch] = [:]
+        // Counted from the batches already handled, not from those already arrived: the whole spool
+        // may be delivered before the first look.
+        var handled = 0
         while Set(byBatch.values.flatMap { $0.beacons.map(\.visitor) }).count < answered.count {
-            let before = shard.batches.all.count
-            let batches = shard.batches.wait(count: before + 1)
-            if batches.count == before { break }
+            let batches = shard.batches.wait(count: handled + 1)
+            if batches.count == handled { break }
+            handled = batches.count
             for batch in batches { byBatch[batch.batchID] = batch }
         }
         // A re-sent batch carries its original id; counted once per id, every event is there once.

@@ -1,4 +1,4 @@
-// `clickpath bench spool [--dir DIR] [--count N] [--bytes B] [--concurrency C] [--shards S]`: group commit of
+// `clickpath-bench spool [--dir DIR] [--count N] [--bytes B] [--concurrency C] [--shards S]`: group commit of
 // the collector spool against one fsync per record, the same records, files and disk, same run.
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +26,7 @@ enum SpoolBench {
             case "--concurrency": concurrency = Int(value) ?? concurrency
             case "--shards": shards = Int(value) ?? shards
             default:
-                SpoolWriterCommand.say("usage: clickpath bench spool [--dir DIR] [--count N] [--bytes B] [--concurrency C] [--shards S]")
+                Output.say("usage: clickpath-bench spool [--dir DIR] [--count N] [--bytes B] [--concurrency C] [--shards S]")
                 return 2
             }
             index += 2
@@ -41,7 +41,7 @@ enum SpoolBench {
         let referencePath = root + "/reference.log"
         let fd = open(referencePath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else {
-            SpoolWriterCommand.say("cannot create \(referencePath)")
+            Output.say("cannot create \(referencePath)")
             return 1
         }
         let referenceCount = max(1, count / 5)
@@ -59,7 +59,7 @@ enum SpoolBench {
         do {
             spool = try Spool(directory: root + "/spool", metrics: metrics)
         } catch {
-            SpoolWriterCommand.say("cannot open spool: \(error)")
+            Output.say("cannot open spool: \(error)")
             return 1
         }
         let total = count
@@ -75,7 +75,7 @@ enum SpoolBench {
                 if done.wrappingAdd(1, ordering: .relaxed).newValue == total { finished.signal() }
             }
             if let refusal {
-                SpoolWriterCommand.say("append refused: \(refusal)")
+                Output.say("append refused: \(refusal)")
                 return 1
             }
         }
@@ -85,10 +85,10 @@ enum SpoolBench {
         let spoolRate = Double(count) / spoolSeconds
         let fsyncs = metrics.counter("clickpath_spool_fsyncs_total", help: "").value
         func fmt(_ value: Double) -> String { String(Int(value.rounded())) }
-        SpoolWriterCommand.say("bench spool: \(bytes)-byte records, \(concurrency) appends outstanding, \(shards) shards, dir \(directory)")
-        SpoolWriterCommand.say("reference fsync per record: \(referenceCount) records in \(String(format2: referenceSeconds)) s = \(fmt(referenceRate)) records/s")
-        SpoolWriterCommand.say("spool group commit:         \(count) records in \(String(format2: spoolSeconds)) s = \(fmt(spoolRate)) records/s, \(fsyncs) commit rounds (\(String(format2: Double(count) / Double(max(fsyncs, 1)))) records per round)")
-        SpoolWriterCommand.say("spool ratio \(String(format2: spoolRate / referenceRate))x fsync-per-record")
+        Output.say("bench spool: \(bytes)-byte records, \(concurrency) appends outstanding, \(shards) shards, dir \(directory)")
+        Output.say("reference fsync per record: \(referenceCount) records in \(String(format2: referenceSeconds)) s = \(fmt(referenceRate)) records/s")
+        Output.say("spool group commit:         \(count) records in \(String(format2: spoolSeconds)) s = \(fmt(spoolRate)) records/s, \(fsyncs) commit rounds (\(String(format2: Double(count) / Double(max(fsyncs, 1)))) records per round)")
+        Output.say("spool ratio \(String(format2: spoolRate / referenceRate))x fsync-per-record")
         return 0
     }
 }

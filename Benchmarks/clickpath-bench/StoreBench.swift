@@ -5,9 +5,10 @@ import SessionStore
 import Wire
 #if canImport(Glibc)
 import Glibc
+import Workloads
 #endif
 
-/// `clickpath bench store [--batches N] [--warmup N] [--visitors N] [--dir DIR] [--full]`: in one run,
+/// `clickpath-bench store [--batches N] [--warmup N] [--visitors N] [--dir DIR] [--full]`: in one run,
 /// (a) the raw-SQLite reference (`RawSQLiteReference`: the same event rows, table, indexes and
 /// pragmas, 1000-row transactions) and (b) `SessionStore.apply` on realistic batches (100 beacons
 /// of 10 events from many visitors, sessionizer included), single-threaded. Prints events/s of
@@ -30,8 +31,8 @@ enum StoreBench {
             case "--visitors": visitors = Int(value) ?? visitors; index += 2
             case "--dir": directory = value; index += 2
             case "--full": durability = .full; index += 1
-            default: fail("clickpath bench store: unknown option '\(arguments[index])'\n"
-                          + "usage: clickpath bench store [--batches N] [--warmup N] [--visitors N] [--dir DIR] [--full]")
+            default: fail("clickpath-bench store: unknown option '\(arguments[index])'\n"
+                          + "usage: clickpath-bench store [--batches N] [--warmup N] [--visitors N] [--dir DIR] [--full]")
             }
         }
         do {
@@ -39,7 +40,7 @@ enum StoreBench {
                                directory: directory,
                                durability: durability)
         } catch {
-            fail("clickpath bench store: \(error)")
+            fail("clickpath-bench store: \(error)")
         }
     }
 

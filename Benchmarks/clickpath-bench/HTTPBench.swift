@@ -1,4 +1,4 @@
-// `clickpath bench http`: our HTTP server against nginx in the same run, same load generator,
+// `clickpath-bench http`: our HTTP server against nginx in the same run, same load generator,
 // same ~1 KB POST. Servers are pinned to core 0, wrk to core 1, so the ratio is fair on 2 cores.
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +28,7 @@ enum HTTPBench {
             case "--level": level = true
             case "--built-in-load": builtIn = true
             default:
-                say("usage: clickpath bench http [--duration SECONDS] [--connections N] [--rounds N] [--level] [--built-in-load]")
+                say("usage: clickpath-bench http [--duration SECONDS] [--connections N] [--rounds N] [--level] [--built-in-load]")
                 return 2
             }
             index += 1
@@ -196,7 +196,7 @@ enum HTTPBench {
     static func startOurs(level: Bool) -> RunningServer? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        process.arguments = ["-c", "0", "/proc/self/exe".resolvingSymlink, "bench", "http", "--serve"] + (level ? ["--level"] : [])
+        process.arguments = ["-c", "0", "/proc/self/exe".resolvingSymlink, "http", "--serve"] + (level ? ["--level"] : [])
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -226,7 +226,7 @@ enum HTTPBench {
         let url = "http://127.0.0.1:\(port)/v1/beacons"
         func generate(_ seconds: Int, measure: Bool) -> Result? {
             guard let wrk else {
-                let arguments = ["-c", "1", "/proc/self/exe".resolvingSymlink, "bench", "http", "--load", "\(port)", "\(seconds)", "\(connections)"]
+                let arguments = ["-c", "1", "/proc/self/exe".resolvingSymlink, "http", "--load", "\(port)", "\(seconds)", "\(connections)"]
                 return runPinned(arguments).map(BuiltInLoad.parse)
             }
             return runPinned(["-c", "1", wrk, "-t1", "-c\(connections)", "-d\(seconds)s"] + (measure ? ["--latency"] : [])
@@ -350,7 +350,7 @@ enum BuiltInLoad {
     static func run(_ arguments: [String]) -> Int32 {
         guard arguments.count == 3, let port = UInt16(arguments[0]), let seconds = Int(arguments[1]),
               let connections = Int(arguments[2]), connections > 0 else {
-            HTTPBench.say("usage: clickpath bench http --load PORT SECONDS CONNECTIONS")
+            HTTPBench.say("usage: clickpath-bench http --load PORT SECONDS CONNECTIONS")
             return 2
         }
         let request = Array(("POST /v1/beacons HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 @testable import CollectorCore
+import TestSupport
 
 /// Issue 13: the platform of a visitor's sessions depended on which beacon came first. App
 /// `shop` is a web app in apps.json; beacon A says `platform: mobile` (views at T and T+11 min),

@@ -1,4 +1,4 @@
-// `clickpath spool-writer --dir D [--count N]`: a hidden helper for the spool crash test. It
+// `crash-writer spool-writer --dir D [--count N]`: a helper for the spool crash test. It
 // appends batches with deterministic payloads as fast as group commit allows, prints
 // `durable <sequence>` once each is fsynced and `acked <sequence>` for every third one it then
 // acknowledges. The test SIGKILLs it and checks that every durable, unacknowledged batch
@@ -9,7 +9,6 @@ import Glibc
 import Model
 import CollectorCore
 import Dispatch
-import Wire
 
 enum SpoolWriterCommand {
     /// The payload of batch `sequence`: its length and bytes follow from the number alone.
@@ -44,10 +43,10 @@ enum SpoolWriterCommand {
                 count = n
                 index += 2
             default:
-                return fail("usage: clickpath spool-writer --dir DIR [--count N]")
+                return fail("usage: crash-writer spool-writer --dir DIR [--count N]")
             }
         }
-        guard let directory else { return fail("usage: clickpath spool-writer --dir DIR [--count N]") }
+        guard let directory else { return fail("usage: crash-writer spool-writer --dir DIR [--count N]") }
         do throws(SpoolError) {
             let identity = try ProducerIdentity.load(directory: directory)
             let spool = try Spool(directory: directory + "/spool",

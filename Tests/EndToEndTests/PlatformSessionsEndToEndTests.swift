@@ -5,6 +5,7 @@ import Model
 import Foundation
 import Testing
 @testable import CollectorCore
+import TestSupport
 
 /// Issue 8's proof through real processes: a scripted client posts web, mobile, mini program and
 /// custom beacons over HTTP to a real `collector`, which forwards them over Wire to a real

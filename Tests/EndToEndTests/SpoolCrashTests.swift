@@ -2,34 +2,19 @@
 import Glibc
 #endif
 import Foundation
+import TestSupport
 import Testing
 @testable import CollectorCore
 import Wire
 
-/// The `clickpath` executable built beside this test binary.
-func clickpathExecutable() -> String? {
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    let n = buffer.withUnsafeMutableBytes { readlink("/proc/self/exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4095) }
-    guard n > 0 else { return nil }
-    let me = String(decoding: buffer[0..<n], as: UTF8.self)
-    var directory = me
-    while let slash = directory.lastIndex(of: "/") {
-        directory = String(directory[..<slash])
-        let candidate = directory + "/clickpath"
-        if access(candidate, X_OK) == 0 { return candidate }
-        if directory.hasSuffix("/debug") || directory.hasSuffix("/release") { break }
-    }
-    return nil
-}
-
-/// Same formula as `SpoolWriterCommand.payload`.
+/// Same formula as `SpoolWriterCommand.payload` (Tests/CrashWriter).
 func writerPayload(_ sequence: UInt64) -> [UInt8] {
     let count = 50 + Int(sequence % 37) * 53
     return (0..<count).map { UInt8(truncatingIfNeeded: sequence &* 131 &+ UInt64($0) &* 7) }
 }
 
 @Suite(.serialized) struct SpoolCrashTests {
-    /// Runs `clickpath spool-writer`, SIGKILLs it once it has printed `durableLines` durable ids,
+    /// Runs `crash-writer spool-writer`, SIGKILLs it once it has printed `durableLines` durable ids,
     /// and returns the ids it printed as durable and as acknowledged.
     func runAndKill(directory: String, executable: String, durableLines: Int) throws -> (durable: Set<UInt64>, acked: Set<UInt64>) {
         let process = Process()
@@ -69,8 +54,8 @@ func writerPayload(_ sequence: UInt64) -> [UInt8] {
 
     @Test(arguments: [3])
     func everyDurableBatchReplaysExactlyOnceAfterSIGKILL(kills: Int) throws {
-        guard let executable = clickpathExecutable() else {
-            Issue.record("clickpath executable not found beside the test binary; run `swift build` first")
+        guard let executable = builtExecutable("crash-writer") else {
+            Issue.record("crash-writer executable not found beside the test binary; run `swift build` first")
             return
         }
         let dir = TemporaryDirectory()

@@ -1,4 +1,4 @@
-// `clickpath bench collector [--seconds S] [--clients C]`: the collector end to end over real
+// `clickpath-bench collector [--seconds S] [--clients C]`: the collector end to end over real
 // HTTP and a real Wire connection, per ack mode, against a stand-in shard that acknowledges
 // every batch at once (no SQLite: that is `bench pipeline` with sessiond). `memory` is the
 // same-run reference, so the ratios show what durability costs.
@@ -14,7 +14,7 @@ import Transport
 import Wire
 
 enum CollectorBench {
-    static func say(_ line: String) { SpoolWriterCommand.say(line) }
+    static func say(_ line: String) { Output.say(line) }
 
     static func run(_ arguments: [String]) -> Int32 {
         var seconds = 5.0
@@ -27,7 +27,7 @@ enum CollectorBench {
             case "--clients": clients = Int(arguments[index + 1]) ?? clients
             case "--modes": modes = arguments[index + 1].split(separator: ",").compactMap { AckMode(rawValue: String($0)) }
             default:
-                say("usage: clickpath bench collector [--seconds S] [--clients C] [--modes memory,spool,sessiond]")
+                say("usage: clickpath-bench collector [--seconds S] [--clients C] [--modes memory,spool,sessiond]")
                 return 2
             }
             index += 2

@@ -1,6 +1,6 @@
 /// A realistic ~1.2 KB web beacon with 10 events (a page view, actions, requests, a resource, a
 /// failed request, an error, a heartbeat, a custom event, props and timings): the one body the
-/// parser's tests and `clickpath bench ingress` share.
+/// parser's tests and `clickpath-bench ingress` share.
 public enum SampleBeacon {
     public static let realistic = #"""
         {"app":"shop","platform":"web","visitor":"v-7f3a9c2e-41d8","session":"s-1700000000-ab12","user":"alice@example.com",

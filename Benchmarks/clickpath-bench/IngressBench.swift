@@ -6,8 +6,9 @@ import Foundation
 import Beacon
 import Wire
 import JSON
+import Workloads
 
-/// `clickpath bench ingress`: the beacon parser against Foundation's JSONDecoder on the same
+/// `clickpath-bench ingress`: the beacon parser against Foundation's JSONDecoder on the same
 /// ~1.2 KB beacon with 10 events, in the same run.
 enum IngressBench {
     static let body = Array(SampleBeacon.realistic.utf8)
@@ -60,7 +61,7 @@ enum IngressBench {
             case "--rounds": rounds = max(1, value ?? rounds); index += 1
             case "--parser-only": break
             default:
-                HTTPBench.say("usage: clickpath bench ingress [--iterations N] [--parser-only] [--duration S] [--connections N] [--rounds N]")
+                HTTPBench.say("usage: clickpath-bench ingress [--iterations N] [--parser-only] [--duration S] [--connections N] [--rounds N]")
                 return 2
             }
             index += 1

@@ -3,54 +3,9 @@ import Glibc
 #endif
 import Dispatch
 import Foundation
+import TestSupport
 import Testing
 @testable import CollectorCore
-
-/// A `sessiond` process on loopback.
-struct SessiondProcess {
-    let process = Process()
-    let wirePort: UInt16
-    let httpPort: UInt16
-    let exited = DispatchSemaphore(value: 0)
-
-    /// Ports default to fresh ones; a restart passes the previous process's. `extra` flags go
-    /// after the standard ones (e.g. `--tick 100ms`).
-    init(executable: String, directory: String, apps: String, wirePort: UInt16? = nil, httpPort: UInt16? = nil,
-         extra: [String] = []) throws {
-        self.wirePort = wirePort ?? unusedPort()
-        self.httpPort = httpPort ?? unusedPort()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--shard-id", "s1", "--db", directory + "/sessiond.db", "--apps", apps,
-                             "--wire", "127.0.0.1:\(self.wirePort)", "--http", "127.0.0.1:\(self.httpPort)"] + extra
-        let output = Pipe()
-        process.standardOutput = output
-        let exited = self.exited
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        var text = ""
-        while !text.contains("listening") {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-        }
-        guard text.contains("listening") else { throw SpoolError.corrupt(path: executable, reason: "sessiond did not start: \(text)") }
-    }
-
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        exited.wait()
-    }
-
-    /// Does nothing once the process has ended (a `defer` may stop a process already replaced).
-    func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        if exited.wait(timeout: .now() + .seconds(60)) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-}
 
 /// The arguments of a `collector` in front of `shard`, keeping its data in `directory/collector`.
 func collectorArguments(for shard: SessiondProcess, directory: String, apps: String, ack: AckMode,

@@ -1,4 +1,4 @@
-// `clickpath bench pipeline [--seconds S] [--clients C] [--modes memory,spool,sessiond]
+// `clickpath-bench pipeline [--seconds S] [--clients C] [--modes memory,spool,sessiond]
 // [--load new-visitors|visits]`: real `collector` and `sessiond` processes on loopback, durable
 // (sessiond commits to SQLite), per ack mode: keep-alive clients post beacons of 10 events for S
 // seconds (`new-visitors`: ~1 KB, each from a new visitor, the store's worst case; `visits`:
@@ -15,9 +15,10 @@ import Dispatch
 import Foundation
 import SessionStore
 import Synchronization
+import Workloads
 
 enum PipelineBench {
-    static func say(_ line: String) { SpoolWriterCommand.say(line) }
+    static func say(_ line: String) { Output.say(line) }
 
     struct BenchError: Error, CustomStringConvertible { var description: String }
 
@@ -36,7 +37,7 @@ enum PipelineBench {
             case "--load" where ["new-visitors", "visits"].contains(arguments[index + 1]):
                 visits = arguments[index + 1] == "visits"
             default:
-                say("usage: clickpath bench pipeline [--seconds S] [--clients C] [--modes memory,spool,sessiond] "
+                say("usage: clickpath-bench pipeline [--seconds S] [--clients C] [--modes memory,spool,sessiond] "
                     + "[--load new-visitors|visits]")
                 return 2
             }
@@ -121,14 +122,14 @@ enum PipelineBench {
         defer { sessiond.stop() }
         let ports = try sessiond.await("listening ")
         func port(_ key: String) -> UInt16 {
-            ports.split(separator: " ").first { $0.hasPrefix(key) }.flatMap { UInt16($0.dropFirst(key.count)) } ?? 0
+            ports.split(separator: " ").first { $0.hasPrefix(key) }.flatMap { UInt16($0.split(separator: ":").last ?? "") } ?? 0
         }
         let wire = port("wire="), query = port("http=")
         let collector = try Daemon(try executable("collector"), [
             "--http", "127.0.0.1:0", "--shards", "s1=127.0.0.1:\(wire)", "--data-dir", directory + "/collector",
             "--apps", apps, "--ack", mode.rawValue], output: directory + "/collector.log")
         defer { collector.stop() }
-        guard let port = UInt16(try collector.await("listening on 127.0.0.1:")) else { throw BenchError(description: "collector port") }
+        guard let port = UInt16(try collector.await("listening http=127.0.0.1:")) else { throw BenchError(description: "collector port") }
 
         let latencies = Mutex<[UInt64]>([])
         let freshness = Mutex<[Double]>([])
