@@ -144,7 +144,7 @@ public struct SessionRow: Sendable, Hashable {
     static let columnCount: Int32 = 48
 
     /// Binds parameters 1...48 in the order of `columns` (`vid` is parameter 3): the growth
-    /// parameters, then identity, start and the rest.
+    /// parameters, then identity, start and the first-seen fields.
     func bind(to statement: Statement, vid: Int64) throws(StoreError) {
         try bindGrowth(to: statement)
         try statement.bind(2, app)
@@ -174,10 +174,9 @@ public struct SessionRow: Sendable, Hashable {
         try statement.bind(48, device?.appVersion)
     }
 
-    /// Binds only the parameters of the narrow UPDATE of a live session that grew (the hot path:
-    /// every batch, every active visitor), leaving identity and start columns unbound; `bind`
-    /// adds those.
-    func bindGrowth(to statement: Statement) throws(StoreError) {
+    /// The parameters of the columns that change while a live session grows (the ones the
+    /// narrow UPDATE writes); `bind` adds the others.
+    private func bindGrowth(to statement: Statement) throws(StoreError) {
         var pages: [UInt8] = []
         EventCodec.putVarint(UInt64(pagesVisited.count), &pages)
         for page in pagesVisited { EventCodec.putString(page, &pages) }

@@ -49,9 +49,14 @@ extension SessionStore {
     /// Writes one session row and keeps its terms, deciding from the sessionizer's placements
     /// (only a slow-path recomputation reads the old row's extent):
     /// - revision 1: a new session, INSERT;
-    /// - placed only after its first event: the fast path appended new events to it, so its
-    ///   identity, start and entry page are unchanged; while still live a narrow UPDATE leaves
-    ///   every filter index alone; terms come from the appended events;
+    /// - placed only after its first event: the fast path appended new events to it; while still
+    ///   live a narrow UPDATE writes the columns that grow and leaves the filter indexes of the
+    ///   others alone. It applies only when the row already holds every column it leaves out
+    ///   (the first-seen ones included: entry page, client session, device, which the appended
+    ///   events give when the earlier ones lacked them); otherwise every column is written. So a
+    ///   row's fingerprint is only ever stored with the whole summary it digests, and a later
+    ///   recomputation that finds the same fingerprint may rightly skip the write;
+    ///   terms come from the appended events;
     /// - anything else (completed by the watermark, recomputed after a late event): every column;
     ///   when its events changed (it has a placement) its terms are rebuilt from its events.
     private func write(_ row: SessionRow, placed: [Placement], vid: Int64, newEvents: [TrackedEvent],
@@ -73,39 +78,11 @@ extension SessionStore {
             try insert.run()
             sid = connection.lastInsertRowID
         } else {
-            let grows = appendedFrom != nil && row.live
-            let sql = grows
-                ? """
-                  UPDATE sessions SET user_tag = ?5, end_ts = ?10, duration = ?11, active_time = ?12,
-                      event_count = ?13, views = ?14, actions = ?15, requests = ?16, resources = ?17, errors = ?18,
-                      failed_requests = ?19, failed_resources = ?20, crashes = ?21, heartbeats = ?22,
-                      frustrated_actions = ?23, satisfied_ratings = ?24, tolerating_ratings = ?25,
-                      frustrated_ratings = ?26, last_rating = ?27, exit_page = ?29, pages_visited = ?30,
-                      experience = ?31, health = ?32, health_reasons = ?33, revision = ?36, rules_id = ?40,
-                      last_ts = ?42, last_event_id = ?43, fingerprint = ?44, updated_at = ?49
-                  WHERE id = ?1 RETURNING sid
-                  """
-                : """
-                  UPDATE sessions SET user_tag = ?5, client_session = ?6, device = ?8, start_ts = ?9,
-                      end_ts = ?10, duration = ?11, active_time = ?12, event_count = ?13, views = ?14,
-                      actions = ?15, requests = ?16, resources = ?17, errors = ?18, failed_requests = ?19,
-                      failed_resources = ?20, crashes = ?21, heartbeats = ?22, frustrated_actions = ?23,
-                      satisfied_ratings = ?24, tolerating_ratings = ?25, frustrated_ratings = ?26,
-                      last_rating = ?27, entry_page = ?28, exit_page = ?29, pages_visited = ?30,
-                      experience = ?31, health = ?32, health_reasons = ?33, end_reason = ?34, live = ?35,
-                      revision = ?36, previous_id = ?37, continued = ?38, merged_into = NULL, rules_id = ?40,
-                      first_event_id = ?41, last_ts = ?42, last_event_id = ?43, fingerprint = ?44,
-                      browser = ?45, os = ?46, device_type = ?47, app_version = ?48, updated_at = ?49
-                  WHERE id = ?1 RETURNING sid
-                  """
-            let update = try connection.statement(sql)
-            defer { update.reset() }
-            if grows { try row.bindGrowth(to: update) } else { try row.bind(to: update, vid: vid) }
-            try update.bind(49, now)
-            guard try update.step() else {
-                throw .corruptRow("session \(row.id) revision \(row.revision) has no stored row to update")
+            if appendedFrom != nil && row.live, let grown = try updateGrowth(row, vid: vid, now: now) {
+                sid = grown
+            } else {
+                sid = try updateAll(row, vid: vid, now: now)
             }
-            sid = update.int64(0)
         }
         // A completed session gets no more terms on the hot path: forget what is stored.
         defer { if !row.live { storedTerms[sid] = nil } }
@@ -126,6 +103,53 @@ extension SessionStore {
                 try rebuildTerms(sid: sid, row: row, vid: vid)
             }
         }
+    }
+
+    /// The narrow UPDATE of a live session that grew: nil when the row does not hold every column
+    /// it leaves out (then nothing was written).
+    private func updateGrowth(_ row: SessionRow, vid: Int64, now: Int64) throws(StoreError) -> Int64? {
+        let update = try connection.statement("""
+            UPDATE sessions SET user_tag = ?5, end_ts = ?10, duration = ?11, active_time = ?12,
+                event_count = ?13, views = ?14, actions = ?15, requests = ?16, resources = ?17, errors = ?18,
+                failed_requests = ?19, failed_resources = ?20, crashes = ?21, heartbeats = ?22,
+                frustrated_actions = ?23, satisfied_ratings = ?24, tolerating_ratings = ?25,
+                frustrated_ratings = ?26, last_rating = ?27, exit_page = ?29, pages_visited = ?30,
+                experience = ?31, health = ?32, health_reasons = ?33, revision = ?36, rules_id = ?40,
+                last_ts = ?42, last_event_id = ?43, fingerprint = ?44, updated_at = ?49
+            WHERE id = ?1 AND app = ?2 AND vid = ?3 AND visitor = ?4 AND client_session IS ?6 AND platform = ?7
+                AND device IS ?8 AND start_ts = ?9 AND entry_page IS ?28 AND end_reason IS ?34 AND live = ?35
+                AND previous_id IS ?37 AND continued = ?38 AND merged_into IS ?39 AND first_event_id = ?41
+                AND browser IS ?45 AND os IS ?46 AND device_type IS ?47 AND app_version IS ?48
+            RETURNING sid
+            """)
+        defer { update.reset() }
+        try row.bind(to: update, vid: vid)
+        try update.bind(49, now)
+        return try update.step() ? update.int64(0) : nil
+    }
+
+    /// Every column of a stored session.
+    private func updateAll(_ row: SessionRow, vid: Int64, now: Int64) throws(StoreError) -> Int64 {
+        let update = try connection.statement("""
+            UPDATE sessions SET user_tag = ?5, client_session = ?6, device = ?8, start_ts = ?9,
+                end_ts = ?10, duration = ?11, active_time = ?12, event_count = ?13, views = ?14,
+                actions = ?15, requests = ?16, resources = ?17, errors = ?18, failed_requests = ?19,
+                failed_resources = ?20, crashes = ?21, heartbeats = ?22, frustrated_actions = ?23,
+                satisfied_ratings = ?24, tolerating_ratings = ?25, frustrated_ratings = ?26,
+                last_rating = ?27, entry_page = ?28, exit_page = ?29, pages_visited = ?30,
+                experience = ?31, health = ?32, health_reasons = ?33, end_reason = ?34, live = ?35,
+                revision = ?36, previous_id = ?37, continued = ?38, merged_into = NULL, rules_id = ?40,
+                first_event_id = ?41, last_ts = ?42, last_event_id = ?43, fingerprint = ?44,
+                browser = ?45, os = ?46, device_type = ?47, app_version = ?48, updated_at = ?49
+            WHERE id = ?1 RETURNING sid
+            """)
+        defer { update.reset() }
+        try row.bind(to: update, vid: vid)
+        try update.bind(49, now)
+        guard try update.step() else {
+            throw .corruptRow("session \(row.id) revision \(row.revision) has no stored row to update")
+        }
+        return update.int64(0)
     }
 
     /// The extent of a stored session before this write (slow-path recomputations only).
