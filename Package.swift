@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "BeaconTests", dependencies: ["Beacon", "JSON", "Wire", "Config", "CZlib"], exclude: ["Data"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "TestSupport", "Beacon", "Transport", "Wire", "Config"]),
         .testTarget(name: "SessiondCoreTests",
-                    dependencies: ["SessiondCore", "SessionStore", "Transport", "Wire", "Config"]),
+                    dependencies: ["SessiondCore", "SessionStore", "Sessionizer", "Transport", "Wire", "Config"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Wire", "Transport", "Config", "JSON"]),
     ],
     swiftLanguageModes: [.v6]

@@ -31,7 +31,7 @@ public struct QueryResponse: Sendable {
 public final class QueryService {
     public let connection: Connection
     private let pins: SortPins
-    private var thresholds: [Int64: Int64] = [:]
+    private var apdexRules: [Int64: ApdexRule] = [:]
 
     /// Opens a read-only connection to the store at `path`. The writer must have installed `pins`.
     public init(path: String, pins: SortPins) throws(StoreError) {
@@ -235,16 +235,17 @@ public final class QueryService {
             .map(\.event)
     }
 
-    func threshold(_ rulesID: Int64) throws -> Int64 {
-        if let known = thresholds[rulesID] { return known }
-        let t = try SessionStore.ruleSet(rulesID, on: connection).apdexThreshold
-        thresholds[rulesID] = t
-        return t
+    /// The Apdex rule of the rule set (config version) a session was computed with.
+    func apdexRule(_ rulesID: Int64) throws -> ApdexRule {
+        if let known = apdexRules[rulesID] { return known }
+        let rule = ApdexRule(try SessionStore.ruleSet(rulesID, on: connection))
+        apdexRules[rulesID] = rule
+        return rule
     }
 
     public func session(_ id: String) throws -> [UInt8] {
         let found = try find(id)
-        let timeline = TimelineNode.build(try events(found), threshold: try threshold(found.row.rulesID))
+        let timeline = TimelineNode.build(try events(found), rule: try apdexRule(found.row.rulesID))
         var next: String?
         let sql = """
             SELECT id FROM sessions WHERE vid = ? AND merged_into IS NULL

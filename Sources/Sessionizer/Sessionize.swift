@@ -101,7 +101,7 @@ func compute(_ events: [TrackedEvent], limits: Limits, platform: Platform, visit
     var orphans: [Int] = []
     var open: (state: SessionState, from: Int)?
     var continued = firstContinued
-    var noRatings: ExactRatings? = ExactRatings(erroredParents: [])
+    var noRatings: ExactRatings? = ExactRatings()
     for index in events.indices {
         let tracked = events[index]
         if let current = open, case let .close(reason) = current.state.boundary(before: tracked, limits) {
@@ -126,8 +126,7 @@ func compute(_ events: [TrackedEvent], limits: Limits, platform: Platform, visit
     var previousReason: EndReason? = nil
     for (position, segment) in segments.enumerated() {
         let slice = events[segment.range]
-        var exact: ExactRatings? = ExactRatings(
-            erroredParents: Set(slice.lazy.filter { $0.event.errorsParent }.compactMap { $0.event.parent.map(ByteKey.init) }))
+        var exact: ExactRatings? = ExactRatings(session: slice)
         let isContinued = position == 0 ? firstContinued : (previousReason?.continues ?? false)
         var state = SessionState(first: slice[slice.startIndex], continued: isContinued)
         for tracked in slice { _ = state.absorb(tracked, limits, exact: &exact) }
