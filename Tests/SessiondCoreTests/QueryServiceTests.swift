@@ -26,11 +26,11 @@ final class StoreFixture {
     }
     var sequence: UInt64 = 0
 
-    init() throws {
+    init(rules: @escaping RulesProvider = { _, platform in SessionRules.defaults(for: platform) }) throws {
         dir = NSTemporaryDirectory() + "sessiond-query-\(UInt64.random(in: 0...UInt64.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         path = dir + "/sessions.db"
-        store = try SessionStore(path: path, now: Self.t0) { _, platform in SessionRules.defaults(for: platform) }
+        store = try SessionStore(path: path, now: Self.t0, rules: rules)
         let time = time
         pins = SortPins { time.ms.load(ordering: .relaxed) }
         try pins.install(on: store.connection)
