@@ -3,11 +3,13 @@ import Wire
 
 extension SessionStore {
     /// Writes one visitor's decisions in the order the sessionizer asks for: retired ids, upserts,
-    /// placements (reflected in session terms), orphan heartbeats (already stored as events), links.
-    /// `newEvents` are the batch's new events of this visitor (for incremental terms).
+    /// placements (reflected in session terms and orphan heartbeats), orphan heartbeats (already
+    /// stored as events: recorded in `orphan_heartbeats`), links.
+    /// `newEvents` are the batch's new events of this visitor (for incremental terms);
+    /// `visitorIsNew`: nothing of the visitor was stored before this batch (so no orphan either).
     /// Returns how many session rows were written.
     func write(_ update: VisitorUpdate, vid: Int64, platform: Platform, newEvents: [TrackedEvent],
-               now: Int64) throws(StoreError) -> Int {
+               visitorIsNew: Bool = false, now: Int64) throws(StoreError) -> Int {
         var written = 0
         for retirement in update.retired {
             let retire = try connection.statement("""
@@ -26,13 +28,28 @@ extension SessionStore {
             try deleteTerms(sid: sid)
             written += 1
         }
-        guard !update.upserts.isEmpty || !update.userTags.isEmpty else { return written }
-        let rulesID = try ruleSetID(app: update.app, platform: platform).0
-        for record in update.upserts {
-            let row = SessionRow(record, rulesID: rulesID)
-            let placed = update.placements.filter { $0.session == record.id }
-            try write(row, placed: placed, vid: vid, newEvents: newEvents, now: now)
-            written += 1
+        if !update.upserts.isEmpty {
+            let rulesID = try ruleSetID(app: update.app, platform: platform).0
+            for record in update.upserts {
+                let row = SessionRow(record, rulesID: rulesID)
+                let placed = update.placements.filter { $0.session == record.id }
+                try write(row, placed: placed, vid: vid, newEvents: newEvents, now: now)
+                written += 1
+                // A stretch placed anew may now hold heartbeats that were orphans (a late event
+                // before them opened a session). Events appended to a live session come after its
+                // last event, and no orphan follows a live session: nothing to look for there.
+                if !visitorIsNew && !Self.appends(placed, to: row) {
+                    for placement in placed { try deleteOrphans(vid: vid, from: placement.from, through: placement.to) }
+                }
+            }
+        }
+        for heartbeat in update.orphanHeartbeats {
+            let insert = try connection.statement(
+                "INSERT OR IGNORE INTO orphan_heartbeats(vid, ts, event_id) VALUES (?, ?, ?)")
+            try insert.bind(1, vid)
+            try insert.bind(2, heartbeat.ts)
+            try insert.bind(3, heartbeat.id)
+            try insert.run()
         }
         for tag in update.userTags {
             let link = try connection.statement(
@@ -61,8 +78,7 @@ extension SessionStore {
     ///   when its events changed (it has a placement) its terms are rebuilt from its events.
     private func write(_ row: SessionRow, placed: [Placement], vid: Int64, newEvents: [TrackedEvent],
                        now: Int64) throws(StoreError) {
-        let appendedFrom = placed.count == 1 && row.revision > 1 && row.firstEvent < placed[0].from
-            ? placed[0].from : nil
+        let appendedFrom = Self.appends(placed, to: row) ? placed[0].from : nil
         // A slow-path recomputation of a stored session: remember its old extent for the terms.
         let previous = row.revision > 1 && appendedFrom == nil && !placed.isEmpty ? try extent(of: row.id) : nil
         let sid: Int64
@@ -150,6 +166,24 @@ extension SessionStore {
             throw .corruptRow("session \(row.id) revision \(row.revision) has no stored row to update")
         }
         return update.int64(0)
+    }
+
+    /// The fast path appended new events to a stored session: one placement, after its first event.
+    static func appends(_ placed: [Placement], to row: SessionRow) -> Bool {
+        placed.count == 1 && row.revision > 1 && row.firstEvent < placed[0].from
+    }
+
+    /// Forgets the visitor's orphan heartbeats with keys in `from...through`.
+    func deleteOrphans(vid: Int64, from: EventKey, through: EventKey) throws(StoreError) {
+        let delete = try connection.statement("""
+            DELETE FROM orphan_heartbeats WHERE vid = ?1 AND (ts, event_id) >= (?2, ?3) AND (ts, event_id) <= (?4, ?5)
+            """)
+        try delete.bind(1, vid)
+        try delete.bind(2, from.ts)
+        try delete.bind(3, from.id)
+        try delete.bind(4, through.ts)
+        try delete.bind(5, through.id)
+        try delete.run()
     }
 
     /// The extent of a stored session before this write (slow-path recomputations only).

@@ -311,6 +311,11 @@ public final class QueryService {
                 partial.addErrors(message: e.message ?? e.name ?? "(no message)")
             }
         }
+        let orphans = SessionSQL.statsOrphanHeartbeats(q)
+        try connection.withTransientStatement(orphans.sql) { statement throws(StoreError) in
+            try bind(orphans.bindings, statement)
+            if try statement.step() { partial.orphanHeartbeats = statement.int64(0) }
+        }
         return partial
     }
 
