@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "TestSupport", "Beacon", "Transport", "Wire", "Config"]),
         .testTarget(name: "SessiondCoreTests",
                     dependencies: ["SessiondCore", "SessionStore", "Sessionizer", "Transport", "Wire", "Config"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Wire", "Transport", "Config", "JSON"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Wire", "Transport", "Config", "JSON", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import TestSupport
 import Testing
 @testable import CollectorCore
 
@@ -57,6 +58,7 @@ import Testing
         shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps, wirePort: shard.wirePort,
                                     httpPort: shard.httpPort, extra: ["--tick", "100ms"])
         try afterRestart(&run)
+        expectReplayClean(databasePath: dir.path + "/sessiond.db")
         #expect(front.kill(SIGTERM) == 0)
     }
 
