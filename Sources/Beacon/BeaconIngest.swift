@@ -1,4 +1,4 @@
-import Wire
+import Model
 import Config
 
 /// What the collector needs to know about one application to admit its beacons, built from

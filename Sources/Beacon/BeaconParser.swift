@@ -1,10 +1,10 @@
 #if canImport(Glibc)
+import Model
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 import JSON
-import Wire
 
 /// A beacon body after parsing: the envelope with the events that are valid by themselves (in
 /// client order), the client index of each, and the events rejected by the parser with their

@@ -1,4 +1,4 @@
-import Wire
+import Model
 
 /// Recognises crawlers, headless browsers and HTTP libraries by User-Agent, from the list in
 /// `Sources/Beacon/bots.txt` (embedded in the binary as `BotListData.swift`). Matching is one pass

@@ -1,4 +1,4 @@
-import Wire
+import Model
 import Config
 
 /// Why one event of a beacon was not accepted. The beacon's other events are unaffected.

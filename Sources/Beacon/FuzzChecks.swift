@@ -1,5 +1,5 @@
+import Model
 import JSON
-import Wire
 import Config
 
 /// The invariants the fuzz targets (Tests/Fuzz/beacon, Tests/Fuzz/inflate) check on every

@@ -2,6 +2,7 @@
 // spool) → one Wire client per shard (Transport). Testable in-process: the `collector`
 // executable only parses settings and calls `start`.
 #if canImport(Glibc)
+import Model
 import Glibc
 #endif
 import Beacon

@@ -1,4 +1,5 @@
 // The collector's options (flags and CLICKPATH_* variables), turned into a configuration.
+import Model
 import Beacon
 import Config
 import Transport

@@ -1,6 +1,7 @@
 // Accepted beacons → shard (rendezvous) → open batch → spool (durable, with its id) → sender.
 // The HTTP handler calls `submit`; the answer comes back through the completion per `--ack`.
 #if canImport(Glibc)
+import Model
 import Glibc
 #endif
 import Dispatch

@@ -2,6 +2,7 @@
 // `maxInFlight` are unanswered at a time, a lost connection puts the unanswered ones back at the
 // front (re-sent byte for byte from the spool, same ids), and a batch past `--spool-max-age` is
 // dead-lettered instead of sent.
+import Model
 import Wire
 
 /// sessiond's answer to one batch (Wire `BatchAck`).

@@ -1,6 +1,7 @@
 // One Transport `WireClient` per sessiond shard, wired to the pipeline's senders: frames go out
 // through the client (which keeps them until their BatchAck and re-sends them after a
 // reconnect), BatchAcks come back to the sender, connection state feeds /readyz and metrics.
+import Model
 import Transport
 import Wire
 

@@ -4,6 +4,7 @@
 // (Transport's `WireClient`) is attached with `resendsUnanswered: true` and only reports
 // `reachable(_:)` and each `BatchAck`; one that does not reports `connected()` and
 // `disconnected()` so this sender re-sends from the spool.
+import Model
 import Synchronization
 import Wire
 

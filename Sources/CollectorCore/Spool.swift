@@ -8,6 +8,7 @@
 // order never brings an acknowledged batch back. One dedicated thread writes; appends that
 // arrive while it is busy share the next fsync (group commit).
 #if canImport(Glibc)
+import Model
 import Glibc
 #endif
 import Foundation

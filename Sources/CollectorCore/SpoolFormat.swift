@@ -7,6 +7,7 @@
 //
 // A crash can leave a record half written at the tail of a segment; the magic, the bounded
 // length and the checksum detect it and replay cuts the file there.
+import Model
 import Wire
 
 enum SpoolRecordKind: UInt8 {

@@ -1,6 +1,7 @@
 // The files of the spool. Owned by the spool's writer thread after `open()`; nothing else
 // touches this state.
 #if canImport(Glibc)
+import Model
 import Glibc
 #endif
 import Dispatch

@@ -1,4 +1,5 @@
 // The production `BatchEncoder`: Wire's EventBatch frame, checksum included.
+import Model
 import Wire
 
 public struct WireBatchEncoder: BatchEncoder {

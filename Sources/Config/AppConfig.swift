@@ -1,5 +1,5 @@
+import Model
 import JSON
-import Wire
 
 /// How fast one application may send, per collector: a token bucket of `perSecond` beacons (or
 /// events) refilled continuously, holding at most `burst`.

@@ -1,5 +1,5 @@
+import Model
 import JSON
-import Wire
 
 /// Turns the JSON tree of `apps.json` into `AppConfig`, enforcing what
 /// `Schemas/apps.schema.json` says. Every error names the field's path.

@@ -1,3 +1,4 @@
+import Model
 import Wire
 
 /// The beacon envelope fields each event keeps for the sessionizer (client session id, user tag,

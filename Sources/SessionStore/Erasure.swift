@@ -1,3 +1,4 @@
+import Model
 import Wire
 
 /// Privacy erasure: every session and event of a user tag or visitor is deleted, and a tombstone

@@ -1,3 +1,4 @@
+import Model
 import Wire
 
 /// The compact encoding of an event's optional fields (the `body` column of `events`).

@@ -1,3 +1,4 @@
+import Model
 import CSQLite
 import Sessionizer
 import Wire

@@ -1,3 +1,4 @@
+import Model
 import Config
 
 /// Stores an application's session rules (its config version) in `rule_sets`, so replay can

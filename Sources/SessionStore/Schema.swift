@@ -1,5 +1,5 @@
 /// The schema, as an ordered list of migrations. A migration is never edited once released:
-/// a change is a new migration appended to `all`. The README (`## Storage`) documents the tables.
+/// a change is a new migration appended to `all`. `Sources/SessionStore/README.md` (Schema) documents the tables.
 public enum Schema {
     public struct Migration: Sendable {
         public let version: Int

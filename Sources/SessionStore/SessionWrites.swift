@@ -1,3 +1,4 @@
+import Model
 import Sessionizer
 import Wire
 

@@ -1,3 +1,4 @@
+import Model
 import Wire
 
 /// A small JSON writer over a byte buffer: no Foundation, no intermediate values. Commas are placed

@@ -1,6 +1,7 @@
+import Model
 import Wire
 
-/// Session fields filtered by text (README "Query API", filter table).
+/// Session fields filtered by text (Schemas/README.md, "Filters and negation").
 public enum TextField: String, CaseIterable, Sendable, Hashable {
     case app, visitor, user, platform, browser, os, deviceType, appVersion, experience, health
     case endReason, status, entryPage, exitPage, page, action

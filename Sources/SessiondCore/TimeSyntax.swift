@@ -1,6 +1,7 @@
+import Model
 import Config
 
-/// The time and duration forms accepted by query parameters (README "Query API").
+/// The time and duration forms accepted by query parameters (Schemas/README.md, "Query API").
 public enum TimeSyntax {
     /// A non-negative decimal integer, without sign or spaces, that fits in Int64.
     public static func integer(_ text: Substring) -> Int64? {

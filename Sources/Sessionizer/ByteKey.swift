@@ -1,3 +1,4 @@
+import Model
 /// A string compared and hashed by its UTF-8 bytes, as SQLite's BINARY collation compares it.
 /// Swift's `String ==` treats canonically equivalent strings as equal ("\u{E9}" == "e\u{301}"),
 /// while the store's UNIQUE indexes keep both: ids, parents and page names must use bytes here

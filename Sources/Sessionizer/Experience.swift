@@ -1,5 +1,4 @@
-import Config
-import Wire
+import Model
 
 // BRIEF "Session rules": how an action or view is rated, what a failed request or resource is,
 // and a session's experience and health. The one definition of each: the sessionizer's summaries,

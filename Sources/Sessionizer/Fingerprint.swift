@@ -1,4 +1,4 @@
-import Wire
+import Model
 
 /// A 64-bit digest over a canonical encoding, word at a time (multiply-xorshift mixing, in the
 /// spirit of FNV-1a but 8 bytes per step). Stable across processes (unlike `Hasher`), so a

@@ -1,5 +1,4 @@
-import Config
-import Wire
+import Model
 
 /// Session rule numbers resolved once: nil (or a negative number) switches a rule off.
 struct Limits: Sendable, Hashable {

@@ -1,5 +1,4 @@
-import Config
-import Wire
+import Model
 
 /// One session found by `sessionize`.
 public struct SessionDraft: Sendable, Hashable {

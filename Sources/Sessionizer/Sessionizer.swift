@@ -1,5 +1,4 @@
-import Config
-import Wire
+import Model
 
 /// The incremental sessionizer: pure state owned by one writer (sessiond's writer thread).
 /// It keeps a small summary per live session (no events) and turns new events plus a

@@ -1,5 +1,4 @@
-import Config
-import Wire
+import Model
 
 // Public vocabulary of the sessionizer: what goes in (tracked events, stored sessions read back
 // through `EventHistory`) and what comes out (session summaries and `VisitorUpdate` decisions).
@@ -52,24 +51,6 @@ public struct TrackedEvent: Sendable, Hashable {
     }
 
     public var key: EventKey { EventKey(ts: event.ts, id: event.id) }
-}
-
-/// Why a session ended: BRIEF's closed list. `rawValue` is the name used in JSON and SQL.
-public enum EndReason: String, Sendable, Hashable, CaseIterable {
-    case inactivity = "inactivity"
-    case heartbeatTimeout = "heartbeat-timeout"
-    case maxDuration = "max-duration"
-    case maxActions = "max-actions"
-    case explicitEnd = "explicit-end"
-    case newSessionRequested = "new-session-requested"
-    case clientSessionChanged = "client-session-changed"
-    case background = "background"
-    case processRestart = "process-restart"
-    case crash = "crash"
-    case backstop = "backstop"
-
-    /// The next session of the visitor is a continuation (`continued: true`).
-    public var continues: Bool { self == .maxDuration || self == .maxActions }
 }
 
 /// Everything the session rules compute for one session: a pure function of the session's

@@ -48,7 +48,7 @@ public enum HTTPVersion: Sendable, Hashable {
 }
 
 /// Size, count and time limits of the HTTP server. Every limit answers with a clear status
-/// (see README "Transport").
+/// (see Sources/Transport/README.md).
 public struct HTTPLimits: Sendable, Hashable {
     /// Longest request line (method, target, version); longer gets 414.
     public var maxRequestLineBytes = 8 * 1024

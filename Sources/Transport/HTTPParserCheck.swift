@@ -2,7 +2,7 @@
 // corpus replay in TransportTests, so both hold the parser to the same promises. Pure.
 
 public enum HTTPParserCheck {
-    /// Statuses the parser may refuse a request with (README "Transport").
+    /// Statuses the parser may refuse a request with (Sources/Transport/README.md).
     public static let documentedStatuses: Set<Int> = [400, 408, 413, 414, 417, 431, 501, 505]
 
     /// Limits small enough that inputs of a few hundred bytes reach every limit.

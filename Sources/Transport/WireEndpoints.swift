@@ -2,6 +2,7 @@
 // client that keeps one connection up, re-sends unacknowledged batches after a reconnect and
 // keeps at most the negotiated number of batches in flight (the collector and test clients).
 #if canImport(Glibc)
+import Model
 import Glibc
 #endif
 import CLinux

@@ -2,6 +2,7 @@
 // makes a retry idempotent. Compact on purpose: varints, timestamps as zigzag deltas from the
 // beacon's receivedAt, and a per-batch string table so a URL, prop key or app id repeated
 // across events travels (and is decoded into a String) once. Layout: Schemas/wire/EventBatch.json.
+import Model
 
 /// The beacons of one batch for one shard.
 public struct EventBatch: WireMessage {

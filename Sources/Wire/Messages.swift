@@ -1,5 +1,7 @@
 /// A message of the protocol with its own schema versions. Each encodes its payload for a
 /// given version and decodes every version in `versions`.
+import Model
+
 public protocol WireMessage: Sendable, Hashable {
     static var kind: MessageKind { get }
     /// The schema versions this build encodes and decodes (Kafka's `validVersions`).

@@ -1,3 +1,4 @@
+import Model
 import Config
 import CSQLite
 import SessionStore

@@ -1,5 +1,6 @@
 // `clickpath bench wire`: Wire EventBatch encode/decode against Foundation JSONEncoder and
 // JSONDecoder on Codable mirrors of the same events, measured in the same run.
+import Model
 import Foundation
 import Wire
 

@@ -1,3 +1,4 @@
+import Model
 import Testing
 import Wire
 @testable import Beacon
@@ -129,7 +130,7 @@ import Foundation
     }
 
     /// Recall on crawler-user-agents' instances and false drops on fake-useragent's browsers.
-    /// Figures reported in the README; thresholds guard against regressions when editing the list.
+    /// Figures reported in Sources/Beacon/README.md; thresholds guard against regressions when editing the list.
     @Test func recallAndFalseDrops() throws {
         let crawlers = try RepoFiles.lines("Tests/BeaconTests/Data/crawlers.txt")
         let browsers = try RepoFiles.lines("Tests/BeaconTests/Data/browsers.txt")

@@ -1,3 +1,4 @@
+import Model
 import Testing
 @testable import CollectorCore
 import Wire
@@ -55,7 +56,7 @@ import Wire
         #expect(owners == Self.pinnedOwners)
     }
 
-    /// Computed independently by the 12-line Python reference in the README (`## Collector pipeline`).
+    /// Computed independently by the 12-line Python reference in `Sources/CollectorCore/README.md` (Routing).
     static let pinnedOwners = ["shard-d", "shard-b", "shard-a", "shard-e", "shard-b", "shard-b", "shard-b", "shard-c"]
 
     @Test func orderOfShardsDoesNotMatter() {

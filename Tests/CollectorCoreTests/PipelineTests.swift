@@ -1,3 +1,4 @@
+import Model
 import Dispatch
 import Foundation
 import Synchronization

@@ -1,3 +1,4 @@
+import Model
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

@@ -1,4 +1,5 @@
 import Config
+import Model
 import Sessionizer
 @testable import SessionStore
 import Testing

@@ -1,3 +1,4 @@
+import Model
 import Config
 import Foundation
 import Sessionizer

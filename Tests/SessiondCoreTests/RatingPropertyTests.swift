@@ -1,4 +1,5 @@
 import Config
+import Model
 import Foundation
 import Sessionizer
 import SessionStore

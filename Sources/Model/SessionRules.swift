@@ -1,5 +1,3 @@
-import Wire
-
 /// Every number of the session rules (BRIEF "Session rules"), per application.
 /// Durations are milliseconds. `nil` means the rule is switched off.
 public struct SessionRules: Sendable, Hashable {

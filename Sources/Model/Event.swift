@@ -1,5 +1,5 @@
-// The beacon data model as it travels from collector to sessiond.
-// Pure value types shared by Wire, Beacon, Sessionizer and SessionStore.
+// The event data model as it travels from collector to sessiond.
+// Pure value types shared by Wire, Beacon, Config, Sessionizer and SessionStore.
 
 /// The kind of client that produced a beacon. Decides which session rules apply.
 public enum Platform: UInt8, Sendable, Hashable, CaseIterable {
@@ -154,63 +154,4 @@ public struct Device: Sendable, Hashable {
         self.screen = screen
         self.appVersion = appVersion
     }
-}
-
-/// One accepted beacon: the envelope plus the events the collector accepted.
-public struct Beacon: Sendable, Hashable {
-    public var app: String
-    public var platform: Platform
-    /// Persistent visitor id (cookie on the web, device id on mobile).
-    public var visitor: String
-    /// Client session id, when the client has one.
-    public var session: String?
-    /// User tag (login name) set by the application.
-    public var user: String?
-    public var device: Device?
-    /// Client clock at send time, epoch ms.
-    public var sentAt: Int64
-    /// Collector clock at receipt, epoch ms.
-    public var receivedAt: Int64
-    /// Client address after masking (/24 IPv4, /48 IPv6), textual.
-    public var clientAddress: String?
-    public var userAgent: String?
-    public var events: [Event]
-
-    public init(app: String, platform: Platform, visitor: String, session: String? = nil,
-                user: String? = nil, device: Device? = nil, sentAt: Int64, receivedAt: Int64,
-                clientAddress: String? = nil, userAgent: String? = nil, events: [Event]) {
-        self.app = app
-        self.platform = platform
-        self.visitor = visitor
-        self.session = session
-        self.user = user
-        self.device = device
-        self.sentAt = sentAt
-        self.receivedAt = receivedAt
-        self.clientAddress = clientAddress
-        self.userAgent = userAgent
-        self.events = events
-    }
-}
-
-/// Makes a retried batch idempotent (Kafka idempotent producer): producer id, epoch, sequence per shard.
-public struct BatchID: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// Stable per collector data folder.
-    public var producer: UInt64
-    /// Grows on every start of the producer.
-    public var epoch: UInt32
-    /// Grows per batch, per destination shard.
-    public var sequence: UInt64
-
-    public init(producer: UInt64, epoch: UInt32, sequence: UInt64) {
-        self.producer = producer
-        self.epoch = epoch
-        self.sequence = sequence
-    }
-
-    public static func < (lhs: BatchID, rhs: BatchID) -> Bool {
-        (lhs.producer, lhs.epoch, lhs.sequence) < (rhs.producer, rhs.epoch, rhs.sequence)
-    }
-
-    public var description: String { "\(producer)/\(epoch)/\(sequence)" }
 }

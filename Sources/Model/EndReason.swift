@@ -1,0 +1,17 @@
+/// Why a session ended: BRIEF's closed list. `rawValue` is the name used in JSON and SQL.
+public enum EndReason: String, Sendable, Hashable, CaseIterable {
+    case inactivity = "inactivity"
+    case heartbeatTimeout = "heartbeat-timeout"
+    case maxDuration = "max-duration"
+    case maxActions = "max-actions"
+    case explicitEnd = "explicit-end"
+    case newSessionRequested = "new-session-requested"
+    case clientSessionChanged = "client-session-changed"
+    case background = "background"
+    case processRestart = "process-restart"
+    case crash = "crash"
+    case backstop = "backstop"
+
+    /// The next session of the visitor is a continuation (`continued: true`).
+    public var continues: Bool { self == .maxDuration || self == .maxActions }
+}
