@@ -69,9 +69,9 @@ extension SessionStore {
     /// - revision 1: a new session, INSERT;
     /// - placed only after its first event: the fast path appended new events to it; while still
     ///   live a narrow UPDATE writes the columns that grow and leaves the filter indexes of the
-    ///   others alone. It applies only when the row already holds every column it leaves out
-    ///   (the first-seen ones included: entry page, client session, device, which the appended
-    ///   events give when the earlier ones lacked them); otherwise every column is written. So a
+    ///   others alone. It applies only when the row already holds the first-seen values (entry
+    ///   page, client session, device, which the appended events give when the earlier ones
+    ///   lacked them); otherwise every column is written. So a
     ///   row's fingerprint is only ever stored with the whole summary it digests, and a later
     ///   recomputation that finds the same fingerprint may rightly skip the write;
     ///   terms come from the appended events;
@@ -122,8 +122,10 @@ extension SessionStore {
         }
     }
 
-    /// The narrow UPDATE of a live session that grew: nil when the row does not hold every column
-    /// it leaves out (then nothing was written).
+    /// The narrow UPDATE of a live session that grew: nil when the row does not hold the
+    /// session's first-seen values (entry page, client session, device; then nothing was written).
+    /// The other columns it leaves out (identity, start, first event, previous session,
+    /// `continued`, live and end reason) cannot change when events are appended after the last.
     private func updateGrowth(_ row: SessionRow, vid: Int64, now: Int64) throws(StoreError) -> Int64? {
         let update = try connection.statement("""
             UPDATE sessions SET user_tag = ?5, end_ts = ?10, duration = ?11, active_time = ?12,
@@ -133,14 +135,11 @@ extension SessionStore {
                 frustrated_ratings = ?26, last_rating = ?27, exit_page = ?29, pages_visited = ?30,
                 experience = ?31, health = ?32, health_reasons = ?33, revision = ?36, rules_id = ?40,
                 last_ts = ?42, last_event_id = ?43, fingerprint = ?44, updated_at = ?49
-            WHERE id = ?1 AND app = ?2 AND vid = ?3 AND visitor = ?4 AND client_session IS ?6 AND platform = ?7
-                AND device IS ?8 AND start_ts = ?9 AND entry_page IS ?28 AND end_reason IS ?34 AND live = ?35
-                AND previous_id IS ?37 AND continued = ?38 AND merged_into IS ?39 AND first_event_id = ?41
-                AND browser IS ?45 AND os IS ?46 AND device_type IS ?47 AND app_version IS ?48
+            WHERE id = ?1 AND entry_page IS ?28 AND client_session IS ?6 AND device IS ?8
             RETURNING sid
             """)
         defer { update.reset() }
-        try row.bind(to: update, vid: vid)
+        try row.bindGrowth(to: update, firstSeen: true)
         try update.bind(49, now)
         return try update.step() ? update.int64(0) : nil
     }
