@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Model
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Model
 import JSON
 
 /// A beacon body after parsing: the envelope with the events that are valid by themselves (in

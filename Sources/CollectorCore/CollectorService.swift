@@ -2,9 +2,9 @@
 // spool) → one Wire client per shard (Transport). Testable in-process: the `collector`
 // executable only parses settings and calls `start`.
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Beacon
 import Config
 import Dispatch
@@ -13,7 +13,7 @@ import Transport
 import Wire
 
 public struct CollectorConfiguration: Sendable {
-    public var httpHost = "0.0.0.0"
+    public var httpHost = "127.0.0.1"
     public var httpPort: UInt16 = 8080
     public var httpLoops = 1
     /// Holds `producer-id`, `epoch` and `spool/`.
@@ -64,14 +64,21 @@ public final class CollectorService: Sendable {
             responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array("{\"status\":\"ok\"}\n".utf8)))
         }
         router.add(.get, "/readyz") { _, responder in
-            let ready = pipeline.isReady
-            responder.respond(HTTPResponse(status: ready ? 200 : 503, headers: [("Content-Type", "application/json")],
-                                           body: Array((ready ? "{\"ready\":true}\n" : "{\"ready\":false,\"reason\":\"spool full and no shard reachable, or shutting down\"}\n").utf8)))
+            let reason = pipeline.unreadyReason
+            responder.respond(HTTPResponse(status: reason == nil ? 200 : 503, headers: [("Content-Type", "application/json")],
+                                           body: Array((reason.map { "{\"ready\":false,\"reason\":\"\($0)\"}\n" } ?? "{\"ready\":true}\n").utf8)))
         }
         router.add(.get, "/metrics") { _, responder in
             for (family, count) in ingress.botDrops {
-                metrics.counter("clickpath_bots_dropped_total", help: "Beacons dropped as bots (answered 202, never stored), by pattern family.",
-                                labels: [("family", family)]).advance(to: count)
+                switch family.kind {
+                case .bot:
+                    metrics.counter("clickpath_bots_dropped_total", help: "Beacons dropped as bots (answered 202, never stored), by pattern family.",
+                                    labels: [("family", family.name)]).advance(to: count)
+                case .nonBrowser:
+                    metrics.counter("clickpath_non_browser_dropped_total",
+                                    help: "Web beacons dropped because a program that is no browser sent them (answered 202, never stored), by pattern family.",
+                                    labels: [("family", family.name)]).advance(to: count)
+                }
             }
             responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                            body: Array(metrics.render().utf8)))

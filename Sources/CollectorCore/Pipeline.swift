@@ -1,9 +1,9 @@
 // Accepted beacons → shard (rendezvous) → open batch → spool (durable, with its id) → sender.
 // The HTTP handler calls `submit`; the answer comes back through the completion per `--ack`.
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Dispatch
 import Foundation
 import Synchronization
@@ -234,7 +234,7 @@ public final class Pipeline: Sendable {
         }
         s.pendingAppends += 1
         let refusal = spool.append(id: id, shard: shard, createdAt: clock.wallMilliseconds(), payload: frame) { [weak self] result in
-            self?.appended(result, shard: shard, id: id, completions: completions)
+            self?.appended(result, shard: shard, id: id, frame: frame, completions: completions)
         }
         guard let refusal else { return [] }
         s.pendingAppends -= 1
@@ -243,7 +243,8 @@ public final class Pipeline: Sendable {
     }
 
     /// The spool's answer for one append (on the spool thread).
-    private func appended(_ result: Result<SpooledBatch, SpoolError>, shard: String, id: BatchID, completions: [Completion]) {
+    private func appended(_ result: Result<SpooledBatch, SpoolError>, shard: String, id: BatchID, frame: [UInt8],
+                          completions: [Completion]) {
         var answers: [(Completion, SubmitResult)] = []
         switch result {
         case let .success(batch):
@@ -255,7 +256,7 @@ public final class Pipeline: Sendable {
                 return waitsForSpool && s.pendingAppends == 0 ? writeOpenBatches(state: &s) : []
             }
             for (done, result) in answers { done(result) }
-            senders[shard]?.enqueue(batch)
+            senders[shard]?.enqueue(batch, frame: frame)
         case let .failure(error):
             log.write("collector: spooling batch \(id) for shard \(shard) failed: \(error)")
             answers = answer(completions, after: .spoolFailed(error), batch: id)
@@ -376,13 +377,26 @@ public final class Pipeline: Sendable {
         }
     }
 
-    /// For `/readyz`: not ready while the spool is full and no shard is reachable (nothing
-    /// would free space), nor once shutdown began.
-    public var isReady: Bool {
-        guard state.withLock({ $0.accepting }) else { return false }
-        let full = spool.wouldOverflow(adding: SpoolFormat.recordSize(shard: "", payloadCount: 4096))
-        return !full || senders.values.contains { $0.isConnected }
+    /// For `/readyz`: not ready while the spool cannot take a batch (its `--spool-max-bytes`
+    /// bound is reached, or its disk has less than `minimumFreeDiskBytes` free) and no shard is
+    /// reachable (nothing would free space), nor once shutdown began.
+    public var isReady: Bool { unreadyReason == nil }
+
+    /// Why `/readyz` answers 503, nil when ready. Never names a path.
+    public var unreadyReason: String? {
+        guard state.withLock({ $0.accepting }) else { return "shutting down" }
+        if senders.values.contains(where: { $0.isConnected }) { return nil }
+        if spool.wouldOverflow(adding: SpoolFormat.recordSize(shard: "", payloadCount: 4096)) {
+            return "spool full (--spool-max-bytes reached) and no shard reachable"
+        }
+        if let free = FileIO.availableBytes(spool.directory), free < Self.minimumFreeDiskBytes {
+            return "the spool's disk is full (\(free) bytes free) and no shard reachable"
+        }
+        return nil
     }
+
+    /// Free disk below this and the spool counts as full for `/readyz`: one batch may not fit.
+    public static let minimumFreeDiskBytes: Int64 = 64 * 1024
 
     /// Counts the shutdown plan needs.
     public var progress: (inFlight: Int, liveInSpool: Int, pendingAppends: Int) {

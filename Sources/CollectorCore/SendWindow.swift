@@ -1,7 +1,10 @@
-// What to send to one shard, as a pure state machine: spooled batches queue in order, at most
-// `maxInFlight` are unanswered at a time, a lost connection puts the unanswered ones back at the
-// front (re-sent byte for byte from the spool, same ids), and a batch past `--spool-max-age` is
-// dead-lettered instead of sent.
+// What to send to one shard, as a pure state machine and the one owner of unacknowledged
+// batches: spooled batches queue in order, at most the window (`maxInFlight`, and never more than
+// the shard announced) are unanswered at a time, a lost connection puts the unanswered ones back
+// at the front (re-sent byte for byte, same ids), a GoAway drains the window before the
+// connection is renewed, and a batch past `--spool-max-age` is dead-lettered instead of sent.
+// A fresh batch keeps the frame it was spooled with, so its first send needs no read-back; a
+// backlog (more than a window's worth queued) is read back from the spool when its turn comes.
 import Model
 import Wire
 
@@ -44,45 +47,63 @@ public enum DeadLetterCause: Sendable, Equatable, CustomStringConvertible {
 
 public struct SendWindow: Sendable {
     public enum Action: Sendable, Equatable {
-        /// Read the batch from the spool and send its frame.
-        case send(SpooledBatch)
+        /// Send the batch's frame: `frame` when still in memory, else read back from the spool.
+        case send(SpooledBatch, frame: [UInt8]?)
         /// sessiond has it: mark it acknowledged in the spool.
         case acknowledge(SpooledBatch, ShardAnswer)
         /// Move it to the dead-letter file.
         case deadLetter(SpooledBatch, DeadLetterCause)
+        /// A GoAway's window drained: close the connection so that it reconnects.
+        case reconnect
+    }
+
+    private struct Entry: Sendable {
+        var batch: SpooledBatch
+        var frame: [UInt8]?
     }
 
     public let maxInFlight: Int
     /// `--spool-max-age` in milliseconds: an older batch is never sent again.
     public let maxAgeMilliseconds: Int64
-    private var queued: [SpooledBatch] = []
+    private var queued: [Entry] = []
     private var head = 0
-    private var inFlight: [SpooledBatch] = []
+    private var inFlight: [Entry] = []
+    /// Unanswered batches allowed on the current connection: `maxInFlight`, or less when the
+    /// shard announced less in its handshake.
+    public private(set) var window: Int
     public private(set) var isConnected = false
+    /// After a GoAway: nothing new is sent until the connection is renewed.
+    public private(set) var isDraining = false
     /// While stopped (shutdown without drain), nothing new is sent; answers still count.
     public private(set) var isSending = true
 
     public init(maxInFlight: Int = 32, maxAgeMilliseconds: Int64 = 3 * 24 * 3600 * 1000) {
         self.maxInFlight = max(1, maxInFlight)
         self.maxAgeMilliseconds = maxAgeMilliseconds
+        window = self.maxInFlight
     }
 
     public var queuedCount: Int { queued.count - head }
     public var inFlightCount: Int { inFlight.count }
     /// Creation time of the oldest batch not yet acknowledged, epoch ms.
     public var oldestCreatedAt: Int64? {
-        let candidates = [inFlight.first?.createdAt, head < queued.count ? queued[head].createdAt : nil].compactMap { $0 }
+        let candidates = [inFlight.first?.batch.createdAt, head < queued.count ? queued[head].batch.createdAt : nil].compactMap { $0 }
         return candidates.min()
     }
 
-    /// A durable batch to send after those already queued.
-    public mutating func enqueue(_ batch: SpooledBatch, now: Int64) -> [Action] {
-        queued.append(batch)
+    /// A durable batch to send after those already queued; `frame` is its spooled frame, kept
+    /// for the first send while no more than a window's worth waits (a longer backlog is read
+    /// back from the spool, so an outage does not hold the spool in memory).
+    public mutating func enqueue(_ batch: SpooledBatch, frame: [UInt8]? = nil, now: Int64) -> [Action] {
+        queued.append(Entry(batch: batch, frame: queuedCount < maxInFlight ? frame : nil))
         return pump(now: now)
     }
 
-    public mutating func connected(now: Int64) -> [Action] {
+    /// The connection is up and handshaken; the shard allows `window` unanswered batches.
+    public mutating func connected(now: Int64, window announced: Int? = nil) -> [Action] {
         isConnected = true
+        isDraining = false
+        window = min(maxInFlight, max(1, announced ?? maxInFlight))
         return pump(now: now)
     }
 
@@ -90,10 +111,20 @@ public struct SendWindow: Sendable {
     /// re-sent on the next connection.
     public mutating func disconnected() {
         isConnected = false
+        isDraining = false
         guard !inFlight.isEmpty else { return }
-        compact()
-        queued.insert(contentsOf: inFlight, at: 0)
+        // At `head`, not 0: entries before `head` were already taken.
+        queued.insert(contentsOf: inFlight, at: head)
         inFlight.removeAll()
+    }
+
+    /// The shard said GoAway: send nothing new, and renew the connection once every batch in
+    /// flight is answered (the connection also closes at the GoAway's deadline; what is still
+    /// unanswered then is re-sent on the next connection).
+    public mutating func goAway() -> [Action] {
+        guard isConnected else { return [] }
+        isDraining = true
+        return reconnectIfDrained()
     }
 
     public mutating func stopSending() { isSending = false }
@@ -101,8 +132,8 @@ public struct SendWindow: Sendable {
     /// sessiond answered the batch `id`. Answers for ids not in flight (a late answer from a
     /// previous connection) are ignored: the batch is either re-queued or already settled.
     public mutating func received(_ outcome: ShardAnswer, for id: BatchID, now: Int64) -> [Action] {
-        guard let index = inFlight.firstIndex(where: { $0.id == id }) else { return pump(now: now) }
-        let batch = inFlight.remove(at: index)
+        guard let index = inFlight.firstIndex(where: { $0.batch.id == id }) else { return pump(now: now) }
+        let batch = inFlight.remove(at: index).batch
         var actions: [Action]
         switch outcome {
         case .committed, .duplicate:
@@ -110,30 +141,38 @@ public struct SendWindow: Sendable {
         case let .rejected(reason):
             actions = [.deadLetter(batch, .rejected(reason))]
         }
-        actions += pump(now: now)
+        actions += isDraining ? reconnectIfDrained() : pump(now: now)
         return actions
+    }
+
+    private mutating func reconnectIfDrained() -> [Action] {
+        guard inFlight.isEmpty else { return [] }
+        // Until the new connection is up, the window sends nothing.
+        isConnected = false
+        isDraining = false
+        return [.reconnect]
     }
 
     /// The batch `id` could not be read back from the spool to be sent: it is dead-lettered.
     public mutating func unreadable(_ id: BatchID, error: String, now: Int64) -> [Action] {
-        guard let index = inFlight.firstIndex(where: { $0.id == id }) else { return [] }
-        let batch = inFlight.remove(at: index)
-        return [.deadLetter(batch, .unreadable(error))] + pump(now: now)
+        guard let index = inFlight.firstIndex(where: { $0.batch.id == id }) else { return [] }
+        let batch = inFlight.remove(at: index).batch
+        return [.deadLetter(batch, .unreadable(error))] + (isDraining ? reconnectIfDrained() : pump(now: now))
     }
 
     /// Sends what the window allows; a batch past the maximum age is dead-lettered instead.
     public mutating func pump(now: Int64) -> [Action] {
         var actions = expire(now: now)
-        guard isConnected, isSending else { return actions }
-        while inFlight.count < maxInFlight, head < queued.count {
-            let batch = queued[head]
+        guard isConnected, isSending, !isDraining else { return actions }
+        while inFlight.count < window, head < queued.count {
+            let entry = queued[head]
             head += 1
-            if isExpired(batch, now: now) {
-                actions.append(.deadLetter(batch, .expired(maxAgeMilliseconds: maxAgeMilliseconds)))
+            if isExpired(entry.batch, now: now) {
+                actions.append(.deadLetter(entry.batch, .expired(maxAgeMilliseconds: maxAgeMilliseconds)))
                 continue
             }
-            inFlight.append(batch)
-            actions.append(.send(batch))
+            inFlight.append(entry)
+            actions.append(.send(entry.batch, frame: entry.frame))
         }
         compact()
         return actions
@@ -145,8 +184,8 @@ public struct SendWindow: Sendable {
     /// again right before it would be sent, in flight or not.
     public mutating func expire(now: Int64) -> [Action] {
         var actions: [Action] = []
-        while head < queued.count, isExpired(queued[head], now: now) {
-            actions.append(.deadLetter(queued[head], .expired(maxAgeMilliseconds: maxAgeMilliseconds)))
+        while head < queued.count, isExpired(queued[head].batch, now: now) {
+            actions.append(.deadLetter(queued[head].batch, .expired(maxAgeMilliseconds: maxAgeMilliseconds)))
             head += 1
         }
         compact()

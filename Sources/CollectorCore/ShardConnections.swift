@@ -1,6 +1,7 @@
-// One Transport `WireClient` per sessiond shard, wired to the pipeline's senders: frames go out
-// through the client (which keeps them until their BatchAck and re-sends them after a
-// reconnect), BatchAcks come back to the sender, connection state feeds /readyz and metrics.
+// One Transport `WireClient` per sessiond shard, wired to the pipeline's senders: the sender's
+// window decides what goes out (and re-sends what a lost connection left unanswered), the client
+// connects, reconnects and moves the frames; BatchAcks and GoAways come back to the sender,
+// connection state feeds /readyz and metrics.
 import Model
 import Transport
 import Wire
@@ -20,7 +21,8 @@ public struct ShardEndpoint: Sendable, Hashable {
 final class WireClientBatchSender: BatchSender {
     let client: WireClient
     init(client: WireClient) { self.client = client }
-    func send(frame: [UInt8], id: BatchID) { client.sendBatch(id: id, frame: frame) }
+    func send(frame: [UInt8], id: BatchID) { client.send(frame: frame) }
+    func reconnect() { client.reconnect(reason: "drained after GoAway") }
 }
 
 public final class ShardConnections: Sendable {
@@ -38,23 +40,27 @@ public final class ShardConnections: Sendable {
             guard let sender = pipeline.sender(for: endpoint.id) else { continue }
             let hello = Hello(role: .collector, nodeID: nodeID, softwareVersion: softwareVersion, expectedShardID: endpoint.id)
             let handlers = WireClientHandlers(
-                ready: { _ in
-                    sender.reachable(true)
+                ready: { parameters in
                     log.write("collector: connected to shard \(endpoint.id) at \(endpoint.address)")
+                    sender.connected(window: Int(parameters.maxInFlightBatches))
                 },
                 message: { message in
-                    if case let .batchAck(ack) = message { sender.received(ShardAnswer(ack), for: ack.batchID) }
+                    switch message {
+                    case let .batchAck(ack): sender.received(ShardAnswer(ack), for: ack.batchID)
+                    case .goAway: sender.goAway()
+                    default: break
+                    }
                 },
                 disconnected: { reason, retryIn in
                     if sender.isConnected {
                         log.write("collector: shard \(endpoint.id) at \(endpoint.address) disconnected (\(reason)); "
                                   + "retrying in \(retryIn) s, beacons keep being spooled")
                     }
-                    sender.reachable(false)
+                    sender.disconnected()
                 })
             let client = WireClient(loop: loop, address: endpoint.address, hello: hello, settings: settings,
                                     backoff: backoff, handlers: handlers)
-            sender.attach(WireClientBatchSender(client: client), resendsUnanswered: true)
+            sender.attach(WireClientBatchSender(client: client))
             clients.append(client)
         }
         for client in clients { client.start() }

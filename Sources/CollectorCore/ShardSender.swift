@@ -1,19 +1,20 @@
-// The I/O shell around `SendWindow` for one shard: reads frames back from the spool, hands them
-// to the shard's Wire connection, and settles answers in the spool. Reconnecting is the
-// connection's job. A connection that re-sends its unanswered frames itself after a reconnect
-// (Transport's `WireClient`) is attached with `resendsUnanswered: true` and only reports
-// `reachable(_:)` and each `BatchAck`; one that does not reports `connected()` and
-// `disconnected()` so this sender re-sends from the spool.
+// The I/O shell around `SendWindow` for one shard: hands frames (in memory, or read back from the
+// spool) to the shard's Wire connection and settles answers in the spool. The window owns what
+// is unanswered and re-sends it; reconnecting is the connection's job (Transport's
+// `WireClient`), which reports `connected(window:)`, `disconnected()`, `goAway()` and each
+// `BatchAck`.
 import Model
 import Synchronization
 import Wire
 
 /// The Wire client connection to one shard (Transport's client satisfies it).
 public protocol BatchSender: AnyObject, Sendable {
-    /// Queues one encoded frame for the connection. Must not block; may run on any thread.
-    /// If the connection is down the frame may be dropped: the batch is re-sent after
-    /// `ShardSender.connected()`.
+    /// Sends one encoded frame if the connection is up. Must not block; may run on any thread.
+    /// If the connection is down the frame is dropped: the batch is re-sent after the next
+    /// `ShardSender.connected(window:)`.
     func send(frame: [UInt8], id: BatchID)
+    /// Closes the connection so that it reconnects (a GoAway's window drained).
+    func reconnect()
 }
 
 public final class ShardSender: Sendable {
@@ -57,23 +58,27 @@ public final class ShardSender: Sendable {
                                     bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60], labels: labels)
     }
 
-    /// The connection used from now on. With `resendsUnanswered`, frames are handed over even
-    /// while it is down (it queues them, at most the window's worth) and re-sent by it.
-    public func attach(_ connection: any BatchSender, resendsUnanswered: Bool = false) {
+    /// The connection used from now on.
+    public func attach(_ connection: any BatchSender) {
         state.withLock { $0.connection = connection }
-        if resendsUnanswered { perform { $0.connected(now: wallClock()) } }
     }
 
-    /// The connection is up and handshaken: send (or re-send) from the spool.
-    public func connected() {
+    /// The connection is up and handshaken, and the shard allows `window` unanswered batches
+    /// (nil: our own limit): send, unanswered batches first.
+    public func connected(window: Int? = nil) {
         reachable(true)
-        perform { $0.connected(now: wallClock()) }
+        perform { $0.connected(now: wallClock(), window: window) }
     }
 
-    /// The connection dropped: unanswered batches are re-sent from the spool on `connected()`.
+    /// The connection dropped: unanswered batches are re-sent on `connected(window:)`.
     public func disconnected() {
         reachable(false)
         perform { $0.disconnected(); return [] }
+    }
+
+    /// The shard is going away: send nothing new, reconnect once what is in flight is answered.
+    public func goAway() {
+        perform { $0.goAway() }
     }
 
     /// Whether the shard is reachable (for `/readyz` and `clickpath_shard_connected`), without
@@ -88,8 +93,9 @@ public final class ShardSender: Sendable {
         perform { $0.received(outcome, for: id, now: wallClock()) }
     }
 
-    func enqueue(_ batch: SpooledBatch) {
-        perform { $0.enqueue(batch, now: wallClock()) }
+    /// A spooled batch to send; `frame` is what was spooled, so the first send reads nothing back.
+    func enqueue(_ batch: SpooledBatch, frame: [UInt8]? = nil) {
+        perform { $0.enqueue(batch, frame: frame, now: wallClock()) }
     }
 
     /// Dead-letters batches past the maximum age, also while the shard is unreachable.
@@ -133,9 +139,10 @@ public final class ShardSender: Sendable {
 
     private func execute(_ action: SendWindow.Action, connection: (any BatchSender)?) {
         switch action {
-        case let .send(batch):
+        case let .send(batch, inMemory):
             do throws(SpoolError) {
-                let frame = try spool.read(batch)
+                let frame: [UInt8]
+                if let inMemory { frame = inMemory } else { frame = try spool.read(batch) }
                 sent.increment()
                 connection?.send(frame: frame, id: batch.id)
             } catch {
@@ -162,6 +169,8 @@ public final class ShardSender: Sendable {
             } else {
                 onSettled(batch, .deadLettered(reason: cause.description))
             }
+        case .reconnect:
+            connection?.reconnect()
         }
     }
 }

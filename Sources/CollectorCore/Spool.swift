@@ -8,9 +8,9 @@
 // order never brings an acknowledged batch back. One dedicated thread writes; appends that
 // arrive while it is busy share the next fsync (group commit).
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Foundation
 import Synchronization
 import Wire

@@ -1,9 +1,9 @@
 // The files of the spool. Owned by the spool's writer thread after `open()`; nothing else
 // touches this state.
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Dispatch
 import Synchronization
 import Wire

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Wire
 
 /// Realistic synthetic traffic for benchmarks and tests: web beacons of `eventsPerBeacon` events

@@ -15,7 +15,14 @@ public enum Schema {
         Migration(version: 2, name: "query sort pins and all-apps start index", sql: queryPins),
         Migration(version: 3, name: "batch ids kept as ranges of sequences", sql: batchRanges),
         Migration(version: 4, name: "orphan heartbeats", sql: orphanHeartbeats),
+        Migration(version: 5, name: "session start kept in sort pins", sql: startPins),
     ]
+
+    /// Paging by start is pinned like the other sorts: a late event can move a session's start
+    /// between two pages. NULL in pins written before this migration (the current start counts).
+    static let startPins = """
+        ALTER TABLE session_pins ADD COLUMN start_ts INTEGER;
+        """
 
     /// Heartbeats that belong to no session (BRIEF: stored and counted, never a session), one row
     /// per event, so `/v1/stats` counts them and replay checks that every stored event is in

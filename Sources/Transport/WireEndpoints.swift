@@ -2,7 +2,6 @@
 // client that keeps one connection up, re-sends unacknowledged batches after a reconnect and
 // keeps at most the negotiated number of batches in flight (the collector and test clients).
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
 import CLinux
@@ -17,13 +16,17 @@ public struct WireServerHandlers: Sendable {
     /// the connection inside).
     public var message: @Sendable (WireConnection, Message) -> Void
     public var closed: @Sendable (WireConnection, WireCloseReason) -> Void
+    /// A connection was accepted over `WireSettings.maxConnections` and closed at once.
+    public var refused: @Sendable () -> Void
 
     public init(ready: @escaping @Sendable (WireConnection, NegotiatedConnection) -> Void = { _, _ in },
                 message: @escaping @Sendable (WireConnection, Message) -> Void,
-                closed: @escaping @Sendable (WireConnection, WireCloseReason) -> Void = { _, _ in }) {
+                closed: @escaping @Sendable (WireConnection, WireCloseReason) -> Void = { _, _ in },
+                refused: @escaping @Sendable () -> Void = {}) {
         self.ready = ready
         self.message = message
         self.closed = closed
+        self.refused = refused
     }
 }
 
@@ -47,7 +50,9 @@ public final class WireServer: Sendable {
     public let port: UInt16
     private let listeners: [WireListener]
 
-    /// Listens on `host:port` (0 picks a port) with one SO_REUSEPORT socket per loop.
+    /// Listens on `host:port` (0 picks a port) with one SO_REUSEPORT socket per loop. At most
+    /// `settings.maxConnections` connections are open at once over all loops: one more gets an
+    /// `overloaded` Error and is closed at once.
     public static func start(host: String = "127.0.0.1", port: UInt16 = 0, identity: WireServerIdentity,
                              settings: WireSettings = WireSettings(), on loops: [EventLoop],
                              handlers: WireServerHandlers) throws(SyscallError) -> WireServer {
@@ -56,9 +61,11 @@ public final class WireServer: Sendable {
         }
         var listeners: [WireListener] = []
         address = try Syscalls.claimAddress(address)
+        let open = OpenConnections()
         for loop in loops {
             let socket = try Syscalls.listeningSocket(address, shared: loops.count > 1, backlog: 512)
-            listeners.append(WireListener(socket: socket, loop: loop, identity: identity, settings: settings, handlers: handlers))
+            listeners.append(WireListener(socket: socket, loop: loop, identity: identity, settings: settings,
+                                          handlers: handlers, open: open))
         }
         // Registration can fail (ENOMEM, ENOSPC from epoll): the caller hears it from start().
         do throws(SyscallError) {
@@ -109,15 +116,21 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
     private let settings: WireSettings
     private let handlers: WireServerHandlers
     var connections: [ObjectIdentifier: WireConnection] = [:]
+    private let open: OpenConnections
+    /// Sent to a connection over the limit before it is closed.
+    private let overloaded: [UInt8]
 
     init(socket: consuming FileDescriptor, loop: EventLoop, identity: WireServerIdentity, settings: WireSettings,
-         handlers: WireServerHandlers) {
+         handlers: WireServerHandlers, open: OpenConnections) {
         self.fd = socket.rawValue
         self.socket = consume socket
         self.loop = loop
         self.identity = identity
         self.settings = settings
         self.handlers = handlers
+        self.open = open
+        let message = "\(settings.maxConnections) Wire connections are open, the most this server keeps; retry later"
+        overloaded = (try? Message.error(ErrorMessage(code: .overloaded, message: message)).encodeFrame()) ?? []
     }
 
     var isListening: Bool { socket != nil }
@@ -129,6 +142,12 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
 
     func handleEvents(_ events: UInt32) {
         acceptPending(fd: fd, loop: loop, isListening: { [weak self] in self?.isListening ?? false }) { accepted, peer in
+            guard open.claim(limit: settings.maxConnections) else {
+                // Accepted only to say why and close: left in the backlog it would wait there.
+                _ = overloaded.withUnsafeBytes { raw in try? Syscalls.write(accepted.rawValue, raw.baseAddress!, raw.count) }
+                handlers.refused()
+                return
+            }
             let handshake = ServerHandshake(shardID: identity.shardID, nodeID: identity.nodeID, versions: identity.versions,
                                             maxFrameLength: settings.maxFrameLength, maxInFlightBatches: identity.maxInFlightBatches)
             let connection = WireConnection(socket: accepted, peer: peer, loop: loop, role: .server,
@@ -136,8 +155,10 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
             let handlers = self.handlers
             connection.onReady = { handlers.ready($0, $1) }
             connection.onMessage = { handlers.message($0, $1) }
+            let open = self.open
             connection.onClose = { [weak self] connection, reason in
                 self?.connections[ObjectIdentifier(connection)] = nil
+                open.release()
                 handlers.closed(connection, reason)
             }
             connections[ObjectIdentifier(connection)] = connection
@@ -154,6 +175,24 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
     func loopWillStop() {
         closeAll()
     }
+}
+
+/// Connections open on a server's listeners together (they may run on several loops).
+final class OpenConnections: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Counts one more connection if fewer than `limit` are open.
+    func claim(limit: Int) -> Bool {
+        var current = count.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = count.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func release() { count.subtract(1, ordering: .relaxed) }
 }
 
 // MARK: - client
@@ -187,7 +226,7 @@ public struct ReconnectBackoff: Sendable, Hashable {
 /// What the client's owner hears, on the client's loop thread.
 public struct WireClientHandlers: Sendable {
     public var ready: @Sendable (NegotiatedConnection) -> Void
-    /// Every message after the handshake, BatchAcks included (after the window was updated).
+    /// Every message after the handshake (BatchAcks and GoAway included).
     public var message: @Sendable (Message) -> Void
     /// The connection ended; the client reconnects after `retryIn` seconds unless stopped.
     public var disconnected: @Sendable (_ reason: WireCloseReason, _ retryIn: Double) -> Void
@@ -205,12 +244,12 @@ public struct WireClientHandlers: Sendable {
 public struct WireClientStatus: Sendable, Hashable {
     public var connected = false
     public var connections = 0
-    public var inFlightBatches = 0
-    public var queuedBatches = 0
     public var pongsReceived = 0
 }
 
-/// Keeps one Wire connection to a server up, with reconnects and a bounded batch window.
+/// Keeps one Wire connection to a server up, with reconnects, and moves frames. What is
+/// unacknowledged, and so what to re-send after a reconnect, is the owner's (the collector's
+/// `SendWindow`): the owner learns the window from `ready` and re-sends from there.
 public final class WireClient: @unchecked Sendable {
     public let loop: EventLoop
     public let address: SocketAddress
@@ -223,12 +262,10 @@ public final class WireClient: @unchecked Sendable {
 
     // Loop-thread state.
     private var connection: WireConnection?
-    private var window = 0
-    private var inFlight: [(id: BatchID, frame: [UInt8])] = []
-    private var queue: [(id: BatchID, frame: [UInt8])] = []
     private var attempt = 0
+    /// A frame went out on this connection and no BatchAck came after it.
+    private var awaitingAck = false
     private var stopped = false
-    private var draining = false
     private var connectionCount = 0
 
     /// `hello.expectedShardID` makes the handshake refuse a server of another shard.
@@ -263,13 +300,22 @@ public final class WireClient: @unchecked Sendable {
         }
     }
 
-    /// Queues a batch (its encoded frame, sent byte for byte). It is sent as soon as the window
-    /// allows and re-sent after every reconnect until a BatchAck with its id arrives.
-    public func sendBatch(id: BatchID, frame: [UInt8]) {
+    /// Sends an encoded frame (a batch, byte for byte) if the connection is up and handshaken;
+    /// dropped otherwise: the owner re-sends what is unacknowledged after the next `ready`.
+    public func send(frame: [UInt8]) {
         loop.execute { [self] in
-            queue.append((id, frame))
-            fillWindow()
+            if let connection, connection.negotiated != nil {
+                connection.send(frame: frame)
+                awaitingAck = true
+            }
         }
+    }
+
+    /// Closes the current connection and reconnects at once (e.g. after a GoAway drained). On the
+    /// loop thread (from a handler) it closes before anything else is read from the connection.
+    public func reconnect(reason: String) {
+        let close: @Sendable () -> Void = { [self] in connection?.close(.goAway(reason)) }
+        if loop.inEventLoop { close() } else { loop.execute(close) }
     }
 
     /// Sends a message now if connected (dropped otherwise).
@@ -308,63 +354,42 @@ public final class WireClient: @unchecked Sendable {
     }
 
     private func ready(_ parameters: NegotiatedConnection) {
-        attempt = 0
-        draining = false
-        window = parameters.maxInFlightBatches
+        awaitingAck = false
         connectionCount += 1
-        // Unacknowledged batches go first, in their original order, byte for byte.
-        queue.insert(contentsOf: inFlight, at: 0)
-        inFlight.removeAll()
-        handlers.ready(parameters)
-        fillWindow()
         updateStatus()
+        handlers.ready(parameters)
     }
 
     private func received(_ message: Message) {
-        switch message {
-        case .batchAck(let ack):
-            if let index = inFlight.firstIndex(where: { $0.id == ack.batchID }) { inFlight.remove(at: index) }
-            handlers.message(message)
-            if draining && inFlight.isEmpty {
-                connection?.close(.goAway("drained"))
-                return
+        if case .batchAck = message {
+            // Progress: the next disconnect retries quickly again.
+            attempt = 0
+            awaitingAck = false
+        }
+        if case .goAway(let goAway) = message, let current = connection {
+            // The owner stops sending and calls `reconnect` once its window drained; at the
+            // deadline the connection closes anyway (the server restarts or hands over).
+            loop.schedule(afterNanoseconds: UInt64(goAway.drainDeadlineMs) * 1_000_000) { [weak current] in
+                current?.close(.goAway(goAway.reason))
             }
-            fillWindow()
-        case .goAway(let goAway):
-            // Finish what is in flight, send nothing new, then reconnect (the server restarts or
-            // hands over).
-            draining = true
-            handlers.message(message)
-            if inFlight.isEmpty {
-                connection?.close(.goAway(goAway.reason))
-            } else if let current = connection {
-                loop.schedule(afterNanoseconds: UInt64(goAway.drainDeadlineMs) * 1_000_000) { [weak current] in
-                    current?.close(.goAway(goAway.reason))
-                }
-            }
-        default:
-            handlers.message(message)
         }
-        updateStatus()
-    }
-
-    private func fillWindow() {
-        guard let connection, connection.negotiated != nil, !draining else {
-            updateStatus()
-            return
-        }
-        while inFlight.count < window, !queue.isEmpty {
-            let batch = queue.removeFirst()
-            inFlight.append(batch)
-            connection.send(frame: batch.frame)
-        }
+        handlers.message(message)
         updateStatus()
     }
 
     private func closed(_ closedConnection: WireConnection, _ reason: WireCloseReason) {
         guard connection === closedConnection else { return }
         connection = nil
-        if case .goAway = reason { attempt = 0 }
+        // The backoff starts over only after a connection that did its job: a GoAway, a batch
+        // acknowledged (see `received`), or one that ended with no frame waiting for an ack. A
+        // handshake that succeeds is not enough: a server whose commits fail (a full disk)
+        // closes every connection after its first batch, and reconnecting at once would loop
+        // many times a second.
+        if case .goAway = reason {
+            attempt = 0
+        } else if closedConnection.negotiated != nil && !awaitingAck {
+            attempt = 0
+        }
         scheduleReconnect(reason)
     }
 
@@ -379,7 +404,6 @@ public final class WireClient: @unchecked Sendable {
 
     private func updateStatus() {
         let snapshot = WireClientStatus(connected: connection?.negotiated != nil, connections: connectionCount,
-                                        inFlightBatches: inFlight.count, queuedBatches: queue.count,
                                         pongsReceived: connection?.pongsReceived ?? 0)
         statusBox.withLock { $0 = snapshot }
     }

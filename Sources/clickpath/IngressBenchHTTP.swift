@@ -2,9 +2,9 @@
 // beacon route (CollectorCore.IngressRoute on one loop; the pipeline replaced by a CountingSink),
 // the same wrk pinned to core 1, servers on core 0, the same beacon.
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Foundation
 import Beacon
 import CollectorCore

@@ -79,8 +79,10 @@ enum SessiondBench {
 
         init(database: String) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            let apps = database + ".apps.json"
+            try Data(#"{"apps":{"*":{"platform":"web","rateLimit":null}}}"#.utf8).write(to: URL(fileURLWithPath: apps))
             process.arguments = ["-c", "0", SessiondBench.sessiondBinary, "--shard-id", "bench", "--db", database,
-                                 "--wire", "127.0.0.1:0", "--http", "127.0.0.1:0", "--readers", "1",
+                                 "--apps", apps, "--wire", "127.0.0.1:0", "--http", "127.0.0.1:0", "--readers", "1",
                                  "--query-timeout", "30s"]
             let out = Pipe()
             process.standardOutput = out
@@ -249,7 +251,7 @@ enum SessiondBench {
             }
             let id = BatchID(producer: 1, epoch: 1, sequence: UInt64(i))
             guard let frame = try? Message.eventBatch(EventBatch(batchID: id, beacons: beacons)).encodeFrame() else { return }
-            client?.sendBatch(id: id, frame: frame)
+            client?.send(frame: frame)
         }
         client = WireClient(loop: loop, address: address,
                             hello: Hello(role: .collector, nodeID: "bench", softwareVersion: "bench", expectedShardID: "bench"),

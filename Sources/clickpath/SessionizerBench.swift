@@ -1,9 +1,9 @@
 // `clickpath bench sessionizer`: bytes per live session and fast-path throughput of the
 // incremental Sessionizer, against the pure `sessionize` over the same events in the same run.
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Config
 import Sessionizer
 import Wire

@@ -1,9 +1,9 @@
 // `clickpath bench spool [--dir DIR] [--count N] [--bytes B] [--concurrency C] [--shards S]`: group commit of
 // the collector spool against one fsync per record, the same records, files and disk, same run.
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import CollectorCore
 import Dispatch
 import Synchronization

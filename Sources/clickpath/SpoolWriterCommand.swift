@@ -4,9 +4,9 @@
 // acknowledges. The test SIGKILLs it and checks that every durable, unacknowledged batch
 // replays exactly once with its exact bytes.
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import CollectorCore
 import Dispatch
 import Wire

@@ -26,10 +26,12 @@ struct RefusingEncoder: BatchEncoder {
     func estimatedSize(of beacon: Beacon) -> Int { 100 }
 }
 
-/// Records every frame the pipeline sends.
+/// Records every frame the pipeline sends, and every request to renew the connection.
 final class RecordingConnection: BatchSender {
     let frames = Collector<(BatchID, [UInt8])>()
+    let reconnects = Collector<Int>()
     func send(frame: [UInt8], id: BatchID) { frames.add((id, frame)) }
+    func reconnect() { reconnects.add(1) }
 }
 
 final class ManualClock: Sendable {
@@ -221,20 +223,27 @@ let oneEventBatches = BatchLimits(maxEvents: 1, maxBytes: 1 << 20, maxAgeNanosec
         #expect(h.spool.liveBatches == 0)
     }
 
-    @Test func aConnectionThatResendsItselfGetsFramesWhileDownButOnlyTheWindow() throws {
-        let h = try Harness(options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches, maxInFlight: 2))
+    @Test func theShardsWindowBoundsWhatIsSentAndAGoAwayDrainsItBeforeTheConnectionIsRenewed() throws {
+        let h = try Harness(options: PipelineOptions(ackMode: .spool, batchLimits: oneEventBatches, maxInFlight: 8))
         defer { h.close(); h.dir.remove() }
         let sender = try #require(h.pipeline.sender(for: "s1"))
-        sender.attach(h.connection, resendsUnanswered: true)
-        #expect(!sender.isConnected)
         for n in 0..<4 { h.pipeline.submit(beacon("v", events: ["e\(n)"])) { _ in } }
-        let frames = h.connection.frames.wait(count: 2)
         drain(h.spool)
-        #expect(h.connection.frames.all.count == 2, "the window bounds what the connection holds")
-        sender.reachable(true)
-        #expect(sender.isConnected)
+        #expect(h.connection.frames.all.isEmpty, "nothing goes out before the handshake")
+        sender.connected(window: 2)
+        let frames = h.connection.frames.wait(count: 2)
+        #expect(h.connection.frames.all.count == 2, "the shard announced a window of 2")
+        sender.goAway()
         sender.received(.committed, for: frames[0].0)
-        #expect(h.connection.frames.wait(count: 3).count == 3)
+        #expect(h.connection.frames.all.count == 2, "nothing new after a GoAway")
+        #expect(h.connection.reconnects.all.isEmpty)
+        sender.received(.committed, for: frames[1].0)
+        #expect(h.connection.reconnects.wait(count: 1).count == 1, "renewed once the window drained")
+        sender.disconnected()
+        sender.connected(window: 2)
+        // The two batches still waiting go out on the new connection, in order.
+        let sequences = h.connection.frames.wait(count: 4).map(\.0.sequence)
+        #expect(sequences.count == 4 && sequences == sequences.sorted() && Set(sequences).count == 4)
     }
 
     @Test func oneVisitorAlwaysGoesToOneShard() throws {

@@ -12,10 +12,10 @@ func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
         #expect(window.enqueue(spooled(1), now: 0).isEmpty)
         #expect(window.enqueue(spooled(2), now: 0).isEmpty)
         #expect(window.enqueue(spooled(3), now: 0).isEmpty)
-        #expect(window.connected(now: 0) == [.send(spooled(1)), .send(spooled(2))])
+        #expect(window.connected(now: 0) == [.send(spooled(1), frame: nil), .send(spooled(2), frame: nil)])
         #expect(window.enqueue(spooled(4), now: 0).isEmpty)
-        #expect(window.received(.committed, for: id(1), now: 0) == [.acknowledge(spooled(1), .committed), .send(spooled(3))])
-        #expect(window.received(.duplicate, for: id(2), now: 0) == [.acknowledge(spooled(2), .duplicate), .send(spooled(4))])
+        #expect(window.received(.committed, for: id(1), now: 0) == [.acknowledge(spooled(1), .committed), .send(spooled(3), frame: nil)])
+        #expect(window.received(.duplicate, for: id(2), now: 0) == [.acknowledge(spooled(2), .duplicate), .send(spooled(4), frame: nil)])
         #expect(window.inFlightCount == 2)
         #expect(window.queuedCount == 0)
     }
@@ -28,7 +28,7 @@ func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
         window.disconnected()
         #expect(window.inFlightCount == 0)
         #expect(window.queuedCount == 4)
-        #expect(window.connected(now: 0) == [.send(spooled(1)), .send(spooled(3)), .send(spooled(4))])
+        #expect(window.connected(now: 0) == [.send(spooled(1), frame: nil), .send(spooled(3), frame: nil), .send(spooled(4), frame: nil)])
         // A late answer from the old connection for a batch already settled is ignored.
         #expect(window.received(.committed, for: id(2), now: 0) == [])
     }
@@ -39,9 +39,9 @@ func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
         _ = window.enqueue(spooled(1), now: 0)
         _ = window.enqueue(spooled(2), now: 0)
         #expect(window.received(.rejected(reason: "undecodable"), for: id(1), now: 0)
-                == [.deadLetter(spooled(1), .rejected("undecodable")), .send(spooled(2))])
+                == [.deadLetter(spooled(1), .rejected("undecodable")), .send(spooled(2), frame: nil)])
         window.disconnected()
-        #expect(window.connected(now: 0) == [.send(spooled(2))])
+        #expect(window.connected(now: 0) == [.send(spooled(2), frame: nil)])
     }
 
     @Test func batchesPastTheMaximumAgeAreDeadLetteredInsteadOfSent() {
@@ -53,7 +53,7 @@ func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
         #expect(window.expire(now: 1400) == [.deadLetter(spooled(1, createdAt: 0), .expired(maxAgeMilliseconds: 1000))])
         #expect(window.expire(now: 1500) == [])
         #expect(window.connected(now: 1501) == [.deadLetter(spooled(2, createdAt: 500), .expired(maxAgeMilliseconds: 1000)),
-                                                 .send(spooled(3, createdAt: 1500))])
+                                                 .send(spooled(3, createdAt: 1500), frame: nil)])
         #expect(window.oldestCreatedAt == 1500)
     }
 
@@ -62,7 +62,7 @@ func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
         _ = window.enqueue(spooled(1, createdAt: 900), now: 900)
         _ = window.enqueue(spooled(2, createdAt: 0), now: 900)
         #expect(window.expire(now: 1500) == [], "the scan stops at the young head")
-        #expect(window.connected(now: 1500) == [.send(spooled(1, createdAt: 900))])
+        #expect(window.connected(now: 1500) == [.send(spooled(1, createdAt: 900), frame: nil)])
         #expect(window.received(.committed, for: id(1), now: 1500)
                 == [.acknowledge(spooled(1, createdAt: 900), .committed), .deadLetter(spooled(2, createdAt: 0), .expired(maxAgeMilliseconds: 1000))])
     }
@@ -90,7 +90,66 @@ func spooled(_ sequence: UInt64, createdAt: Int64 = 0) -> SpooledBatch {
         _ = window.connected(now: 0)
         _ = window.enqueue(spooled(1), now: 0)
         _ = window.enqueue(spooled(2), now: 0)
-        #expect(window.unreadable(id(1), error: "gone", now: 0) == [.deadLetter(spooled(1), .unreadable("gone")), .send(spooled(2))])
+        #expect(window.unreadable(id(1), error: "gone", now: 0) == [.deadLetter(spooled(1), .unreadable("gone")), .send(spooled(2), frame: nil)])
+    }
+}
+
+extension SendWindowTests {
+    @Test func aFreshBatchIsSentWithTheFrameItWasSpooledWithAndABacklogIsReadBack() {
+        var window = SendWindow(maxInFlight: 2)
+        #expect(window.enqueue(spooled(1), frame: [1], now: 0).isEmpty)
+        #expect(window.enqueue(spooled(2), frame: [2], now: 0).isEmpty)
+        // More than a window's worth waits: its frame stays on disk, not in memory.
+        #expect(window.enqueue(spooled(3), frame: [3], now: 0).isEmpty)
+        #expect(window.connected(now: 0) == [.send(spooled(1), frame: [1]), .send(spooled(2), frame: [2])])
+        #expect(window.received(.committed, for: id(1), now: 0) == [.acknowledge(spooled(1), .committed), .send(spooled(3), frame: nil)])
+        // A re-send after a lost connection is byte for byte the frame already in memory.
+        window.disconnected()
+        #expect(window.connected(now: 0) == [.send(spooled(2), frame: [2]), .send(spooled(3), frame: nil)])
+    }
+
+    @Test func theWindowIsTheSmallerOfOurLimitAndTheShards() {
+        var window = SendWindow(maxInFlight: 3)
+        for n in UInt64(1)...5 { _ = window.enqueue(spooled(n), now: 0) }
+        #expect(window.connected(now: 0, window: 1) == [.send(spooled(1), frame: nil)])
+        window.disconnected()
+        #expect(window.connected(now: 0, window: 64).count == 3, "never more than our own limit")
+    }
+
+    @Test func aDisconnectAfterSomeBatchesWereTakenKeepsEveryBatchQueuedInOrder() {
+        var window = SendWindow(maxInFlight: 2)
+        for n in UInt64(1)...8 { _ = window.enqueue(spooled(n), now: 0) }
+        _ = window.connected(now: 0)                                  // 1, 2 in flight
+        _ = window.received(.committed, for: id(1), now: 0)           // 3 in flight
+        window.disconnected()                                         // 2, 3 go back before 4...8
+        #expect(window.queuedCount == 7)
+        #expect(window.connected(now: 0) == [.send(spooled(2), frame: nil), .send(spooled(3), frame: nil)])
+        var sent: [UInt64] = [2, 3]
+        for n in UInt64(2)...8 {
+            for action in window.received(.committed, for: id(n), now: 0) {
+                if case let .send(batch, _) = action { sent.append(batch.id.sequence) }
+            }
+        }
+        #expect(sent == Array(2...8))
+    }
+
+    @Test func aGoAwaySendsNothingNewAndRenewsTheConnectionOnceTheWindowDrained() {
+        var window = SendWindow(maxInFlight: 2)
+        for n in UInt64(1)...3 { _ = window.enqueue(spooled(n), now: 0) }
+        _ = window.connected(now: 0)                                  // 1, 2 in flight
+        #expect(window.goAway() == [])
+        #expect(window.received(.committed, for: id(1), now: 0) == [.acknowledge(spooled(1), .committed)])
+        #expect(window.received(.committed, for: id(2), now: 0) == [.acknowledge(spooled(2), .committed), .reconnect])
+        #expect(window.enqueue(spooled(4), now: 0).isEmpty, "nothing is sent until the new connection is up")
+        window.disconnected()
+        #expect(window.connected(now: 0) == [.send(spooled(3), frame: nil), .send(spooled(4), frame: nil)])
+    }
+
+    @Test func aGoAwayWithNothingInFlightRenewsAtOnce() {
+        var window = SendWindow(maxInFlight: 2)
+        _ = window.connected(now: 0)
+        #expect(window.goAway() == [.reconnect])
+        #expect(window.goAway() == [], "not connected any more")
     }
 }
 

@@ -1,14 +1,14 @@
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Testing
 import Transport
 @testable import CollectorCore
 import Wire
 
-/// A stand-in for sessiond on a real Wire socket: acknowledges every batch as committed and
-/// records what it got.
+/// A stand-in for sessiond on a real Wire socket: acknowledges every batch as committed (unless
+/// told not to) and records what it got.
 final class FakeShard: Sendable {
     let loop: EventLoop
     let server: WireServer
@@ -16,14 +16,15 @@ final class FakeShard: Sendable {
     /// Connections that ended (a refused handshake included).
     let closes = Collector<String>()
 
-    init(shard: String, port: UInt16 = 0) throws {
+    init(shard: String, port: UInt16 = 0, window: Int = 8, acknowledges: Bool = true) throws {
         loop = try EventLoop.start(name: "fake-sessiond")
         let batches = self.batches
         let closes = self.closes
-        server = try WireServer.start(port: port, identity: WireServerIdentity(shardID: shard, nodeID: "fake"), on: [loop],
-                                      handlers: WireServerHandlers(message: { connection, message in
+        server = try WireServer.start(port: port, identity: WireServerIdentity(shardID: shard, nodeID: "fake", maxInFlightBatches: window),
+                                      on: [loop], handlers: WireServerHandlers(message: { connection, message in
             guard case let .eventBatch(batch) = message else { return }
             batches.add(batch)
+            guard acknowledges else { return }
             connection.send(.batchAck(BatchAck(batchID: batch.batchID, outcome: .committed,
                                                acceptedEvents: UInt32(batch.eventCount), duplicateEvents: 0)))
         }, closed: { _, reason in closes.add("\(reason)") }))
@@ -103,6 +104,28 @@ struct WiredPipeline {
         let batches = shard.batches.wait(count: 5)
         #expect(batches.map(\.batchID.sequence) == [1, 2, 3, 4, 5])
         #expect(batches.flatMap { $0.beacons.flatMap { $0.events.map(\.id) } } == ["e0", "e1", "e2", "e3", "e4"])
+    }
+
+    @Test func theCollectorKeepsToTheShardsWindowAndResendsWhatALostShardLeftUnanswered() throws {
+        let port = unusedPort()
+        let silent = try FakeShard(shard: "s1", port: port, window: 3, acknowledges: false)
+        let wired = try WiredPipeline(endpoints: [ShardEndpoint(id: "s1", address: SocketAddress(host: "127.0.0.1", port: port)!)],
+                                      ack: .spool)
+        defer { wired.stop() }
+        let answers = Collector<SubmitResult>()
+        for n in 0..<6 { wired.pipeline.submit(beacon("v", events: ["e\(n)"]), completion: answers.add) }
+        #expect(answers.wait(count: 6).allSatisfy { $0 == .accepted })
+        #expect(silent.batches.wait(count: 3).map(\.batchID.sequence) == [1, 2, 3])
+        // The window is the shard's 3: the other three wait in the collector.
+        let sender = try #require(wired.pipeline.sender(for: "s1"))
+        #expect(eventually { sender.inFlightCount == 3 && sender.queuedCount == 3 })
+        #expect(silent.batches.all.count == 3)
+        silent.stop()
+        let shard = try FakeShard(shard: "s1", port: port)
+        defer { shard.stop() }
+        let batches = shard.batches.wait(count: 6)
+        #expect(batches.map(\.batchID.sequence) == [1, 2, 3, 4, 5, 6], "the unanswered three first, in order")
+        #expect(eventually { wired.spool.liveBatches == 0 })
     }
 
     @Test func aServerOfAnotherShardIsRefusedInTheHandshake() throws {

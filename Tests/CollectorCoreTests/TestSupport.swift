@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Dispatch
 import Synchronization
 @testable import CollectorCore
@@ -70,6 +70,16 @@ final class Collector<Value: Sendable>: Sendable {
     }
 
     var all: [Value] { values.withLock { $0 } }
+}
+
+/// Polls `condition` (every 2 ms, at most 10 s): waits for an event, never for a timeout.
+func eventually(_ condition: () -> Bool) -> Bool {
+    let deadline = DispatchTime.now() + .seconds(10)
+    while DispatchTime.now() < deadline {
+        if condition() { return true }
+        usleep(2_000)
+    }
+    return condition()
 }
 
 func id(_ sequence: UInt64, epoch: UInt32 = 1) -> BatchID {

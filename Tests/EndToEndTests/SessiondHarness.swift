@@ -36,8 +36,15 @@ final class SessiondProcess {
         _ = FileManager.default.createFile(atPath: stderrFile, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
+        // sessiond does not start without apps.json: unless the test brings its own, any app is a web app.
+        var apps: [String] = []
+        if !extra.contains("--apps") {
+            let path = database + ".apps.json"
+            try Data(#"{"apps":{"*":{"platform":"web"}}}"#.utf8).write(to: URL(fileURLWithPath: path))
+            apps = ["--apps", path]
+        }
         process.arguments = ["--shard-id", "s1", "--db", database, "--wire", "127.0.0.1:\(wirePort)",
-                             "--http", "127.0.0.1:\(httpPort)", "--tick", "100ms", "--drain", "3s"] + extra
+                             "--http", "127.0.0.1:\(httpPort)", "--tick", "100ms", "--drain", "3s"] + apps + extra
         var env = ProcessInfo.processInfo.environment
         env["SWIFT_BACKTRACE"] = "enable=no"
         for (k, v) in environment { env[k] = v }
@@ -125,13 +132,39 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// A collector-like Wire client: sends batches, collects acks; re-sends unacked batches after a
-/// reconnect (Transport's `WireClient`).
+/// A collector-like Wire client: sends batches within the shard's window, collects acks, and
+/// re-sends unacknowledged batches in order after a reconnect (what the collector's `SendWindow`
+/// does; Transport's `WireClient` only connects and moves frames).
 final class BatchSender: Sendable {
     final class Acks: Sendable {
         let byID = Mutex<[BatchID: BatchAck]>([:])
         let received = Atomic<Int>(0)
         let disconnects = Mutex<[WireCloseReason]>([])
+        let window = Mutex(Window())
+    }
+
+    /// Unacknowledged frames in send order; the first `inFlight` of them are on the connection.
+    struct Window {
+        var frames: [(id: BatchID, frame: [UInt8])] = []
+        var inFlight = 0
+        var size = 0
+        /// The GoAway's reason while its window drains: nothing new is sent.
+        var goAway: String?
+
+        /// After a GoAway: the reason to renew the connection with once nothing is in flight.
+        mutating func drained() -> String? {
+            guard let reason = goAway, inFlight == 0 else { return nil }
+            goAway = nil
+            return reason
+        }
+
+        /// Frames that may go out now.
+        mutating func take() -> [[UInt8]] {
+            let end = min(frames.count, size)
+            guard goAway == nil, inFlight < end else { return [] }
+            defer { inFlight = end }
+            return frames[inFlight..<end].map(\.frame)
+        }
     }
 
     let loop: EventLoop
@@ -142,26 +175,59 @@ final class BatchSender: Sendable {
         loop = try EventLoop.start(name: "test-client")
         guard let address = SocketAddress(host: "127.0.0.1", port: port) else { throw HarnessError("address") }
         let acks = acks
+        let shared = acks
         var settings = WireSettings()
         settings.connectTimeout = 2
+        nonisolated(unsafe) var client: WireClient?
+        let pump: @Sendable () -> Void = {
+            for frame in shared.window.withLock({ $0.take() }) { client?.send(frame: frame) }
+        }
         client = WireClient(loop: loop, address: address,
                             hello: Hello(role: .collector, nodeID: "test-collector", softwareVersion: "test",
                                          expectedShardID: shard),
                             settings: settings,
                             backoff: ReconnectBackoff(initial: 0.05, maximum: 0.3, multiplier: 2),
-                            handlers: WireClientHandlers(message: { message in
-                                if case .batchAck(let ack) = message {
+                            handlers: WireClientHandlers(ready: { parameters in
+                                shared.window.withLock { $0.size = Int(parameters.maxInFlightBatches) }
+                                pump()
+                            }, message: { message in
+                                switch message {
+                                case .batchAck(let ack):
+                                    let drained = shared.window.withLock { w -> String? in
+                                        if let index = w.frames.firstIndex(where: { $0.id == ack.batchID }) {
+                                            w.frames.remove(at: index)
+                                            if index < w.inFlight { w.inFlight -= 1 }
+                                        }
+                                        return w.drained()
+                                    }
                                     acks.byID.withLock { $0[ack.batchID] = ack }
                                     acks.received.add(1, ordering: .relaxed)
+                                    if let drained { client?.reconnect(reason: drained) } else { pump() }
+                                case .goAway(let goAway):
+                                    let drained = shared.window.withLock { w -> String? in
+                                        w.goAway = goAway.reason
+                                        return w.drained()
+                                    }
+                                    if let drained { client?.reconnect(reason: drained) }
+                                default:
+                                    break
                                 }
                             }, disconnected: { reason, _ in
+                                // Everything unanswered goes again, in order, on the next connection.
+                                shared.window.withLock { $0.inFlight = 0; $0.size = 0; $0.goAway = nil }
                                 acks.disconnects.withLock { $0.append(reason) }
                             }))
-        client.start()
+        self.client = client!
+        self.client.start()
+        self.pump = pump
     }
 
+    private let pump: @Sendable () -> Void
+
     func send(_ id: BatchID, _ beacons: [Beacon]) throws {
-        client.sendBatch(id: id, frame: try Message.eventBatch(EventBatch(batchID: id, beacons: beacons)).encodeFrame())
+        let frame = try Message.eventBatch(EventBatch(batchID: id, beacons: beacons)).encodeFrame()
+        acks.window.withLock { $0.frames.append((id, frame)) }
+        pump()
     }
 
     func ack(_ id: BatchID) -> BatchAck? { acks.byID.withLock { $0[id] } }

@@ -16,10 +16,11 @@ import Testing
     @Test func defaultsAndFlags() throws {
         let o = try parse(["--shard-id", "s7"])
         #expect(o.shardID == "s7" && o.nodeID == "sessiond-s7" && o.database == "sessiond.db")
-        #expect(o.wire == HostPort(host: "0.0.0.0", port: 7070) && o.http == HostPort(host: "0.0.0.0", port: 8081))
+        // Loopback unless told otherwise: neither port authenticates its peers.
+        #expect(o.wire == HostPort(host: "127.0.0.1", port: 7070) && o.http == HostPort(host: "127.0.0.1", port: 8081))
         #expect(o.queryTimeoutMs == 5000 && o.tickMs == 1000 && o.drainMs == 10_000)
         #expect(o.batchIDRetentionMs == 7 * 86_400_000 && o.durability == .normal && o.readers == 2)
-        #expect(o.adminToken == nil && o.appsPath == nil)
+        #expect(o.adminToken == nil && o.appsPath == "apps.json")
         let p = try parse(["--shard-id=s1", "--wire", "127.0.0.1:0", "--http=[::1]:9", "--durability", "full",
                            "--batch-id-retention", "3d", "--query-timeout", "250ms", "--tick", "100ms",
                            "--drain", "1m30s", "--admin-token-file", "/t", "--db", "/d/s.db"], files: ["/t": "tok\n"])
@@ -88,7 +89,15 @@ import Testing
         m.batch("duplicate", new: 0, duplicate: 0, dropped: 0, commitSeconds: 0)
         m.freshness(0.2, events: 10)
         m.query(.listSessions, status: 200, seconds: 0.004)
-        let text = m.render(liveSessions: 7, databaseBytes: 4096)
+        m.commitFailed()
+        m.walTruncation(succeeded: true)
+        let text = m.render(SessiondMetrics.Gauges(liveSessions: 7, databaseBytes: 4096, walBytes: 1024,
+                                                   walLimitBytes: 64 << 20, writable: false))
+        #expect(text.contains("clickpath_sessiond_wal_bytes 1024\n"))
+        #expect(text.contains("clickpath_sessiond_wal_limit_bytes 67108864\n"))
+        #expect(text.contains("clickpath_sessiond_wal_truncations_total{outcome=\"truncated\"} 1\n"))
+        #expect(text.contains("clickpath_sessiond_commit_failures_total 1\n"))
+        #expect(text.contains("clickpath_sessiond_store_writable 0\n"))
         #expect(text.contains("clickpath_sessiond_batches_total{outcome=\"committed\"} 1\n"))
         #expect(text.contains("clickpath_sessiond_batches_total{outcome=\"duplicate\"} 1\n"))
         #expect(text.contains("clickpath_sessiond_events_total{kind=\"new\"} 10\n"))
@@ -141,8 +150,8 @@ import Testing
         let pins = SortPins { clock.now }
         let connection = try Connection(path: dir + "/p.db")
         try connection.execute("CREATE TABLE sessions(sid INTEGER PRIMARY KEY, start_ts INTEGER, merged_into TEXT, duration INTEGER, errors INTEGER, actions INTEGER, updated_at INTEGER)")
-        // The pins table comes from the store's migration 2, the trigger from `install`.
-        for migration in Schema.all where migration.version == 2 { try connection.execute(migration.sql) }
+        // The pins table comes from the store's migrations 2 and 5, the trigger from `install`.
+        for migration in Schema.all where [2, 5].contains(migration.version) { try connection.execute(migration.sql) }
         try pins.install(on: connection)
         try connection.execute("INSERT INTO sessions VALUES (1, 0, NULL, 10, 0, 0, 1)")
         try connection.execute("UPDATE sessions SET duration = 20, updated_at = 2 WHERE sid = 1")
@@ -153,10 +162,51 @@ import Testing
         try connection.execute("UPDATE sessions SET updated_at = 4 WHERE sid = 1")
         #expect(try connection.scalarInt("SELECT count(*) FROM session_pins") == 1)
         #expect(try connection.scalarInt("SELECT duration FROM session_pins WHERE until_ts = 3") == 20)
+        // A late event moves the start (duration unchanged here): the old start is kept.
+        try connection.execute("UPDATE sessions SET start_ts = -5, updated_at = 6 WHERE sid = 1")
+        #expect(try connection.scalarInt("SELECT start_ts FROM session_pins WHERE until_ts = 6") == 0)
+        try connection.execute("DELETE FROM session_pins WHERE until_ts = 6")
         clock.now += Cursor.lifetime + 1
         #expect(!pins.isActive)
         try connection.execute("UPDATE sessions SET duration = 40, updated_at = 5 WHERE sid = 1")
         #expect(try connection.scalarInt("SELECT count(*) FROM session_pins") == 1)
         #expect(try pins.prune(on: connection, now: clock.now) == 1)
+    }
+}
+
+@Suite struct RepeatLimiterTests {
+    /// One message per kind per interval; the next one says how many were left out.
+    @Test func oneLinePerKindPerInterval() {
+        var limiter = RepeatLimiter(intervalSeconds: 10)
+        #expect(limiter.admit("reject", now: 0) == 0)
+        for i in 1...80 { #expect(limiter.admit("reject", now: Double(i) / 10) == nil) }
+        #expect(limiter.admit("advance", now: 5) == 0)
+        #expect(limiter.admit("reject", now: 9.99) == nil)
+        #expect(limiter.admit("reject", now: 10) == 81)
+        #expect(limiter.admit("reject", now: 25) == 0)
+    }
+}
+
+@Suite struct FaultSettingsTests {
+    @Test func walLimitAndWireConnectionsHaveDefaultsAndFlags() throws {
+        guard case .run(let defaults, _) = try SessiondSettings.parse(arguments: ["--shard-id", "s1"], environment: [:],
+                                                                     readFile: { _ in nil }) else {
+            Issue.record("expected options")
+            return
+        }
+        #expect(defaults.walLimitBytes == 64 << 20)
+        #expect(defaults.maxWireConnections == 256)
+        guard case .run(let set, _) = try SessiondSettings.parse(
+            arguments: ["--shard-id", "s1", "--wal-limit", "16MiB"],
+            environment: ["CLICKPATH_MAX_WIRE_CONNECTIONS": "32"], readFile: { _ in nil }) else {
+            Issue.record("expected options")
+            return
+        }
+        #expect(set.walLimitBytes == 16 << 20)
+        #expect(set.maxWireConnections == 32)
+        #expect(throws: SettingsError.self) {
+            _ = try SessiondSettings.parse(arguments: ["--shard-id", "s1", "--wal-limit", "1MiB"], environment: [:],
+                                           readFile: { _ in nil })
+        }
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Model
 import Glibc
 #endif
+import Model
 import Dispatch
 import Synchronization
 import Testing
@@ -37,8 +37,6 @@ final class WireRecorder: Sendable {
         var clientReady: [NegotiatedConnection] = []
         var acks: [BatchID] = []
         var disconnects: [WireCloseReason] = []
-        var outstanding = 0
-        var maxOutstanding = 0
         var pausedConnection: WireConnection? = nil
     }
     let state = Mutex(State())
@@ -61,12 +59,9 @@ func startWireServer(on loop: EventLoop, port: UInt16 = 0, shard: String = "s1",
             guard case .eventBatch(let batch) = message else { return }
             let first = recorder.state.withLock { state -> Bool in
                 state.batches.append(batch.batchID)
-                state.outstanding += 1
-                state.maxOutstanding = max(state.maxOutstanding, state.outstanding)
                 return state.batches.count == 1
             }
             let reply = {
-                recorder.state.withLock { $0.outstanding -= 1 }
                 connection.send(.batchAck(BatchAck(batchID: batch.batchID, outcome: .committed, acceptedEvents: 0, duplicateEvents: 0)))
             }
             switch ack {
@@ -100,7 +95,7 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
 }
 
 @Suite struct WireTransportTests {
-    @Test func handshakeThenBatchesWithinTheWindow() throws {
+    @Test func handshakeThenFramesGoOutAsTheyAreSentAndAcksComeBack() throws {
         let loop = try EventLoop.start(name: "wire-test")
         defer { loop.stop(); loop.waitUntilStopped() }
         let recorder = WireRecorder()
@@ -109,19 +104,20 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
         let client = makeWireClient(loop: loop, port: server.port, recorder: recorder)
         client.start()
         defer { client.stop() }
+        #expect(eventually { client.status.connected })
         for sequence: UInt64 in 1...6 {
-            let (id, frame) = batchFrame(sequence)
-            client.sendBatch(id: id, frame: frame)
+            let (_, frame) = batchFrame(sequence)
+            client.send(frame: frame)
         }
         #expect(eventually { recorder.read { $0.acks.count } == 6 })
         let state = recorder.read { $0 }
         #expect(state.serverReady.first?.shardID == "s1")
         #expect(state.serverReady.first?.peerNodeID == "collector-1")
         #expect(state.clientReady.first?.peerNodeID == "sessiond-1")
+        // The window is announced to the owner, which keeps to it (the collector's SendWindow).
         #expect(state.clientReady.first?.maxInFlightBatches == 2)
         #expect(state.batches.map(\.sequence) == [1, 2, 3, 4, 5, 6])
-        #expect(state.maxOutstanding <= 2)
-        #expect(client.status.inFlightBatches == 0)
+        #expect(state.acks.map(\.sequence) == [1, 2, 3, 4, 5, 6])
     }
 
     @Test func wrongVersionIsRefused() throws {
@@ -163,7 +159,7 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
         #expect(recorder.read { $0.clientReady.isEmpty })
     }
 
-    @Test func reconnectsAfterServerRestartAndResendsUnackedBatches() throws {
+    @Test func reconnectsAfterServerRestartAndLeavesResendingToItsOwner() throws {
         let serverLoop = try EventLoop.start(name: "wire-server")
         let clientLoop = try EventLoop.start(name: "wire-client")
         defer {
@@ -177,22 +173,27 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
         let client = makeWireClient(loop: clientLoop, port: port, recorder: clientRecorder)
         client.start()
         defer { client.stop() }
+        #expect(eventually { client.status.connected })
         let (id1, frame1) = batchFrame(1)
-        client.sendBatch(id: id1, frame: frame1)
+        client.send(frame: frame1)
         // The first server receives the batch but dies before acknowledging it.
         #expect(eventually { first.read { $0.batches } == [id1] })
         server1.stop()
         #expect(eventually { !clientRecorder.read { $0.disconnects }.isEmpty })
-        let (id2, frame2) = batchFrame(2)
-        client.sendBatch(id: id2, frame: frame2)
-        // The restarted server, same port: the client comes back and re-sends both.
+        // A frame sent while the connection is down is dropped, not queued.
+        let (_, frame2) = batchFrame(2)
+        client.send(frame: frame2)
+        // The restarted server, same port: the client comes back and says so; what to re-send
+        // is its owner's to decide.
         let second = WireRecorder()
         let server2 = try startWireServer(on: serverLoop, port: port, recorder: second, ack: .immediately)
         defer { server2.stop() }
-        #expect(eventually { clientRecorder.read { $0.acks } == [id1, id2] })
-        #expect(second.read { $0.batches } == [id1, id2])
-        #expect(client.status.connections == 2)
-        #expect(client.status.inFlightBatches == 0)
+        #expect(eventually { client.status.connections == 2 && client.status.connected })
+        #expect(clientRecorder.read { $0.clientReady.count } == 2)
+        let (id3, frame3) = batchFrame(3)
+        client.send(frame: frame3)
+        #expect(eventually { clientRecorder.read { $0.acks } == [id3] })
+        #expect(second.read { $0.batches } == [id3])
     }
 
     @Test func goAwayMakesTheClientReconnect() throws {
@@ -248,11 +249,12 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
         let client = makeWireClient(loop: loop, port: server.port, recorder: recorder)
         client.start()
         defer { client.stop() }
+        #expect(eventually { client.status.connected })
         for sequence: UInt64 in 1...4 {
-            let (id, frame) = batchFrame(sequence)
-            client.sendBatch(id: id, frame: frame)
+            let (_, frame) = batchFrame(sequence)
+            client.send(frame: frame)
         }
-        #expect(eventually { recorder.read { $0.acks.count } == 1 && client.status.inFlightBatches == 3 })
+        #expect(eventually { recorder.read { $0.acks.count } == 1 })
         // The three other batches are in the server's socket; a read the pause failed to stop
         // would happen within these loop iterations.
         settle([loop])
@@ -323,7 +325,7 @@ final class SilentWireServer: @unchecked Sendable {
         settle([loop])
         // Silent since the clock's start: dropped at the first liveness tick (every 2.5 s) at
         // or past the limit, never before.
-        let limit = answerHello ? settings.deadPeerTimeout : settings.connectTimeout + settings.handshakeTimeout
+        let limit = answerHello ? settings.deadPeerTimeout : settings.handshakeTimeout
         var elapsed = 0.0
         while recorder.read({ $0.disconnects.isEmpty }) && elapsed < 60 {
             clock.advance(bySeconds: 2.5)
@@ -337,5 +339,158 @@ final class SilentWireServer: @unchecked Sendable {
         }
         #expect(what.contains(answerHello ? "no frame from" : "handshake"))
         #expect(recorder.read { $0.clientReady.count } == (answerHello ? 1 : 0))
+    }
+}
+
+@Suite struct WireBackoffTests {
+    /// A server that handshakes, then answers every batch with an Error and closes (sessiond
+    /// whose commits fail). The client's waits grow to the maximum instead of starting over after
+    /// each successful handshake; one acknowledged batch starts them over.
+    @Test func reconnectsBackOffWhileBatchesFail() throws {
+        let loop = try EventLoop.start(name: "wire-backoff")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let failing = Atomic<Bool>(true)
+        let handlers = WireServerHandlers(message: { connection, message in
+            guard case .eventBatch(let batch) = message else { return }
+            if failing.load(ordering: .relaxed) {
+                connection.send(.error(ErrorMessage(code: .internalError, message: "batch not stored: disk full")))
+                connection.close()
+            } else {
+                connection.send(.batchAck(BatchAck(batchID: batch.batchID, outcome: .committed, acceptedEvents: 0, duplicateEvents: 0)))
+            }
+        })
+        let server = try WireServer.start(identity: WireServerIdentity(shardID: "s1", nodeID: "sessiond-1"), on: [loop],
+                                          handlers: handlers)
+        defer { server.stop() }
+        let waits = Mutex<[Double]>([])
+        let acks = Atomic<Int>(0)
+        // The owner's part (the collector's SendWindow): the unacknowledged frame is sent again
+        // after every handshake until its ack comes.
+        let pending = Mutex<[UInt8]?>(nil)
+        let owner = Mutex<WireClient?>(nil)
+        let client = WireClient(loop: loop, address: SocketAddress(host: "127.0.0.1", port: server.port)!,
+                                hello: Hello(role: .collector, nodeID: "c", softwareVersion: "test", expectedShardID: "s1"),
+                                backoff: ReconnectBackoff(initial: 0.01, maximum: 0.08, multiplier: 2), random: { 0 },
+                                handlers: WireClientHandlers(ready: { _ in
+                                    if let frame = pending.withLock({ $0 }) { owner.withLock { $0 }?.send(frame: frame) }
+                                }, message: { message in
+                                    if case .batchAck = message {
+                                        pending.withLock { $0 = nil }
+                                        acks.add(1, ordering: .relaxed)
+                                    }
+                                }, disconnected: { _, retryIn in waits.withLock { $0.append(retryIn) } }))
+        owner.withLock { $0 = client }
+        let (_, frame) = batchFrame(1)
+        pending.withLock { $0 = frame }
+        client.start()
+        defer { client.stop() }
+        #expect(eventually { waits.withLock { $0.count } >= 6 })
+        // random 0: each wait is half its cap, 0.01 doubling up to 0.08.
+        #expect(Array(waits.withLock { $0 }.prefix(6)) == [0.005, 0.01, 0.02, 0.04, 0.04, 0.04])
+        failing.store(false, ordering: .relaxed)
+        #expect(eventually { acks.load(ordering: .relaxed) == 1 })
+        #expect(eventually { client.status.connected })
+        let before = waits.withLock { $0.count }
+        failing.store(true, ordering: .relaxed)
+        let (_, frame2) = batchFrame(2)
+        pending.withLock { $0 = frame2 }
+        client.send(frame: frame2)
+        #expect(eventually { waits.withLock { $0.count } > before })
+        #expect(waits.withLock { $0[before] } == 0.005)
+    }
+}
+
+@Suite struct WireServerLimitTests {
+    /// A client that sends half a Hello and stops: the server closes it at the handshake timeout
+    /// (10 s, as the README says), counted from the connect.
+    @Test func aTruncatedHelloIsClosedAtTheHandshakeTimeout() throws {
+        let clock = ManualClock()
+        let loop = try EventLoop.start(name: "wire-hello", clock: clock)
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let recorder = WireRecorder()
+        let server = try WireServer.start(identity: WireServerIdentity(shardID: "s1", nodeID: "n"), on: [loop],
+                                          handlers: WireServerHandlers(message: { _, _ in }, closed: { _, reason in
+                                              recorder.state.withLock { $0.disconnects.append(reason) }
+                                          }))
+        defer { server.stop() }
+        let hello = try Message.hello(Hello(role: .collector, nodeID: "c", softwareVersion: "t")).encodeFrame()
+        let fd = try Loopback.connect(port: server.port)
+        defer { close(fd) }
+        _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count / 2, Int32(MSG_NOSIGNAL)) }
+        settle([loop])
+        let limit = WireSettings().handshakeTimeout
+        #expect(limit == 10)
+        var elapsed = 0.0
+        while recorder.read({ $0.disconnects.isEmpty }) && elapsed < 60 {
+            clock.advance(bySeconds: 0.5)
+            elapsed += 0.5
+            settle([loop])
+        }
+        #expect(elapsed >= limit && elapsed <= limit + 2.5, "closed after \(elapsed) s")
+        guard case .timedOut(let what) = recorder.read({ $0.disconnects.first }) else {
+            Issue.record("expected a timeout, got \(recorder.read { $0.disconnects })")
+            return
+        }
+        #expect(what.contains("handshake"))
+    }
+
+    /// Before the handshake only a small frame is accepted: a length prefix announcing 16 MiB
+    /// is refused as soon as its four bytes arrive.
+    @Test func aLargeFrameBeforeTheHandshakeIsRefused() throws {
+        let loop = try EventLoop.start(name: "wire-prefix")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let recorder = WireRecorder()
+        let server = try WireServer.start(identity: WireServerIdentity(shardID: "s1", nodeID: "n"), on: [loop],
+                                          handlers: WireServerHandlers(message: { _, _ in }, closed: { _, reason in
+                                              recorder.state.withLock { $0.disconnects.append(reason) }
+                                          }))
+        defer { server.stop() }
+        let fd = try Loopback.connect(port: server.port)
+        defer { close(fd) }
+        let prefix: [UInt8] = [0x01, 0x00, 0x00, 0x00]
+        _ = prefix.withUnsafeBytes { send(fd, $0.baseAddress, 4, Int32(MSG_NOSIGNAL)) }
+        #expect(eventually { !recorder.read { $0.disconnects }.isEmpty })
+        guard case .protocolError(.frameTooLong(let length, let limit)) = recorder.read({ $0.disconnects.first }) else {
+            Issue.record("expected frameTooLong, got \(recorder.read { $0.disconnects })")
+            return
+        }
+        #expect(length == 1 << 24)
+        #expect(limit == WireSettings().maxHandshakeFrameLength)
+    }
+
+    /// Over `maxConnections` a connection is told `overloaded` and closed; one closing makes room.
+    @Test func connectionsOverTheLimitAreRefused() throws {
+        let loop = try EventLoop.start(name: "wire-cap")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let refused = Atomic<Int>(0)
+        let closed = Atomic<Int>(0)
+        var settings = WireSettings()
+        settings.maxConnections = 3
+        let server = try WireServer.start(identity: WireServerIdentity(shardID: "s1", nodeID: "n"), settings: settings,
+                                          on: [loop], handlers: WireServerHandlers(message: { _, _ in },
+                                                                                   closed: { _, _ in closed.add(1, ordering: .relaxed) },
+                                                                                   refused: { refused.add(1, ordering: .relaxed) }))
+        defer { server.stop() }
+        let kept = try (0..<3).map { _ in try Loopback.connect(port: server.port) }
+        settle([loop])
+        let extra = try Loopback.connect(port: server.port)
+        #expect(eventually { refused.load(ordering: .relaxed) == 1 })
+        var decoder = FrameDecoder()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(extra, &buffer, buffer.count, 0)
+        decoder.append(buffer.prefix(max(0, n)))
+        guard case .error(let error)? = try decoder.nextMessage() else {
+            Issue.record("expected an Error message")
+            return
+        }
+        #expect(error.code == .overloaded)
+        #expect(recv(extra, &buffer, buffer.count, 0) == 0)
+        close(extra)
+        close(kept[0])
+        #expect(eventually { closed.load(ordering: .relaxed) == 1 })
+        let another = try Loopback.connect(port: server.port)
+        settle([loop])
+        #expect(refused.load(ordering: .relaxed) == 1)
+        for fd in kept.dropFirst() + [another] { close(fd) }
     }
 }
