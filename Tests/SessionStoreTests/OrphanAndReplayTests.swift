@@ -71,7 +71,8 @@ import Wire
         #expect(try orphans(store) == [])
     }
 
-    /// Migration 4 finds the orphans of a file written before it.
+    /// Migration 4 finds the orphans of a file written before it, also of one that already has
+    /// migration 5 (made at the same time on another branch): every unrecorded migration applies.
     @Test func theMigrationFindsTheOrphansOfAnOlderFile() throws {
         let dir = TempDir()
         let path = dir.path("s.db")
