@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "BeaconTests", dependencies: ["Model", "Beacon", "JSON", "Wire", "Config", "CZlib", "Workloads"], exclude: ["Data"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["Model", "CollectorCore", "TestSupport", "Workloads", "Beacon", "Transport", "Wire", "Config"]),
         .testTarget(name: "SessiondCoreTests",
-                    dependencies: ["Model", "SessiondCore", "SessionStore", "Wire", "Config"]),
+                    dependencies: ["Model", "SessiondCore", "SessionStore", "Sessionizer", "Wire", "Config"]),
         // Every test that starts real processes (sessiond, collector, clickpath, crash-writer).
         .testTarget(name: "EndToEndTests",
                     dependencies: ["Model", "Wire", "Transport", "Config", "CollectorCore", "SessionStore", "TestSupport",

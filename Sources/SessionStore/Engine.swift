@@ -25,7 +25,7 @@ extension SessionStore {
                 throw .sessionizer(error.description)
             }
             written += try write(update, vid: visitor.vid, platform: visitor.platform, newEvents: visitor.events,
-                                 now: now)
+                                 visitorIsNew: visitor.isNew, now: now)
         }
         return written
     }

@@ -53,56 +53,6 @@ public struct TrackedEvent: Sendable, Hashable {
     public var key: EventKey { EventKey(ts: event.ts, id: event.id) }
 }
 
-/// Rating of one action (or view), and of a whole session.
-public enum Experience: String, Sendable, Hashable, CaseIterable {
-    case satisfied
-    case tolerating
-    case frustrated
-}
-
-public enum Health: String, Sendable, Hashable, CaseIterable {
-    case tolerable
-    case abnormal
-}
-
-/// What made a session abnormal, with counts. All zero means tolerable.
-public struct HealthReasons: Sendable, Hashable {
-    public var crashes: Int
-    public var errors: Int
-    public var failedRequests: Int
-    public var failedResources: Int
-    public var frustratedActions: Int
-
-    public init(crashes: Int = 0, errors: Int = 0, failedRequests: Int = 0, failedResources: Int = 0,
-                frustratedActions: Int = 0) {
-        self.crashes = crashes
-        self.errors = errors
-        self.failedRequests = failedRequests
-        self.failedResources = failedResources
-        self.frustratedActions = frustratedActions
-    }
-
-    public var health: Health {
-        crashes > 0 || errors > 0 || failedRequests > 0 || failedResources > 0 || frustratedActions > 0
-            ? .abnormal : .tolerable
-    }
-}
-
-/// How many rated actions (or views, in a session without actions) fell in each class.
-public struct RatingCounts: Sendable, Hashable {
-    public var satisfied: Int
-    public var tolerating: Int
-    public var frustrated: Int
-
-    public init(satisfied: Int = 0, tolerating: Int = 0, frustrated: Int = 0) {
-        self.satisfied = satisfied
-        self.tolerating = tolerating
-        self.frustrated = frustrated
-    }
-
-    public var rated: Int { satisfied &+ tolerating &+ frustrated }
-}
-
 /// Everything the session rules compute for one session: a pure function of the session's
 /// events, the rules and the watermark. Ids and revisions are not part of it.
 public struct SessionSummary: Sendable, Hashable {

@@ -148,6 +148,7 @@ import Testing
         defer { shard.stop() }
 
         try Self.verify(ledger, queryPort: shard.httpPort)
+        expectReplayClean(databasePath: dir.path + "/sessiond.db")
         #expect(ledger.unanswered.withLock { $0.isEmpty }, "the collector answers every beacon while sessiond fails")
         #expect(front.kill(SIGTERM) == 0)
     }
@@ -180,6 +181,7 @@ import Testing
         ledger.stop.store(true, ordering: .relaxed)
         for _ in 0..<clients { done.wait() }
         try Self.verify(ledger, queryPort: shard.httpPort)
+        expectReplayClean(databasePath: dir.path + "/sessiond.db")
         #expect(ledger.refused.withLock { $0.isEmpty }, "spool mode answers 202 while sessiond is down")
         #expect(front.kill(SIGTERM) == 0)
     }
@@ -208,6 +210,7 @@ import Testing
         for _ in 0..<clients { done.wait() }
 
         try Self.verify(ledger, queryPort: shard.httpPort)
+        expectReplayClean(databasePath: dir.path + "/sessiond.db")
         #expect(front.kill(SIGTERM) == 0)
     }
 
@@ -269,6 +272,7 @@ import Testing
         ledger.stop.store(true, ordering: .relaxed)
         for _ in 0..<clients { done.wait() }
         try Self.verify(ledger, queryPort: shard.httpPort)
+        expectReplayClean(databasePath: dir.path + "/sessiond.db")
         #expect(front.kill(SIGTERM) == 0)
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Model
 import Foundation
+import TestSupport
 import Testing
 @testable import CollectorCore
 import TestSupport
@@ -59,6 +60,7 @@ import TestSupport
         shard = try SessiondProcess(executable: sessiond, directory: dir.path, apps: apps, wirePort: shard.wirePort,
                                     httpPort: shard.httpPort, extra: ["--tick", "100ms"])
         try afterRestart(&run)
+        expectReplayClean(databasePath: dir.path + "/sessiond.db")
         #expect(front.kill(SIGTERM) == 0)
     }
 
