@@ -102,14 +102,14 @@ enum IngressBench {
         }
         let scanPerSecond = Double(iterations) / scanSeconds
         // The whole admission without HTTP: parse, app, bots, rate limit, decisions, privacy, answer.
-        var ingest = BeaconIngest()
-        let app = IngestApp()
+        var ingest = BeaconAdmission()
+        let app = AdmittedApp()
         let userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
         let ingestSeconds = measure {
             body.withUnsafeBytes { raw in
                 for _ in 0..<iterations {
                     let response = ingest.handle(
-                        IngestRequest(body: raw, contentType: "application/json", userAgent: userAgent,
+                        BeaconRequest(body: raw, contentType: "application/json", userAgent: userAgent,
                                       peer: .v4(0xCB00_714D), receivedAt: 1_700_000_006_000, monotonicNow: 0),
                         lookup: { _ in app })
                     sink &+= response.beacon?.events.count ?? 0
@@ -131,7 +131,7 @@ enum IngressBench {
                      oursPerSecond, 1e6 / oursPerSecond, oursPerSecond * Double(body.count) / 1e6))
         HTTPBench.say(String(format: "parser JSONDecoder    %10.0f beacons/s  %7.2f µs CPU/beacon  %6.0f MB/s",
                      theirsPerSecond, 1e6 / theirsPerSecond, theirsPerSecond * Double(body.count) / 1e6))
-        HTTPBench.say(String(format: "ingest BeaconIngest    %10.0f beacons/s  %7.2f µs CPU/beacon  (parse, bots, decisions, privacy, answer; no HTTP)",
+        HTTPBench.say(String(format: "ingest BeaconAdmission    %10.0f beacons/s  %7.2f µs CPU/beacon  (parse, bots, decisions, privacy, answer; no HTTP)",
                      ingestPerSecond, 1e6 / ingestPerSecond))
         HTTPBench.say(String(format: "bots   BotMatcher.match %10.0f UAs/s      %7.3f µs CPU/UA      (%d-byte browser User-Agent, %d patterns)",
                      Double(iterations) / botSeconds, 1e6 * botSeconds / Double(iterations), userAgent.utf8.count,

@@ -15,7 +15,7 @@ import Workloads
 extension IngressBench {
     static let browserUserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 
-    /// Child mode: the beacon route of the collector (BeaconIngest on Transport's HTTP server, one
+    /// Child mode: the beacon route of the collector (BeaconAdmission on Transport's HTTP server, one
     /// loop) with a counting sink instead of the pipeline. Prints the port; at end of stdin prints
     /// how many beacons and events the sink counted.
     static func serve() -> Int32 {

@@ -3,7 +3,7 @@ import Config
 
 /// What the collector needs to know about one application to admit its beacons, built from
 /// its apps.json entry (`init(settings:)`; the `"*"` entry included).
-public struct IngestApp: Sendable {
+public struct AdmittedApp: Sendable {
     /// The platform apps.json gives the app: a beacon that names another is refused (400), so
     /// the platform of a visitor's sessions never depends on which beacon came first.
     public var platform: Platform
@@ -40,7 +40,7 @@ public struct IngestApp: Sendable {
 }
 
 /// One `POST /v1/beacons` as the HTTP layer hands it over (header values raw, as sent).
-public struct IngestRequest {
+public struct BeaconRequest {
     public var body: UnsafeRawBufferPointer
     public var contentType: String?
     public var contentEncoding: String?
@@ -73,7 +73,7 @@ public struct IngestRequest {
 }
 
 /// The answer to one beacon request, and the beacon to pass on when one was accepted.
-public struct IngestResponse: Sendable {
+public struct BeaconResponse: Sendable {
     public var status: Int
     /// JSON.
     public var body: [UInt8]
@@ -91,7 +91,7 @@ public struct IngestResponse: Sendable {
 /// The collector's admission of beacons: content checks, inflate, parse, app and key, CORS,
 /// bots, rate limit, per-event decisions and privacy, in that order. A value owned by one event
 /// loop (its rate limiter and counters are not shared). No I/O: the HTTP layer calls `handle`.
-public struct BeaconIngest: Sendable {
+public struct BeaconAdmission: Sendable {
     public var parser: BeaconParser
     public var inflateLimits: InflateLimits
     /// Bytes on the wire (before inflating); 1 MiB by default.
@@ -118,10 +118,10 @@ public struct BeaconIngest: Sendable {
     /// `anyAppAllows` says whether some app (or `"*"`) allows an origin: answers given before the
     /// app is known (415, 413, 400, 403 for an unknown app) carry that origin's CORS headers then,
     /// so a page can read why it was refused.
-    public mutating func handle(_ request: IngestRequest, lookup: (String) -> IngestApp?,
-                                anyAppAllows: (String) -> Bool = { _ in false }) -> IngestResponse {
+    public mutating func handle(_ request: BeaconRequest, lookup: (String) -> AdmittedApp?,
+                                anyAppAllows: (String) -> Bool = { _ in false }) -> BeaconResponse {
         do throws(BeaconError) {
-            try BeaconIngest.checkContentType(request.contentType)
+            try BeaconAdmission.checkContentType(request.contentType)
             guard request.body.count <= maxWireBytes else { throw .bodyTooLarge(limit: maxWireBytes) }
             let encoding = try ContentEncoding(headerValue: (request.contentEncoding ?? "").utf8)
             let parsed: ParsedBeacon
@@ -137,8 +137,8 @@ public struct BeaconIngest: Sendable {
             }
             return admit(parsed, request, lookup: lookup, anyAppAllows: anyAppAllows)
         } catch {
-            return BeaconIngest.refusal(status: error.status, message: error.description,
-                                        headers: BeaconIngest.headersBeforeApp(request.origin, anyAppAllows))
+            return BeaconAdmission.refusal(status: error.status, message: error.description,
+                                        headers: BeaconAdmission.headersBeforeApp(request.origin, anyAppAllows))
         }
     }
 
@@ -149,29 +149,29 @@ public struct BeaconIngest: Sendable {
         return CORSPolicy.answerHeaders(origin: origin)
     }
 
-    private mutating func admit(_ parsed: consuming ParsedBeacon, _ request: IngestRequest,
-                                lookup: (String) -> IngestApp?, anyAppAllows: (String) -> Bool) -> IngestResponse {
+    private mutating func admit(_ parsed: consuming ParsedBeacon, _ request: BeaconRequest,
+                                lookup: (String) -> AdmittedApp?, anyAppAllows: (String) -> Bool) -> BeaconResponse {
         let appID = parsed.envelope.app
         guard let app = lookup(appID) else {
-            return BeaconIngest.refusal(status: 403, message: "unknown app \"\(appID)\": add it to apps.json",
-                                        headers: BeaconIngest.headersBeforeApp(request.origin, anyAppAllows))
+            return BeaconAdmission.refusal(status: 403, message: "unknown app \"\(appID)\": add it to apps.json",
+                                        headers: BeaconAdmission.headersBeforeApp(request.origin, anyAppAllows))
         }
         var headers: [CORSPolicy.Header] = []
         switch app.cors.decide(origin: request.origin) {
         case .notCORS: break
         case .allowed(let cors): headers = cors
-        case .refused(let reason): return BeaconIngest.refusal(status: 403, message: reason, headers: [])
+        case .refused(let reason): return BeaconAdmission.refusal(status: 403, message: reason, headers: [])
         }
         if let expected = app.ingestKey {
             guard let key = request.key else {
-                return BeaconIngest.refusal(status: 403, message: "app \"\(appID)\" needs its ingest key (?key= or X-Clickpath-Key)", headers: headers)
+                return BeaconAdmission.refusal(status: 403, message: "app \"\(appID)\" needs its ingest key (?key= or X-Clickpath-Key)", headers: headers)
             }
             guard constantTimeEqual(key, expected) else {
-                return BeaconIngest.refusal(status: 403, message: "wrong ingest key for app \"\(appID)\"", headers: headers)
+                return BeaconAdmission.refusal(status: 403, message: "wrong ingest key for app \"\(appID)\"", headers: headers)
             }
         }
         guard parsed.envelope.platform == app.platform else {
-            return BeaconIngest.refusal(
+            return BeaconAdmission.refusal(
                 status: 400,
                 message: "beacon platform \"\(parsed.envelope.platform.name)\" does not match the platform \"\(app.platform.name)\" apps.json gives app \"\(appID)\"",
                 headers: headers)
@@ -181,13 +181,13 @@ public struct BeaconIngest: Sendable {
             botCounts.record(family: family)
             // Said plainly: someone trying the API with curl sees at once why nothing appears.
             let events = parsed.envelope.events.count + parsed.invalid.count
-            return IngestResponse(status: 202, body: IngestAnswer.accepted(count: 0, rejections: [],
+            return BeaconResponse(status: 202, body: AnswerBody.accepted(count: 0, rejections: [],
                                                                           dropped: (bots.families[family].kind, events)),
                                   headers: headers, beacon: nil, botFamily: family)
         }
         let cost = app.rateLimitCountsEvents ? max(1, parsed.envelope.events.count + parsed.invalid.count) : 1
         if case .limited(let seconds) = rateLimiter.take(app: appID, limit: app.rateLimit, cost: cost, now: request.monotonicNow) {
-            return BeaconIngest.refusal(status: 429, message: "rate limit of app \"\(appID)\" exceeded; retry after \(seconds) s",
+            return BeaconAdmission.refusal(status: 429, message: "rate limit of app \"\(appID)\" exceeded; retry after \(seconds) s",
                                         headers: headers + [CORSPolicy.Header("Retry-After", String(seconds))])
         }
         var decision = EventDecisions.decide(parsed, rules: app.rules, limits: parser.limits)
@@ -195,13 +195,13 @@ public struct BeaconIngest: Sendable {
         decision.beacon.clientAddress = address.masked.description
         decision.beacon.userAgent = request.userAgent
         app.scrubber.scrubURLs(in: &decision.beacon.events)
-        return IngestResponse(status: 202, body: IngestAnswer.accepted(decision), headers: headers,
+        return BeaconResponse(status: 202, body: AnswerBody.accepted(decision), headers: headers,
                               beacon: decision.beacon.events.isEmpty ? nil : decision.beacon, botFamily: nil,
                               rejections: decision.rejections.map(\.reason))
     }
 
-    static func refusal(status: Int, message: String, headers: [CORSPolicy.Header]) -> IngestResponse {
-        IngestResponse(status: status, body: IngestAnswer.error(status: status, message: message),
+    static func refusal(status: Int, message: String, headers: [CORSPolicy.Header]) -> BeaconResponse {
+        BeaconResponse(status: status, body: AnswerBody.error(status: status, message: message),
                        headers: headers, beacon: nil, botFamily: nil)
     }
 

@@ -33,7 +33,7 @@ public struct ErasureOutcome: Sendable {
 /// The one thread that writes: applies batches to the SessionStore (the batches queued behind
 /// each other share one transaction; each ack only after the commit), advances the watermark
 /// with server time, erases, prunes, and checkpoints at the end. Jobs come from any thread through a queue.
-public final class IngestWriter: @unchecked Sendable {
+public final class BatchWriter: @unchecked Sendable {
     public enum Job: Sendable {
         case batch(EventBatch, done: @Sendable (Result<ApplyResult, StoreError>) -> Void)
         case erase(SessionStore.ErasedKind, id: String, apps: [String],

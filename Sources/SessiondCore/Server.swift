@@ -17,7 +17,7 @@ public final class SessiondServer: @unchecked Sendable {
     public private(set) var httpPort: UInt16 = 0
     public let metrics: SessiondMetrics
 
-    private let writer: IngestWriter
+    private let writer: BatchWriter
     private let readers: ReaderPool
     private let apps: AppConfigStore?
     private let wireLoop: EventLoop
@@ -53,7 +53,7 @@ public final class SessiondServer: @unchecked Sendable {
         }
         let pins = SortPins { DaemonClock.wallMillis() }
         try pins.install(on: store.connection)
-        writer = IngestWriter(store: store, pins: pins, metrics: metrics, tickMs: options.tickMs)
+        writer = BatchWriter(store: store, pins: pins, metrics: metrics, tickMs: options.tickMs)
         readers = try ReaderPool(path: options.database, pins: pins, threads: options.readers,
                                  capacity: options.readers * 64)
 

@@ -54,27 +54,6 @@ extension Event {
     }
 }
 
-/// Whether a session starting at `nextTs` continues one that ended by `reason` with its last
-/// event at `lastEventTs` (see `SessionState.isContinued`).
-func isContinuation(after reason: EndReason, lastEventTs: Int64, nextTs: Int64, _ limits: Limits) -> Bool {
-    guard reason.continues else { return false }
-    guard let inactivity = limits.inactivity else { return true }
-    return nextTs <= plus(lastEventTs, inactivity)
-}
-
-/// The same under `rules`, for tools that check stored sessions (`clickpath replay`).
-public func isContinuation(after reason: EndReason, lastEventTs: Int64, nextTs: Int64, rules: SessionRules) -> Bool {
-    isContinuation(after: reason, lastEventTs: lastEventTs, nextTs: nextTs, Limits(rules))
-}
-
-/// What ends the open session before an event, or nil when the event joins it.
-enum Boundary: Equatable {
-    case join
-    /// The session ends with this reason; a non-heartbeat event starts the next one,
-    /// a heartbeat becomes an orphan.
-    case close(EndReason)
-}
-
 /// Where exact ratings come from while folding a whole session (pure function, slow path):
 /// the parents that have an error child anywhere in the session (`Event.frustrates`: as an
 /// action, and as a view), and the items seen so far.
@@ -145,51 +124,6 @@ struct SessionState: Sendable {
         lastActiveTs = first.event.ts
         end = first.event.ts
         self.continued = continued
-    }
-
-    /// The earliest timer that ends the session, ties broken in this order: max-duration,
-    /// backstop, background, heartbeat-timeout, inactivity. An event strictly after `fire`
-    /// starts a new session; a watermark strictly after `fire` completes the session.
-    func deadline(_ limits: Limits) -> (fire: Int64, reason: EndReason)? {
-        if let closedBy { return (.min, closedBy) }
-        var best: (fire: Int64, reason: EndReason)?
-        func consider(_ fire: Int64, _ reason: EndReason) {
-            if best == nil || fire < best!.fire { best = (fire, reason) }
-        }
-        if let maxDuration = limits.maxDuration { consider(plus(start, maxDuration), .maxDuration) }
-        if let backstop = limits.backstop { consider(plus(start, backstop), .backstop) }
-        if let background = limits.background, let backgroundSince {
-            consider(plus(backgroundSince, background), .background)
-        }
-        if heartbeatSeen, let heartbeat = limits.heartbeat { consider(plus(lastKey.ts, heartbeat), .heartbeatTimeout) }
-        if let inactivity = limits.inactivity { consider(plus(lastKey.ts, inactivity), .inactivity) }
-        return best
-    }
-
-    /// Whether a session whose first event is at `nextTs` continues this one, which ended by
-    /// `reason` (BRIEF): only after max-duration or max-actions, and only while the visitor was
-    /// still active at the cut, i.e. no later than this session's inactivity timeout would have
-    /// ended it (inclusive, as an event exactly at the timeout still joins). With inactivity
-    /// switched off nothing would have ended it, so the next session continues.
-    func isContinued(by nextTs: Int64, after reason: EndReason, _ limits: Limits) -> Bool {
-        isContinuation(after: reason, lastEventTs: lastKey.ts, nextTs: nextTs, limits)
-    }
-
-    /// Whether `next` (later in key order than every event so far) joins this session.
-    func boundary(before next: TrackedEvent, _ limits: Limits) -> Boundary {
-        if let closedBy { return .close(closedBy) }
-        if let (fire, reason) = deadline(limits), next.event.ts > fire { return .close(reason) }
-        if let incoming = next.clientSession, let current = clientSession, incoming != current {
-            return .close(.clientSessionChanged)
-        }
-        switch next.event.type {
-        case .sessionStart: return .close(.newSessionRequested)
-        case .appStart: return .close(.processRestart)
-        case .action:
-            if let maxActions = limits.maxActions, Int(actions) >= maxActions { return .close(.maxActions) }
-            return .join
-        default: return .join
-        }
     }
 
     /// Adds an event that joins the session. Returns false when the bounded rating tables cannot

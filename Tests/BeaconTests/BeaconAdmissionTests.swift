@@ -6,14 +6,14 @@ import JSON
 @testable import Beacon
 import Workloads
 
-@Suite struct BeaconIngestTests {
+@Suite struct BeaconAdmissionTests {
     static let now: Int64 = 1_700_000_006_000
     static let browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 
-    static let apps: [String: IngestApp] = [
-        "shop": IngestApp(allowedOrigins: ["https://shop.example.com"]),
-        "keyed": IngestApp(ingestKey: "s3cret"),
-        "limited": IngestApp(rateLimit: .init(ratePerSecond: 1, burst: 2)),
+    static let apps: [String: AdmittedApp] = [
+        "shop": AdmittedApp(allowedOrigins: ["https://shop.example.com"]),
+        "keyed": AdmittedApp(ingestKey: "s3cret"),
+        "limited": AdmittedApp(rateLimit: .init(ratePerSecond: 1, burst: 2)),
     ]
 
     struct Call {
@@ -22,29 +22,29 @@ import Workloads
         var contentEncoding: String?
         var origin: String?
         var key: String?
-        var userAgent: String? = BeaconIngestTests.browser
+        var userAgent: String? = BeaconAdmissionTests.browser
         var peer = IPAddress("203.0.113.77")!
         var forwardedFor: [Substring] = []
         var monotonic: Int64 = 0
     }
 
     /// `anyAppAllows`: the origins some app of apps.json allows (for answers before the app is known).
-    func run(_ call: Call, ingest: inout BeaconIngest, apps: [String: IngestApp] = BeaconIngestTests.apps,
-             anyAppAllows: [String] = []) -> IngestResponse {
+    func run(_ call: Call, ingest: inout BeaconAdmission, apps: [String: AdmittedApp] = BeaconAdmissionTests.apps,
+             anyAppAllows: [String] = []) -> BeaconResponse {
         call.body.withUnsafeBytes { raw in
-            ingest.handle(IngestRequest(body: raw, contentType: call.contentType, contentEncoding: call.contentEncoding,
+            ingest.handle(BeaconRequest(body: raw, contentType: call.contentType, contentEncoding: call.contentEncoding,
                                         origin: call.origin, key: call.key, userAgent: call.userAgent, peer: call.peer,
                                         forwardedFor: call.forwardedFor, receivedAt: Self.now, monotonicNow: call.monotonic),
                           lookup: { apps[$0] }, anyAppAllows: { anyAppAllows.contains($0) })
         }
     }
 
-    func run(_ call: Call) -> IngestResponse {
-        var ingest = BeaconIngest()
+    func run(_ call: Call) -> BeaconResponse {
+        var ingest = BeaconAdmission()
         return run(call, ingest: &ingest)
     }
 
-    func body(_ response: IngestResponse) -> String { String(decoding: response.body, as: UTF8.self) }
+    func body(_ response: BeaconResponse) -> String { String(decoding: response.body, as: UTF8.self) }
 
     static func beacon(app: String, platform: String = "web") -> [UInt8] {
         Array(#"{"app":"\#(app)","platform":"\#(platform)","visitor":"v","sentAt":1700000005000,"events":[{"id":"a","type":"view","ts":1700000005000,"url":"/p?email=a@b.c"}]}"#.utf8)
@@ -82,7 +82,7 @@ import Workloads
     }
 
     @Test func wireLimitIs413() {
-        var ingest = BeaconIngest(maxWireBytes: 100)
+        var ingest = BeaconAdmission(maxWireBytes: 100)
         let response = run(Call(), ingest: &ingest)
         #expect(response.status == 413)
         #expect(body(response) == #"{"error":"body exceeds the limit of 100 bytes","status":413}"#)
@@ -140,10 +140,10 @@ import Workloads
     @Test func starEntryAdmitsAnyApp() {
         var call = Call()
         call.body = Self.beacon(app: "anything")
-        var ingest = BeaconIngest()
-        let star = IngestApp()
+        var ingest = BeaconAdmission()
+        let star = AdmittedApp()
         let response = call.body.withUnsafeBytes { raw in
-            ingest.handle(IngestRequest(body: raw, contentType: "application/json", userAgent: Self.browser,
+            ingest.handle(BeaconRequest(body: raw, contentType: "application/json", userAgent: Self.browser,
                                         peer: call.peer, receivedAt: Self.now, monotonicNow: 0),
                           lookup: { Self.apps[$0] ?? star })
         }
@@ -187,8 +187,8 @@ import Workloads
         #expect(response.beacon == nil)
         #expect(response.headers.contains(.init("Access-Control-Allow-Origin", "https://shop.example.com")),
                 "the page can read why")
-        var ingest = BeaconIngest()
-        let phone = IngestApp(platform: .mobile)
+        var ingest = BeaconAdmission()
+        let phone = AdmittedApp(platform: .mobile)
         call.userAgent = "okhttp/4.12.0"
         #expect(run(call, ingest: &ingest, apps: ["shop": phone]).status == (platform == "mobile" ? 202 : 400))
         call.body = Self.beacon(app: "shop", platform: "web")
@@ -214,7 +214,7 @@ import Workloads
         for (label, base, status) in calls {
             var call = base
             call.origin = "https://other.example.net"
-            var ingest = BeaconIngest()
+            var ingest = BeaconAdmission()
             let allowed = run(call, ingest: &ingest, anyAppAllows: ["https://other.example.net"])
             #expect(allowed.status == status, "\(label): \(body(allowed))")
             #expect(allowed.headers == CORSPolicy.answerHeaders(origin: "https://other.example.net"), "\(label)")
@@ -225,7 +225,7 @@ import Workloads
         // Known app, origin not in its list: refused without CORS headers whatever other apps allow.
         call = Call()
         call.origin = "https://other.example.net"
-        var ingest = BeaconIngest()
+        var ingest = BeaconAdmission()
         let refused = run(call, ingest: &ingest, anyAppAllows: ["https://other.example.net"])
         #expect(refused.status == 403 && refused.headers.isEmpty)
     }
@@ -254,7 +254,7 @@ import Workloads
     }
 
     @Test func botsAreDroppedWith202AndCounted() throws {
-        var ingest = BeaconIngest()
+        var ingest = BeaconAdmission()
         var call = Call()
         call.userAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36"
         let response = run(call, ingest: &ingest)
@@ -273,7 +273,7 @@ import Workloads
     }
 
     @Test func rateLimitIs429WithRetryAfter() {
-        var ingest = BeaconIngest()
+        var ingest = BeaconAdmission()
         var call = Call()
         call.body = Self.beacon(app: "limited")
         #expect(run(call, ingest: &ingest).status == 202)
@@ -287,7 +287,7 @@ import Workloads
     }
 
     @Test func forwardedForOnlyFromTrustedProxies() throws {
-        var ingest = BeaconIngest(trustedProxies: try TrustedProxies.parse("10.0.0.0/8").get())
+        var ingest = BeaconAdmission(trustedProxies: try TrustedProxies.parse("10.0.0.0/8").get())
         var call = Call()
         call.forwardedFor = ["198.51.100.23"]
         #expect(run(call, ingest: &ingest).beacon?.clientAddress == "203.0.113.0")
@@ -332,7 +332,7 @@ import Workloads
         #expect(constantTimeEqual("", ""))
     }
 
-    @Test func appsJSONSettingsMapToIngestApps() throws {
+    @Test func appsJSONSettingsMapToAdmittedApps() throws {
         let config = try AppConfig.parse(Array(#"""
         {"apps":{
           "shop":{"platform":"web","allowedOrigins":["https://shop.example.com"],"scrubQueryParameters":["coupon"],
@@ -340,21 +340,21 @@ import Workloads
           "api":{"platform":"custom","ingestKey":"k1-secret","allowedOrigins":[]}
         }}
         """#.utf8))
-        let shop = IngestApp(settings: try #require(config.settings(for: "shop")))
+        let shop = AdmittedApp(settings: try #require(config.settings(for: "shop")))
         #expect(shop.cors.allows(origin: "https://shop.example.com"))
         #expect(shop.rateLimitCountsEvents)
         #expect(shop.rateLimit == .init(ratePerSecond: 1, burst: 3))
         #expect(shop.rules.lateness == 60_000)
         #expect(shop.scrubber.scrub("/?coupon=X&token=t") == "/?coupon=REDACTED&token=t")
-        let api = IngestApp(settings: try #require(config.settings(for: "api")))
+        let api = AdmittedApp(settings: try #require(config.settings(for: "api")))
         #expect(api.ingestKey == "k1-secret")
         #expect(api.rateLimit == .init(ratePerSecond: 1000, burst: 2000))   // the default limit
         #expect(!api.cors.allows(origin: "https://any.test"))
         #expect(config.settings(for: "other") == nil)
 
         // Events as the unit: the realistic beacon's 10 events need 10 tokens, the burst is 3.
-        var ingest = BeaconIngest()
-        let apps: [String: IngestApp] = ["shop": shop]
+        var ingest = BeaconAdmission()
+        let apps: [String: AdmittedApp] = ["shop": shop]
         #expect(run(Call(), ingest: &ingest, apps: apps).status == 202)   // charged as the burst
         #expect(run(Call(), ingest: &ingest, apps: apps).status == 429)
     }

@@ -4,12 +4,12 @@ import Model
 
 /// A pipeline that only counts what it is given and stores nothing (tests, `clickpath-bench ingress`);
 /// labelled as such wherever it is used.
-public final class CountingSink: IngestPipeline {
+public final class CountingSink: BeaconSink {
     private let counts = Mutex<(beacons: Int, events: Int)>((0, 0))
 
     public init() {}
 
-    public func submit(_ beacon: Beacon, completion: @escaping @Sendable (IngestPipelineResult) -> Void) {
+    public func submit(_ beacon: Beacon, completion: @escaping @Sendable (SinkResult) -> Void) {
         counts.withLock {
             $0.beacons &+= 1
             $0.events &+= beacon.events.count
