@@ -42,26 +42,40 @@ let package = Package(
         // Thin mains.
         .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config", "System"]),
         .executableTarget(name: "sessiond", dependencies: ["SessiondCore", "Config", "System"]),
-        .executableTarget(name: "clickpath",
+        .executableTarget(name: "clickpath", dependencies: ["SessionStore"]),
+
+        // Benchmarks: not part of the product (`swift run -c release clickpath-bench <name>`).
+        .executableTarget(name: "clickpath-bench",
                           dependencies: ["Model", "Wire", "JSON", "Config", "Sessionizer", "SessionStore",
                                          "Transport", "Beacon", "CollectorCore", "SessiondCore",
-                                         "System", "CSQLite"]),
+                                         "System", "CSQLite", "Workloads"],
+                          path: "Benchmarks/clickpath-bench"),
 
-        // Blocking test clients shared by the test targets that talk to real servers.
-        .target(name: "TestSupport", dependencies: ["Transport", "System"], path: "Tests/TestSupport"),
+        // Test support, never shipped. Deterministic workloads and stand-ins shared by the tests,
+        // the crash writer and the benchmarks.
+        .target(name: "Workloads", dependencies: ["Model", "CollectorCore"], path: "Tests/Workloads"),
+        // Blocking test clients, temporary directories and a stand-in shard, shared by the test
+        // targets that talk to real servers.
+        .target(name: "TestSupport", dependencies: ["Model", "Transport", "Wire", "System"], path: "Tests/TestSupport"),
+        // Writers the real-process tests SIGKILL mid-write (`crash-writer store-writer|spool-writer`).
+        .executableTarget(name: "crash-writer", dependencies: ["Model", "CollectorCore", "SessionStore", "Config", "Workloads"],
+                          path: "Tests/CrashWriter"),
         .testTarget(name: "SystemTests", dependencies: ["System"]),
         .testTarget(name: "WireTests", dependencies: ["Model", "Wire", "System"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "ConfigTests", dependencies: ["Model", "Config", "JSON", "System"]),
         .testTarget(name: "SessionizerTests", dependencies: ["Model", "Sessionizer", "Wire", "Config"]),
         .testTarget(name: "SessionStoreTests",
-                    dependencies: ["Model", "SessionStore", "Sessionizer", "Wire", "Config", "CSQLite"]),
+                    dependencies: ["Model", "SessionStore", "Sessionizer", "Wire", "Config", "Workloads"]),
         .testTarget(name: "TransportTests", dependencies: ["Model", "Transport", "TestSupport", "Wire", "System", "CLinux"]),
-        .testTarget(name: "BeaconTests", dependencies: ["Model", "Beacon", "JSON", "Wire", "Config", "System", "CZlib"], exclude: ["Data"]),
-        .testTarget(name: "CollectorCoreTests", dependencies: ["Model", "CollectorCore", "TestSupport", "Beacon", "Transport", "Wire", "Config", "System"]),
+        .testTarget(name: "BeaconTests", dependencies: ["Model", "Beacon", "JSON", "Wire", "Config", "System", "CZlib", "Workloads"], exclude: ["Data"]),
+        .testTarget(name: "CollectorCoreTests", dependencies: ["Model", "CollectorCore", "TestSupport", "Workloads", "Beacon", "Transport", "Wire", "Config", "System"]),
         .testTarget(name: "SessiondCoreTests",
-                    dependencies: ["Model", "SessiondCore", "SessionStore", "Wire", "Config", "System"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Model", "Wire", "Transport", "System"]),
+                    dependencies: ["Model", "SessiondCore", "SessionStore", "Sessionizer", "Wire", "Config", "System"]),
+        // Every test that starts real processes (sessiond, collector, clickpath, crash-writer).
+        .testTarget(name: "EndToEndTests",
+                    dependencies: ["Model", "Wire", "Transport", "Config", "CollectorCore", "SessionStore", "TestSupport",
+                                   "Workloads", "System"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -67,7 +67,9 @@ public enum Database {
         return Int(try connection.scalarInt("SELECT max(version) FROM schema_migrations") ?? 0)
     }
 
-    /// Applies every missing migration in order, each in its own transaction; refuses a newer file.
+    /// Applies every migration the file has not recorded, in order, each in its own transaction
+    /// (not only those above its highest: a file may have been written by a build that lacked one
+    /// made at the same time, e.g. 5 without 4); refuses a newer file.
     static func migrate(_ connection: Connection, now: Int64) throws(StoreError) {
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS schema_migrations(
@@ -77,7 +79,8 @@ public enum Database {
         guard found <= Schema.currentVersion else {
             throw .schemaTooNew(path: connection.path, found: found, supported: Schema.currentVersion)
         }
-        for migration in Schema.all where migration.version > found {
+        let applied = Set(try appliedMigrations(connection).map(\.0))
+        for migration in Schema.all where !applied.contains(migration.version) {
             try connection.transaction { () throws(StoreError) in
                 try connection.execute(migration.sql)
                 let insert = try connection.statement(

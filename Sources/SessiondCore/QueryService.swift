@@ -32,7 +32,7 @@ public struct QueryResponse: Sendable {
 public final class QueryService {
     public let connection: Connection
     private let pins: SortPins
-    private var thresholds: [Int64: Int64] = [:]
+    private var apdexRules: [Int64: ApdexRule] = [:]
 
     /// Opens a read-only connection to the store at `path`. The writer must have installed `pins`.
     public init(path: String, pins: SortPins) throws(StoreError) {
@@ -232,16 +232,17 @@ public final class QueryService {
             .map(\.event)
     }
 
-    func threshold(_ rulesID: Int64) throws -> Int64 {
-        if let known = thresholds[rulesID] { return known }
-        let t = try SessionStore.ruleSet(rulesID, on: connection).apdexThreshold
-        thresholds[rulesID] = t
-        return t
+    /// The Apdex rule of the rule set (config version) a session was computed with.
+    func apdexRule(_ rulesID: Int64) throws -> ApdexRule {
+        if let known = apdexRules[rulesID] { return known }
+        let rule = ApdexRule(try SessionStore.ruleSet(rulesID, on: connection))
+        apdexRules[rulesID] = rule
+        return rule
     }
 
     public func session(_ id: String) throws -> [UInt8] {
         let found = try find(id)
-        let timeline = TimelineNode.build(try events(found), threshold: try threshold(found.row.rulesID))
+        let timeline = TimelineNode.build(try events(found), rule: try apdexRule(found.row.rulesID))
         var next: String?
         let sql = """
             SELECT id FROM sessions WHERE vid = ? AND merged_into IS NULL
@@ -306,6 +307,11 @@ public final class QueryService {
                 let e = try StoredHistory.decodeEvent(statement, idColumn: 0)
                 partial.addErrors(message: e.message ?? e.name ?? "(no message)")
             }
+        }
+        let orphans = SessionSQL.statsOrphanHeartbeats(q)
+        try connection.withTransientStatement(orphans.sql) { statement throws(StoreError) in
+            try bind(orphans.bindings, statement)
+            if try statement.step() { partial.orphanHeartbeats = statement.int64(0) }
         }
         return partial
     }

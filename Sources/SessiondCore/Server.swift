@@ -20,7 +20,7 @@ public final class SessiondServer: @unchecked Sendable {
     /// Every time sessiond reads: batch stamps, the watermark, query deadlines, latencies.
     public let clock: DaemonClock
 
-    private let writer: IngestWriter
+    private let writer: BatchWriter
     private let readers: ReaderPool
     private let apps: AppConfigStore?
     private let wireLoop: EventLoop
@@ -57,7 +57,7 @@ public final class SessiondServer: @unchecked Sendable {
         }
         let pins = SortPins { clock.wallMilliseconds() }
         try pins.install(on: store.connection)
-        writer = IngestWriter(store: store, pins: pins, metrics: metrics, tickMs: options.tickMs, clock: clock)
+        writer = BatchWriter(store: store, pins: pins, metrics: metrics, tickMs: options.tickMs, clock: clock)
         readers = try ReaderPool(path: options.database, pins: pins, threads: options.readers,
                                  capacity: options.readers * 64)
 

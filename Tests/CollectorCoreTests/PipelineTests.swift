@@ -6,6 +6,7 @@ import Testing
 @testable import CollectorCore
 import Wire
 import System
+import TestSupport
 
 /// Stands in for Wire's EventBatch codec: deterministic bytes naming the batch and its events.
 struct TextEncoder: BatchEncoder {

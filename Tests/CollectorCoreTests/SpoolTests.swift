@@ -7,6 +7,7 @@ import Testing
 @testable import CollectorCore
 import Wire
 import System
+import TestSupport
 
 @Suite struct SpoolTests {
     @Test func replayReturnsUnacknowledgedBatchesInOrderPerShardByteForByte() throws {

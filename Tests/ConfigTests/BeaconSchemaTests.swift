@@ -1,7 +1,6 @@
 import Model
 import JSON
 import Testing
-import Wire
 @testable import Config
 import System
 

@@ -5,6 +5,7 @@ import Foundation
 import Model
 import System
 import Testing
+import TestSupport
 import Transport
 import Wire
 
@@ -142,5 +143,6 @@ import Wire
         ])
         #expect(sender.wait { sender.acknowledged == 1 })
         #expect(d.terminate() == 0, "\(d.stderr)")
+        expectReplayClean(databasePath: dir + "/s.db")
     }
 }
