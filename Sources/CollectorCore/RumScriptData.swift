@@ -145,11 +145,11 @@ let embeddedRumScript = #"""
     var done = function () { if (ka) inflight -= x.n; };
     try {
       origFetch.call(w, url, { method: 'POST', body: body(x), keepalive: ka, credentials: 'omit', mode: 'cors',
-      headers: { 'Content-Type': 'text/plain;charset=UTF-8' } }).then(safe(function (r) {
-      done();
-      if (r.status === 429 || r.status === 503) retry(x, parseInt(r.headers.get('Retry-After'), 10));
-      else if (r.status < 300) backoffUntil = 0;
-    }), safe(function () { done(); retry(x, 0); }));
+        headers: { 'Content-Type': 'text/plain;charset=UTF-8' } }).then(safe(function (r) {
+        done();
+        if (r.status === 429 || r.status === 503) retry(x, parseInt(r.headers.get('Retry-After'), 10));
+        else if (r.status < 300) backoffUntil = 0;
+      }), safe(function () { done(); retry(x, 0); }));
     } catch (e) { done(); }
   }
   // pagehide: everything left goes with sendBeacon (fetch keepalive when the beacon queue is full).
