@@ -444,7 +444,8 @@ let embeddedRumScript = #"""
     if (level === 'off') {
       queue = []; outbox = []; act = null;
       setCookie('_cp_s', '', 0); setCookie('_cp_v', '', 0);
-      sid = ''; return;
+      try { w.sessionStorage.removeItem('_cp_t'); } catch (e) {}
+      sid = tab = ''; return;
     }
     if (level === 'performance') setCookie('_cp_v', '', 0);
     ensureSession();

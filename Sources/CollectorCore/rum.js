@@ -441,7 +441,8 @@
     if (level === 'off') {
       queue = []; outbox = []; act = null;
       setCookie('_cp_s', '', 0); setCookie('_cp_v', '', 0);
-      sid = ''; return;
+      try { w.sessionStorage.removeItem('_cp_t'); } catch (e) {}
+      sid = tab = ''; return;
     }
     if (level === 'performance') setCookie('_cp_v', '', 0);
     ensureSession();
