@@ -13,8 +13,8 @@ let embeddedRumScript = #"""
   var cfg = null, level = 'off', url = '', own = '', user = '', gprops = null, rate = 1;
   var vid = '', sid = '', keep = false, tab = '', pid = hex(8), seq = 0;
   var queue = [], outbox = [], flushTimer = 0, resTimer = 0, backoffUntil = 0, inflight = 0;
-  var view = null, act = null, lastMutation = 0, resQ = [], failed = {}, resCount = 0;
-  var vit = {}, inter = {}, clsWin = 0, clsStart = 0, clsLast = 0, hooked = false;
+  var view = null, act = null, resQ = [], failed = {}, resCount = 0;
+  var vit = {}, inter = {}, clsWin = 0, clsStart = 0, clsLast = 0, hooked = false, clsOn = false;
   var T0 = perf.timeOrigin || (perf.timing && perf.timing.navigationStart) || Date.now();
 
   function now() { return Date.now(); }
@@ -92,7 +92,7 @@ let embeddedRumScript = #"""
     return '{"app":' + JSON.stringify(cfg.app) + ',"platform":"web","visitor":' + JSON.stringify(vid)
       + ',"session":' + JSON.stringify(sid) + ',"tab":' + JSON.stringify(tab)
       + (user && level === 'user-behavior' ? ',"user":' + JSON.stringify(user) : '')
-      + ',"sampleRate":' + rate + ',"device":{"screen":"' + (w.screen ? screen.width + 'x' + screen.height : '') + '"}';
+      + ',"sampleRate":' + rate + ',"device":{"screen":"' + (w.screen ? w.screen.width + 'x' + w.screen.height : '') + '"}';
   }
   function record(ev) {
     if (!cfg || level === 'off') return null;
@@ -169,7 +169,7 @@ let embeddedRumScript = #"""
   }
   function startView(first) {
     view = { id: nid(), key: routeKey(), first: first, ts: first ? T0 : now(), sent: false, vitals: '' };
-    vit = {}; inter = {}; clsWin = 0; resCount = 0;
+    vit = clsOn ? { cls: 0 } : {}; inter = {}; clsWin = 0; resCount = 0;
     if (!first) sendView();
   }
   function sendView() {
@@ -378,6 +378,8 @@ let embeddedRumScript = #"""
   function hookVitals() {
     observe('paint', function (e) { if (e.name === 'first-contentful-paint' && view.first) vit.fcp = e.startTime; });
     observe('largest-contentful-paint', function (e) { if (view.first) vit.lcp = e.startTime; });
+    try { clsOn = PerformanceObserver.supportedEntryTypes.indexOf('layout-shift') >= 0; } catch (e) {}
+    if (clsOn && !(vit.cls > 0)) vit.cls = 0;   // no shift yet is a CLS of 0
     observe('layout-shift', function (e) {
       if (e.hadRecentInput) return;
       var t = e.startTime;
