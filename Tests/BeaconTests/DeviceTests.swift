@@ -151,12 +151,10 @@ import Wire
         #expect(ingest.deviceCache.hits == 4)
     }
 
-    @Test func nativeBeaconsAndMissingAgentsDeriveNothing() throws {
+    @Test func nativeBeaconsDeriveNothing() throws {
         var ingest = BeaconAdmission()
         let native = try #require(admit(Self.beacon(device: nil, platform: "mobile"), userAgent: Self.linuxChrome, ingest: &ingest).beacon)
         #expect(native.device == nil)
-        let noAgent = try #require(admit(Self.beacon(device: nil), userAgent: nil, ingest: &ingest).beacon)
-        #expect(noAgent.device == nil)
         #expect(ingest.deviceCache.count == 0)
     }
 }
