@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Model
 
 /// Derives a web beacon's browser, OS and device type from its User-Agent, from the rules in
@@ -110,21 +115,22 @@ public struct DeviceRules: Sendable {
         }
     }
 
-    /// The index just past the first occurrence of `needle` in `haystack`.
+    /// The index just past the first occurrence of `needle` in `haystack` (`memchr` finds each
+    /// candidate first byte, `memcmp` checks the rest).
     static func find(_ needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
-        let count = needle.count
-        guard count > 0, count <= haystack.count, let head = needle.first else { return nil }
-        var start = 0
-        let last = haystack.count - count
-        while start <= last {
-            if haystack[start] == head {
-                var offset = 1
-                while offset < count && haystack[start &+ offset] == needle[offset] { offset &+= 1 }
-                if offset == count { return start + count }
+        guard let head = needle.first, needle.count <= haystack.count, let base = haystack.baseAddress else { return nil }
+        return needle.withUnsafeBufferPointer { pattern -> Int? in
+            let count = pattern.count
+            var start = 0
+            let last = haystack.count - count
+            while start <= last {
+                guard let hit = memchr(base + start, Int32(head), last - start + 1) else { return nil }
+                let offset = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+                if count == 1 || memcmp(base + offset + 1, pattern.baseAddress! + 1, count - 1) == 0 { return offset + count }
+                start = offset + 1
             }
-            start &+= 1
+            return nil
         }
-        return nil
     }
 
     /// Digits, dots and underscores (read as dots) after `pattern`; nil when there are none.
