@@ -215,8 +215,12 @@ public struct BeaconAdmission: Sendable {
         var current = device ?? Device()
         guard current.browser == nil || current.browserVersion == nil || current.os == nil
                 || current.osVersion == nil || current.deviceType == nil else { return }
+        // Real User-Agents are far shorter; the prefix bounds the cache's memory and the cost of
+        // an uncached one, whatever a client sends.
+        let key = userAgent.utf8.count > DeviceCache.maxKeyBytes
+            ? String(decoding: userAgent.utf8.prefix(DeviceCache.maxKeyBytes), as: UTF8.self) : userAgent
         let rules = deviceRules
-        let derived = deviceCache.device(for: userAgent) { rules.derive(userAgent) }
+        let derived = deviceCache.device(for: key) { rules.derive(key) }
         current.fillMissing(from: derived)
         device = current == Device() ? device : current
     }

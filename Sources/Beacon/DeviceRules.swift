@@ -160,6 +160,9 @@ public struct DeviceCache: Sendable {
         var older: Int32 = -1
     }
 
+    /// `BeaconAdmission` derives from (and caches) at most this many leading bytes of a User-Agent.
+    public static let maxKeyBytes = 512
+
     public let capacity: Int
     private var slots: [String: Int32] = [:]
     private var entries: [Entry] = []

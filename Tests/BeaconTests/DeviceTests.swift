@@ -151,6 +151,15 @@ import Wire
         #expect(ingest.deviceCache.hits == 4)
     }
 
+    @Test func aHugeAgentIsDerivedFromItsBoundedPrefix() throws {
+        var ingest = BeaconAdmission()
+        let huge = Self.linuxChrome + String(repeating: " x", count: 20_000) + " Firefox/1.0"
+        let beacon = try #require(admit(Self.beacon(device: nil), userAgent: huge, ingest: &ingest).beacon)
+        #expect(beacon.device?.browser == "Chrome")   // the Firefox token lies past the prefix
+        #expect(beacon.userAgent == huge)             // the stored User-Agent is untouched
+        #expect(ingest.deviceCache.count == 1)
+    }
+
     @Test func nativeBeaconsDeriveNothing() throws {
         var ingest = BeaconAdmission()
         let native = try #require(admit(Self.beacon(device: nil, platform: "mobile"), userAgent: Self.linuxChrome, ingest: &ingest).beacon)
