@@ -12,8 +12,9 @@ let embeddedDeviceList = #"""
 # of digits, dots and underscores right after the pattern (underscores read as dots), if any;
 # `pattern => family @ other` takes the version after the pattern `other` instead. In [device]
 # the value is the device type. A pattern starting with `!` is a guard: `!a & b => x` (rules
-# may have several `&` terms) matches when the User-Agent contains b and not a.
-# Tests/BeaconTests/DeviceFixtureTests.swift measures the rules on Matomo's device-detector
+# may have several `&` terms) matches when the User-Agent contains b and not a. Spaces inside
+# a pattern count, a trailing one too (`msie `, `@ android `).
+# DeviceFixtureTests (Tests/BeaconTests/DeviceTests.swift) measures the rules on Matomo's device-detector
 # fixtures (Tests/BeaconTests/Data/device-detector/devices.tsv.gz). After editing, regenerate
 # the embedded copy with `CLICKPATH_REGENERATE=1 swift test --filter DeviceRuleListTests`.
 
@@ -95,6 +96,8 @@ bb10 => BlackBerry
 !android & tablet pc => desktop
 ipad => tablet
 tablet => tablet
+# Android tablets by model token (Matomo reads models from its device database; these are
+# the frequent ones in its fixtures), before `mobile`: many tablets' browsers say Mobile.
 android & tab => tablet
 android & sm-t => tablet
 android & sm-x => tablet
@@ -167,6 +170,7 @@ android & kfk => tablet
 android & kfd => tablet
 android & kfr => tablet
 android & kfq => tablet
+# Android phones whose User-Agent lacks `Mobile` (an app's Dalvik agent, phone models).
 android & dalvik/ => smartphone
 android & sm-g => smartphone
 android & sm-j => smartphone
@@ -209,8 +213,10 @@ android & iphone => smartphone
 iphone => smartphone
 ipod => smartphone
 windows phone => smartphone
+# Then `Mobile` means a phone, and Android without it a tablet.
 mobile => smartphone
 android => tablet
+# Desktops and feature phones.
 windows nt => desktop
 macintosh => desktop
 x11; cros => desktop
