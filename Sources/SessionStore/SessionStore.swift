@@ -60,7 +60,7 @@ public struct ApplyResult: Sendable, Hashable {
 
 /// The durable home of events and sessions: one SQLite file, one writer. Not thread-safe: the
 /// owner (sessiond's writer thread) calls every method from one thread. Queries from other
-/// threads use their own connections from `Database.openReader`.
+/// threads use their own connections (`SessionReader`); `SessionDatabase` holds both.
 public final class SessionStore {
     public let path: String
     public let options: StoreOptions
@@ -68,6 +68,8 @@ public final class SessionStore {
     public let connection: Connection
     /// Copies the WAL back into the file when `options.backgroundCheckpoints` is on.
     let checkpointer: Checkpointer?
+    /// The sort pins whose trigger is installed on `connection` (`recordSortPins`).
+    var sortPins: SortPins?
     let rules: RulesProvider
     /// The stored id of each app's current rules; a config reload with new numbers stores a new set.
     var ruleSetIDs: [RuleSetKey: (rules: SessionRules, id: Int64)] = [:]
@@ -409,6 +411,12 @@ public final class SessionStore {
     }
 
     // MARK: Batch ids
+
+    /// Fresh statistics let the planner pick the right partial index (e.g. live sessions by app,
+    /// not every session of the app); sampled (`analysis_limit`), so it takes milliseconds.
+    public func refreshStatistics() throws(StoreError) {
+        try connection.execute("PRAGMA analysis_limit=1000; ANALYZE")
+    }
 
     /// Forgets the ranges of batch ids whose newest commit is older than `now - batchIDRetention`
     /// (a range still growing keeps its older ids too), at most `limit` ranges per call.
