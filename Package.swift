@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "Beacon", dependencies: ["Model", "JSON", "Config", "CZlib"], exclude: ["bots.txt", "README.md"]),
         .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config", "JSON"], exclude: ["README.md"]),
         .target(name: "SessiondCore",
-                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config", "JSON"]),
+                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config", "JSON"],
+                exclude: ["README.md"]),
 
         // Thin mains.
         .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config"]),
