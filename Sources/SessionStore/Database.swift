@@ -12,9 +12,9 @@ public enum Durability: String, Sendable, CaseIterable {
 }
 
 /// Opening and shaping a database file: pragmas and migrations. Used by the writer and by readers.
-public enum Database {
+enum Database {
     /// Opens the writer connection: WAL, the chosen durability, secure delete, migrations applied.
-    public static func openWriter(path: String, durability: Durability = .normal,
+    static func openWriter(path: String, durability: Durability = .normal,
                                   busyTimeoutMilliseconds: Int = 5000, backgroundCheckpoints: Bool = false,
                                   now: Int64) throws(StoreError) -> Connection {
         let connection = try Connection(path: path)
@@ -26,7 +26,7 @@ public enum Database {
 
     /// Opens a read-only connection for queries on another thread. WAL lets it read a consistent
     /// snapshot while the writer commits. Fails with `schemaTooNew` on a newer file.
-    public static func openReader(path: String, busyTimeoutMilliseconds: Int = 5000) throws(StoreError) -> Connection {
+    static func openReader(path: String, busyTimeoutMilliseconds: Int = 5000) throws(StoreError) -> Connection {
         let connection = try Connection(path: path, readOnly: true)
         try connection.execute("PRAGMA busy_timeout=\(busyTimeoutMilliseconds)")
         try connection.execute("PRAGMA query_only=ON")
@@ -40,7 +40,7 @@ public enum Database {
     /// The pragmas of the writer (and of the benchmark's raw reference, so both pay the same).
     /// With `backgroundCheckpoints` a `Checkpointer` copies the WAL back and the writer's commits
     /// never do.
-    public static func configure(_ connection: Connection, durability: Durability,
+    static func configure(_ connection: Connection, durability: Durability,
                                  busyTimeoutMilliseconds: Int, backgroundCheckpoints: Bool = false) throws(StoreError) {
         try connection.execute("PRAGMA busy_timeout=\(busyTimeoutMilliseconds)")
         let mode = try connection.scalarText("PRAGMA journal_mode=WAL")
@@ -60,7 +60,7 @@ public enum Database {
     }
 
     /// The highest migration applied to this file (0 for a new file).
-    public static func appliedVersion(_ connection: Connection) throws(StoreError) -> Int {
+    static func appliedVersion(_ connection: Connection) throws(StoreError) -> Int {
         let exists = try connection.scalarInt(
             "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'") ?? 0
         guard exists > 0 else { return 0 }
@@ -91,7 +91,7 @@ public enum Database {
     }
 
     /// Applied migrations, oldest first: (version, name).
-    public static func appliedMigrations(_ connection: Connection) throws(StoreError) -> [(Int, String)] {
+    static func appliedMigrations(_ connection: Connection) throws(StoreError) -> [(Int, String)] {
         let statement = try connection.statement("SELECT version, name FROM schema_migrations ORDER BY version")
         defer { statement.reset() }
         var result: [(Int, String)] = []

@@ -64,8 +64,8 @@ public struct ApplyResult: Sendable, Hashable {
 public final class SessionStore {
     public let path: String
     public let options: StoreOptions
-    /// The writer connection (exposed for maintenance tools and tests on the owner thread).
-    public let connection: Connection
+    /// The writer connection (tests of this module use it on the owner thread).
+    let connection: Connection
     /// Copies the WAL back into the file when `options.backgroundCheckpoints` is on.
     let checkpointer: Checkpointer?
     /// The sort pins whose trigger is installed on `connection` (`recordSortPins`).
@@ -402,7 +402,7 @@ public final class SessionStore {
     }
 
     /// A stored rule set by id (replay uses it to recompute with the numbers of the time).
-    public static func ruleSet(_ id: Int64, on connection: Connection) throws(StoreError) -> SessionRules {
+    static func ruleSet(_ id: Int64, on connection: Connection) throws(StoreError) -> SessionRules {
         let select = try connection.statement("SELECT body FROM rule_sets WHERE rules_id = ?")
         defer { select.reset() }
         try select.bind(1, id)
@@ -416,6 +416,20 @@ public final class SessionStore {
     /// not every session of the app); sampled (`analysis_limit`), so it takes milliseconds.
     public func refreshStatistics() throws(StoreError) {
         try connection.execute("PRAGMA analysis_limit=1000; ANALYZE")
+    }
+
+    /// Stored sessions with the live flag (retired ones included), for tools.
+    public func storedLiveSessionCount() throws(StoreError) -> Int {
+        Int(try connection.scalarInt("SELECT count(*) FROM sessions WHERE live = 1") ?? 0)
+    }
+
+    /// The highest batch sequence stored for `producer` (any epoch), nil when none.
+    public func lastStoredSequence(producer: UInt64) throws(StoreError) -> Int64? {
+        let select = try connection.statement("SELECT max(last_sequence) FROM batch_ranges WHERE producer = ?")
+        defer { select.reset() }
+        try select.bind(1, Int64(bitPattern: producer))
+        guard try select.step() else { return nil }
+        return select.optionalInt64(0)
     }
 
     /// Forgets the ranges of batch ids whose newest commit is older than `now - batchIDRetention`
