@@ -197,8 +197,8 @@ public final class SessiondServer: @unchecked Sendable {
             let submitted = database.read { reader in
                 let end = DaemonClock.monotonicSeconds() + limit
                 let deadline = QueryDeadline { DaemonClock.monotonicSeconds() > end }
-                let response = QueryService(reader: reader).handle(match, query: query, path: path, now: DaemonClock.wallMillis(),
-                                              deadline: deadline)
+                let response = QueryService(reader: reader).handle(match, query: query, path: path,
+                                                                   now: DaemonClock.wallMillis(), deadline: deadline)
                 withExtendedLifetime(deadline) { finish(response) }
             }
             if !submitted { finish(Self.busy) }
