@@ -4,6 +4,9 @@ import Config
 /// What the collector needs to know about one application to admit its beacons, built from
 /// its apps.json entry (`init(settings:)`; the `"*"` entry included).
 public struct IngestApp: Sendable {
+    /// The platform apps.json gives the app: a beacon that names another is refused (400), so
+    /// the platform of a visitor's sessions never depends on which beacon came first.
+    public var platform: Platform
     /// When set, every beacon must carry it (`?key=` or `X-Clickpath-Key`).
     public var ingestKey: String?
     public var cors: CORSPolicy
@@ -15,19 +18,20 @@ public struct IngestApp: Sendable {
     public var rules: SessionRules
     public var scrubber: QueryScrubber
 
-    public init(ingestKey: String? = nil, allowedOrigins: [String] = ["*"], rateLimit: RateLimiter.Limit? = nil,
-                rateLimitCountsEvents: Bool = false, rules: SessionRules = .defaults(for: .web),
+    public init(platform: Platform = .web, ingestKey: String? = nil, allowedOrigins: [String] = ["*"],
+                rateLimit: RateLimiter.Limit? = nil, rateLimitCountsEvents: Bool = false, rules: SessionRules? = nil,
                 scrubber: QueryScrubber = QueryScrubber()) {
+        self.platform = platform
         self.ingestKey = ingestKey
         self.cors = CORSPolicy(allowedOrigins: allowedOrigins)
         self.rateLimit = rateLimit
         self.rateLimitCountsEvents = rateLimitCountsEvents
-        self.rules = rules
+        self.rules = rules ?? .defaults(for: platform)
         self.scrubber = scrubber
     }
 
     public init(settings: AppSettings) {
-        self.init(ingestKey: settings.ingestKey, allowedOrigins: settings.allowedOrigins,
+        self.init(platform: settings.platform, ingestKey: settings.ingestKey, allowedOrigins: settings.allowedOrigins,
                   rateLimit: settings.rateLimit.map { .init(ratePerSecond: $0.perSecond, burst: Double($0.burst)) },
                   rateLimitCountsEvents: settings.rateLimit?.unit == .events,
                   rules: settings.rules,
@@ -77,7 +81,8 @@ public struct IngestResponse: Sendable {
     public var headers: [CORSPolicy.Header]
     /// Accepted events with the envelope (`nil` unless at least one event was accepted).
     public var beacon: Beacon?
-    /// Set when the beacon was dropped as a bot: the family index in `BotMatcher.families`.
+    /// Set when the beacon was dropped as a bot or non-browser program: the family index in
+    /// `BotMatcher.families`.
     public var botFamily: Int?
     /// Why each rejected event of an accepted beacon was rejected, in index order (for metrics).
     public var rejections: [EventRejection] = []
@@ -110,7 +115,11 @@ public struct BeaconIngest: Sendable {
     }
 
     /// `lookup` answers the app of an id (the `"*"` entry where apps.json has one), nil for 403.
-    public mutating func handle(_ request: IngestRequest, lookup: (String) -> IngestApp?) -> IngestResponse {
+    /// `anyAppAllows` says whether some app (or `"*"`) allows an origin: answers given before the
+    /// app is known (415, 413, 400, 403 for an unknown app) carry that origin's CORS headers then,
+    /// so a page can read why it was refused.
+    public mutating func handle(_ request: IngestRequest, lookup: (String) -> IngestApp?,
+                                anyAppAllows: (String) -> Bool = { _ in false }) -> IngestResponse {
         do throws(BeaconError) {
             try BeaconIngest.checkContentType(request.contentType)
             guard request.body.count <= maxWireBytes else { throw .bodyTooLarge(limit: maxWireBytes) }
@@ -126,17 +135,26 @@ public struct BeaconIngest: Sendable {
                 try Inflate.inflate(request.body, encoding: encoding, limits: inflateLimits, into: &buffer)
                 parsed = try parser.parse(buffer, receivedAt: request.receivedAt)
             }
-            return admit(parsed, request, lookup: lookup)
+            return admit(parsed, request, lookup: lookup, anyAppAllows: anyAppAllows)
         } catch {
-            return BeaconIngest.refusal(status: error.status, message: error.description, headers: [])
+            return BeaconIngest.refusal(status: error.status, message: error.description,
+                                        headers: BeaconIngest.headersBeforeApp(request.origin, anyAppAllows))
         }
     }
 
+    /// CORS headers for an answer given before the app is known: those of the origin when any
+    /// app allows it.
+    static func headersBeforeApp(_ origin: String?, _ anyAppAllows: (String) -> Bool) -> [CORSPolicy.Header] {
+        guard let origin, anyAppAllows(origin) else { return [] }
+        return CORSPolicy.answerHeaders(origin: origin)
+    }
+
     private mutating func admit(_ parsed: consuming ParsedBeacon, _ request: IngestRequest,
-                                lookup: (String) -> IngestApp?) -> IngestResponse {
+                                lookup: (String) -> IngestApp?, anyAppAllows: (String) -> Bool) -> IngestResponse {
         let appID = parsed.envelope.app
         guard let app = lookup(appID) else {
-            return BeaconIngest.refusal(status: 403, message: "unknown app \"\(appID)\": add it to apps.json", headers: [])
+            return BeaconIngest.refusal(status: 403, message: "unknown app \"\(appID)\": add it to apps.json",
+                                        headers: BeaconIngest.headersBeforeApp(request.origin, anyAppAllows))
         }
         var headers: [CORSPolicy.Header] = []
         switch app.cors.decide(origin: request.origin) {
@@ -152,10 +170,19 @@ public struct BeaconIngest: Sendable {
                 return BeaconIngest.refusal(status: 403, message: "wrong ingest key for app \"\(appID)\"", headers: headers)
             }
         }
+        guard parsed.envelope.platform == app.platform else {
+            return BeaconIngest.refusal(
+                status: 400,
+                message: "beacon platform \"\(parsed.envelope.platform.name)\" does not match the platform \"\(app.platform.name)\" apps.json gives app \"\(appID)\"",
+                headers: headers)
+        }
         var userAgent = request.userAgent ?? ""
         if let family = userAgent.withUTF8({ bots.match($0, platform: parsed.envelope.platform) }) {
             botCounts.record(family: family)
-            return IngestResponse(status: 202, body: IngestAnswer.accepted(count: 0, rejections: []),
+            // Said plainly: someone trying the API with curl sees at once why nothing appears.
+            let events = parsed.envelope.events.count + parsed.invalid.count
+            return IngestResponse(status: 202, body: IngestAnswer.accepted(count: 0, rejections: [],
+                                                                          dropped: (bots.families[family].kind, events)),
                                   headers: headers, beacon: nil, botFamily: family)
         }
         let cost = app.rateLimitCountsEvents ? max(1, parsed.envelope.events.count + parsed.invalid.count) : 1

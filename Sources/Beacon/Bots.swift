@@ -1,15 +1,29 @@
 import Model
 
-/// Recognises crawlers, headless browsers and HTTP libraries by User-Agent, from the list in
-/// `Sources/Beacon/bots.txt` (embedded in the binary as `BotListData.swift`). Matching is one pass
-/// over the User-Agent through an Aho-Corasick automaton, whatever the number of patterns.
+/// Recognises crawlers, headless browsers, HTTP libraries and other programs by User-Agent, from
+/// the list in `Sources/Beacon/bots.txt` (embedded in the binary as `BotListData.swift`; the
+/// policy is in `Sources/Beacon/README.md`). Matching is one pass over the User-Agent through an
+/// Aho-Corasick automaton, whatever the number of patterns.
 public struct BotMatcher: Sendable {
     public struct Family: Sendable, Equatable {
+        /// What a drop by this family is counted as.
+        public enum Kind: Sendable, Equatable {
+            /// A crawler, preview fetcher, monitor, scanner, headless browser...
+            case bot
+            /// A program that is no browser (an HTTP library, a mail client, an app's own agent)
+            /// posting a web beacon: option `non-browser`.
+            case nonBrowser
+        }
+
         public let name: String
+        public let kind: Kind
         /// Applies to web beacons only: native apps and servers send library User-Agents legitimately.
         public let webOnly: Bool
-        /// `not ^prefix` lines: matches when the User-Agent starts with none of these.
-        public let unlessPrefixes: [[UInt8]]
+        /// Option `browser-mark`: its patterns never drop; they say the User-Agent is a browser's.
+        public let marksBrowser: Bool
+        /// Option `unmarked`: matches a User-Agent that no dropping pattern matched and that
+        /// carries no browser mark.
+        public let unmarked: Bool
     }
 
     public let families: [Family]
@@ -19,22 +33,30 @@ public struct BotMatcher: Sendable {
     private let classOf: [UInt8]           // byte -> symbol class
     private let classCount: Int
     private let transitions: [UInt16]      // state * classCount + class -> state
-    private let matchAll: [Int16]          // state -> family + 1 (0: none), any platform
-    private let matchNonWeb: [Int16]       // the same, ignoring web-only families
+    // state -> family + 1 of the first dropping pattern ending here, -1 for a browser mark only,
+    // 0 for nothing; for web beacons, and ignoring web-only families for the others.
+    private let matchAll: [Int16]
+    private let matchNonWeb: [Int16]
+    private let unmarkedAll: Int?          // the `unmarked` family, for web beacons
+    private let unmarkedNonWeb: Int?
     private static let startClass = 1, endClass = 2
 
     public enum ListError: Error, Equatable, CustomStringConvertible {
         case patternBeforeFamily(line: Int)
         case emptyPattern(line: Int)
         case tooManyStates
+        case unknownOption(line: Int, String)
         public var description: String {
             switch self {
             case .patternBeforeFamily(let line): "bots.txt line \(line): a pattern needs a [family] line above it"
             case .emptyPattern(let line): "bots.txt line \(line): empty pattern"
             case .tooManyStates: "bots.txt: too many patterns for the matcher (over 65535 states)"
+            case .unknownOption(let line, let option): "bots.txt line \(line): unknown family option \"\(option)\" (known: \(BotMatcher.options.sorted().joined(separator: ", ")))"
             }
         }
     }
+
+    static let options: Set<String> = ["web-only", "non-browser", "browser-mark", "unmarked"]
 
     /// The list compiled into the binary.
     public static let builtIn: BotMatcher = {
@@ -42,7 +64,7 @@ public struct BotMatcher: Sendable {
     }()
 
     public init(list: String) throws(ListError) {
-        var families: [(name: String, webOnly: Bool, unless: [[UInt8]])] = []
+        var families: [Family] = []
         var patterns: [(family: Int, text: String, bytes: [Int])] = []
         var lineNumber = 0
         for rawLine in list.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -52,14 +74,15 @@ public struct BotMatcher: Sendable {
             if line.hasPrefix("["), let close = line.firstIndex(of: "]") {
                 let name = String(line[line.index(after: line.startIndex)..<close])
                 let options = line[line.index(after: close)...].split(separator: " ")
-                families.append((name, options.contains("web-only"), []))
+                for option in options where !BotMatcher.options.contains(String(option)) {
+                    throw .unknownOption(line: lineNumber, String(option))
+                }
+                families.append(Family(name: name, kind: options.contains("non-browser") ? .nonBrowser : .bot,
+                                       webOnly: options.contains("web-only"), marksBrowser: options.contains("browser-mark"),
+                                       unmarked: options.contains("unmarked")))
                 continue
             }
             guard !families.isEmpty else { throw .patternBeforeFamily(line: lineNumber) }
-            if line.hasPrefix("not ^") {
-                families[families.count - 1].unless.append(Array(line.dropFirst(5).utf8).map(asciiLower))
-                continue
-            }
             // Leading/trailing spaces are part of a pattern (" bot "), so the line is not trimmed.
             var bytes = Array(line.utf8).map { Int(asciiLower($0)) }
             var symbols: [Int] = []
@@ -88,7 +111,8 @@ public struct BotMatcher: Sendable {
 
         // Trie.
         var children: [[Int: Int]] = [[:]]
-        var terminal: [Int] = [Int.max]          // lowest pattern index ending here
+        var terminal: [Int] = [Int.max]          // lowest dropping pattern index ending here
+        var mark: [Bool] = [false]               // a browser-mark pattern ends here
         for (index, pattern) in patterns.enumerated() {
             var state = 0
             for symbol in pattern.bytes {
@@ -98,11 +122,16 @@ public struct BotMatcher: Sendable {
                 } else {
                     children.append([:])
                     terminal.append(Int.max)
+                    mark.append(false)
                     children[state][cls] = children.count - 1
                     state = children.count - 1
                 }
             }
-            terminal[state] = min(terminal[state], index)
+            if families[pattern.family].marksBrowser {
+                mark[state] = true
+            } else {
+                terminal[state] = min(terminal[state], index)
+            }
         }
         guard children.count < Int(UInt16.max) else { throw .tooManyStates }
 
@@ -127,6 +156,7 @@ public struct BotMatcher: Sendable {
             head += 1
             bestAll[state] = min(bestAll[state], bestAll[fail[state]])
             bestNonWeb[state] = min(bestNonWeb[state], bestNonWeb[fail[state]])
+            mark[state] = mark[state] || mark[fail[state]]
             for cls in 0..<classCount {
                 if let child = children[state][cls] {
                     fail[child] = Int(transitions[fail[state] * classCount + cls])
@@ -137,45 +167,49 @@ public struct BotMatcher: Sendable {
                 }
             }
         }
-        func family(_ index: Int) -> Int16 { index == Int.max ? 0 : Int16(patterns[index].family + 1) }
+        func output(_ index: Int, _ marked: Bool) -> Int16 {
+            index != Int.max ? Int16(patterns[index].family + 1) : marked ? -1 : 0
+        }
 
-        self.families = families.map { Family(name: $0.name, webOnly: $0.webOnly, unlessPrefixes: $0.unless) }
+        self.families = families
         self.patterns = patterns.map { ($0.family, $0.text) }
         self.classOf = classOf
         self.classCount = classCount
         self.transitions = transitions
-        self.matchAll = bestAll.map(family)
-        self.matchNonWeb = bestNonWeb.map(family)
+        self.matchAll = zip(bestAll, mark).map(output)
+        self.matchNonWeb = zip(bestNonWeb, mark).map(output)
+        self.unmarkedAll = families.firstIndex { $0.unmarked }
+        self.unmarkedNonWeb = families.firstIndex { $0.unmarked && !$0.webOnly }
     }
 
-    /// The family index of the first pattern found in `userAgent`, or nil for a (presumed) human.
+    /// The family index of the first dropping pattern found in `userAgent`, else of the `unmarked`
+    /// family when the User-Agent carries no browser mark, else nil for a (presumed) human.
     /// Web-only families apply only when `platform` is `.web`.
     public func match(_ userAgent: UnsafeBufferPointer<UInt8>, platform: Platform) -> Int? {
         let outputs = platform == .web ? matchAll : matchNonWeb
+        var marked = false
         var state = Int(transitions[BotMatcher.startClass])
-        if outputs[state] != 0 { return Int(outputs[state]) - 1 }
+        var out = outputs[state]
+        if out > 0 { return Int(out) - 1 }
+        marked = out < 0
         for byte in userAgent {
             state = Int(transitions[state &* classCount &+ Int(classOf[Int(byte)])])
-            if outputs[state] != 0 { return Int(outputs[state]) - 1 }
+            out = outputs[state]
+            if out != 0 {
+                if out > 0 { return Int(out) - 1 }
+                marked = true
+            }
         }
         state = Int(transitions[state &* classCount &+ BotMatcher.endClass])
-        if outputs[state] != 0 { return Int(outputs[state]) - 1 }
-        for (index, family) in families.enumerated() where !family.unlessPrefixes.isEmpty {
-            if family.webOnly && platform != .web { continue }
-            if !family.unlessPrefixes.contains(where: { hasPrefixIgnoringCase(userAgent, $0) }) { return index }
-        }
-        return nil
+        out = outputs[state]
+        if out > 0 { return Int(out) - 1 }
+        if marked || out < 0 { return nil }
+        return platform == .web ? unmarkedAll : unmarkedNonWeb
     }
 
     public func match(_ userAgent: String, platform: Platform) -> Int? {
         var copy = userAgent
         return copy.withUTF8 { match($0, platform: platform) }
-    }
-
-    private func hasPrefixIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: [UInt8]) -> Bool {
-        guard bytes.count >= prefix.count else { return false }
-        for index in prefix.indices where asciiLower(bytes[index]) != prefix[index] { return false }
-        return true
     }
 }
 

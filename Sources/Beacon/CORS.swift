@@ -3,6 +3,9 @@
 /// subdomain wildcard (`https://*.example.com`: any subdomain, not the bare domain) or `*`.
 /// Origins compare case-insensitively; a trailing `/` in the list is ignored.
 /// Requests without `Origin` (servers, native apps) are not CORS requests and are not checked.
+/// An allowed origin is always echoed (never `*`) with `Access-Control-Allow-Credentials: true`:
+/// `navigator.sendBeacon` always sends credentials, and a browser drops its POST unless the
+/// preflight and the answer allow them for the exact origin.
 public struct CORSPolicy: Sendable, Equatable {
     public let allowedOrigins: [String]
 
@@ -56,11 +59,17 @@ public struct CORSPolicy: Sendable, Equatable {
     public func decide(origin: String?) -> Decision {
         guard let origin else { return .notCORS }
         guard allows(origin: origin) else { return .refused(reason: refusal(origin)) }
-        return .allowed(headers: [
+        return .allowed(headers: CORSPolicy.answerHeaders(origin: origin))
+    }
+
+    /// The CORS headers of any answer to a request from `origin`, once it is allowed.
+    public static func answerHeaders(origin: String) -> [Header] {
+        [
             Header("Access-Control-Allow-Origin", origin),
+            Header("Access-Control-Allow-Credentials", "true"),
             Header("Access-Control-Expose-Headers", "Retry-After"),
             Header("Vary", "Origin"),
-        ])
+        ]
     }
 
     /// The answer to an `OPTIONS` preflight (204 when allowed).
@@ -81,6 +90,7 @@ public struct CORSPolicy: Sendable, Equatable {
         }
         return .allowed(headers: [
             Header("Access-Control-Allow-Origin", origin),
+            Header("Access-Control-Allow-Credentials", "true"),
             Header("Access-Control-Allow-Methods", "POST"),
             Header("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, X-Clickpath-Key"),
             Header("Access-Control-Max-Age", String(CORSPolicy.maxAgeSeconds)),

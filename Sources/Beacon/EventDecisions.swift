@@ -126,13 +126,18 @@ public enum IngestAnswer {
     /// Errors listed in a 202 answer; the counts always cover all of them.
     public static let maxListedErrors = 10
 
-    /// `{"accepted":N,"rejected":M,"errors":[{"index":i,"reason":"..."}]}`
+    /// `{"accepted":N,"rejected":M,"errors":[{"index":i,"reason":"..."}]}`, plus
+    /// `"skewCorrectedMs":D` when clock-skew correction moved every `ts` by D ms.
     public static func accepted(_ decision: BeaconDecision) -> [UInt8] {
         accepted(count: decision.beacon.events.count,
-                 rejections: decision.rejections.map { ($0.index, $0.reason.description) })
+                 rejections: decision.rejections.map { ($0.index, $0.reason.description) },
+                 skewCorrectedMs: decision.skewCorrection)
     }
 
-    public static func accepted(count: Int, rejections: [(index: Int, reason: String)]) -> [UInt8] {
+    /// `dropped`: the beacon's events, none passed on because its User-Agent is a bot's
+    /// (`"dropped":{"bot":N}`) or a non-browser program's on a web app (`"dropped":{"nonBrowser":N}`).
+    public static func accepted(count: Int, rejections: [(index: Int, reason: String)], skewCorrectedMs: Int64 = 0,
+                                dropped: (kind: BotMatcher.Family.Kind, events: Int)? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 + min(rejections.count, maxListedErrors) * 80)
         out.append(contentsOf: #"{"accepted":"#.utf8)
@@ -148,7 +153,17 @@ public enum IngestAnswer {
             appendJSONString(rejection.reason, to: &out)
             out.append(UInt8(ascii: "}"))
         }
-        out.append(contentsOf: "]}".utf8)
+        out.append(UInt8(ascii: "]"))
+        if skewCorrectedMs != 0 {
+            out.append(contentsOf: #","skewCorrectedMs":"#.utf8)
+            out.append(contentsOf: String(skewCorrectedMs).utf8)
+        }
+        if let dropped {
+            out.append(contentsOf: dropped.kind == .bot ? #","dropped":{"bot":"#.utf8 : #","dropped":{"nonBrowser":"#.utf8)
+            out.append(contentsOf: String(dropped.events).utf8)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "}"))
         return out
     }
 

@@ -13,7 +13,7 @@ import Transport
 import Wire
 
 public struct CollectorConfiguration: Sendable {
-    public var httpHost = "0.0.0.0"
+    public var httpHost = "127.0.0.1"
     public var httpPort: UInt16 = 8080
     public var httpLoops = 1
     /// Holds `producer-id`, `epoch` and `spool/`.
@@ -70,8 +70,15 @@ public final class CollectorService: Sendable {
         }
         router.add(.get, "/metrics") { _, responder in
             for (family, count) in ingress.botDrops {
-                metrics.counter("clickpath_bots_dropped_total", help: "Beacons dropped as bots (answered 202, never stored), by pattern family.",
-                                labels: [("family", family)]).advance(to: count)
+                switch family.kind {
+                case .bot:
+                    metrics.counter("clickpath_bots_dropped_total", help: "Beacons dropped as bots (answered 202, never stored), by pattern family.",
+                                    labels: [("family", family.name)]).advance(to: count)
+                case .nonBrowser:
+                    metrics.counter("clickpath_non_browser_dropped_total",
+                                    help: "Web beacons dropped because a program that is no browser sent them (answered 202, never stored), by pattern family.",
+                                    labels: [("family", family.name)]).advance(to: count)
+                }
             }
             responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                            body: Array(metrics.render().utf8)))

@@ -5,12 +5,13 @@ import Config
 import Transport
 
 public enum CollectorSettings {
-    static let http = Setting<HostPort>.hostPort("http", default: HostPort(host: "0.0.0.0", port: 8080),
-                                                 help: "Where beacons are received (HTTP/1.1).")
+    static let http = Setting<HostPort>.hostPort("http", default: HostPort(host: "127.0.0.1", port: 8080),
+                                                 help: "Where beacons are received (HTTP/1.1); loopback unless set, e.g. 0.0.0.0:8080 for every interface.")
     static let httpLoops = Setting<Int>.int("http-loops", default: 1, range: 1...64, help: "HTTP event loop threads.")
     static let dataDirectory = Setting<String>.string("data-dir", default: "data/collector", valueName: "DIR",
                                                       help: "Producer id, epoch and the spool.")
-    static let apps = Setting<String>.string("apps", default: "apps.json", valueName: "FILE", help: "Applications (apps.json).")
+    static let apps = Setting<String>.string("apps", default: "apps.json", valueName: "FILE",
+                                             help: "Applications (apps.json); the collector does not start without a valid one. SIGHUP reloads it.")
     static let shards = Setting<[String]>.list("shards", default: [], valueName: "ID=HOST:PORT,...",
                                                help: "The sessiond shards: stable shard id and Wire address of each.")
     static let ack = Setting<String>.choice("ack", default: "spool", choices: AckMode.allCases.map(\.rawValue),
@@ -87,7 +88,7 @@ public enum CollectorSettings {
         case let .run(parsed): settings = parsed
         }
         var configuration = CollectorConfiguration(dataDirectory: settings[dataDirectory], shards: try parseShards(settings[shards]))
-        configuration.httpHost = settings[http].host.isEmpty ? "0.0.0.0" : settings[http].host
+        configuration.httpHost = settings[http].host
         configuration.httpPort = settings[http].port
         configuration.httpLoops = settings[httpLoops]
         guard let mode = AckMode(rawValue: settings[ack]) else {

@@ -108,7 +108,12 @@ public final class IngressRoute: Sendable {
     }
 
     public func register(in router: inout HTTPRouter) {
-        router.add(.post, "/v1/beacons", maxBodyBytes: template.maxWireBytes) { [self] request, responder in
+        // A body the HTTP layer refuses (over 1 MiB, malformed chunks, too slow) comes before the
+        // app is known: its answer carries the origin's CORS headers when any app allows it.
+        router.add(.post, "/v1/beacons", maxBodyBytes: template.maxWireBytes, refusalHeaders: { [apps] request in
+            guard let origin = request.header("Origin"), IngressRoute.anyApp(of: apps(), allows: origin) else { return [] }
+            return CORSPolicy.answerHeaders(origin: origin).map { ($0.name, $0.value) }
+        }) { [self] request, responder in
             beacon(request, responder)
         }
         router.add(.options, "/v1/beacons") { [self] request, responder in
@@ -118,14 +123,15 @@ public final class IngressRoute: Sendable {
         }
     }
 
-    /// Beacons dropped as bots, per family name, summed over the loops.
-    public var botDrops: [String: UInt64] {
-        var total: [String: UInt64] = [:]
+    /// Beacons dropped by the bot list, per family, summed over the loops; every family of the
+    /// list is present (zero when nothing was dropped), so a metric exists from the start.
+    public var botDrops: [(family: BotMatcher.Family, dropped: UInt64)] {
+        var total = template.bots.families.map { (family: $0, dropped: UInt64(0)) }
         ingests.withLock { table in
             for box in table.values {
                 box.state.withLock { ingest in
-                    for (family, count) in zip(ingest.bots.families, ingest.botCounts.dropped) {
-                        total[family.name, default: 0] &+= count
+                    for (index, count) in ingest.botCounts.dropped.enumerated() where total.indices.contains(index) {
+                        total[index].dropped &+= count
                     }
                 }
             }
@@ -157,7 +163,8 @@ public final class IngressRoute: Sendable {
                 receivedAt: receivedAt, monotonicNow: now)
             let box = loopIngest(responder.eventLoop)
             return box.state.withLock { ingest in
-                ingest.handle(ingestRequest) { config.settings(for: $0).map(box.app) }
+                ingest.handle(ingestRequest, lookup: { config.settings(for: $0).map(box.app) },
+                              anyAppAllows: { IngressRoute.anyApp(of: config, allows: $0) })
             }
         }
         let headers = [("Content-Type", "application/json")] + response.headers.map { ($0.name, $0.value) }
@@ -185,17 +192,26 @@ public final class IngressRoute: Sendable {
         }
     }
 
+    /// Whether any app of `config` (or its `"*"` entry) allows `origin`.
+    static func anyApp(of config: AppConfig, allows origin: String) -> Bool {
+        everyOrigin(of: config).allows(origin: origin)
+    }
+
+    static func everyOrigin(of config: AppConfig) -> CORSPolicy {
+        CORSPolicy(allowedOrigins: config.apps.values.flatMap(\.allowedOrigins) + (config.wildcard?.allowedOrigins ?? []))
+    }
+
     /// A preflight has no body, so no app id: `?app=` names it; without it the origins of every
     /// app (and the `"*"` entry) count. The POST is then checked against its own app's list.
     func preflight(_ request: HTTPRequest) -> HTTPResponse {
         let config = apps()
-        var origins: [String]
+        let policy: CORSPolicy
         if let app = request.queryParameter("app") {
-            origins = config.settings(for: app)?.allowedOrigins ?? []
+            policy = CORSPolicy(allowedOrigins: config.settings(for: app)?.allowedOrigins ?? [])
         } else {
-            origins = config.apps.values.flatMap(\.allowedOrigins) + (config.wildcard?.allowedOrigins ?? [])
+            policy = IngressRoute.everyOrigin(of: config)
         }
-        let decision = CORSPolicy(allowedOrigins: origins).preflight(
+        let decision = policy.preflight(
             origin: request.header("Origin"), requestMethod: request.header("Access-Control-Request-Method"),
             requestHeaders: request.header("Access-Control-Request-Headers"))
         switch decision {

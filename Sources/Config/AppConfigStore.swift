@@ -17,6 +17,18 @@ public final class AppConfigStore: Sendable {
         self.state = Mutex(try AppConfig.load(path: path))
     }
 
+    /// A daemon's apps.json at start-up. Both daemons refuse to start when it is missing or
+    /// invalid, with an error that names the file and the flag (`--apps`) that chose it.
+    public static func startup(path: String) throws(SettingsError) -> AppConfigStore {
+        do {
+            return try AppConfigStore(path: path)
+        } catch {
+            // File-level errors name the file already; a field's error names only its field path.
+            let located = error.path == path ? "\(error)" : "\(path): \(error)"
+            throw SettingsError(option: "--apps", message: "\(located); give the applications file with --apps FILE or CLICKPATH_APPS (schema: Schemas/apps.schema.json)")
+        }
+    }
+
     /// Serves a config that did not come from a file (tests, embedded use).
     public init(config: AppConfig, path: String = "apps.json") {
         self.path = path

@@ -109,8 +109,8 @@ public enum SettingValues {
         return String(size)
     }
 
-    /// `host:port`, `[ipv6]:port`, `:port` (every interface, as 0.0.0.0). Port 0 asks the
-    /// system for a free port.
+    /// `host:port`, `[ipv6]:port`, `:port` (loopback, as 127.0.0.1: every interface is only ever
+    /// an explicit `0.0.0.0:port` or `[::]:port`). Port 0 asks the system for a free port.
     public static func hostPort(_ text: String) -> HostPort? {
         let host: Substring
         let portText: Substring
@@ -134,7 +134,7 @@ public enum SettingValues {
                 || byte == 0x2E || byte == 0x2D || byte == 0x3A || byte == 0x25 || byte == 0x5F
         }
         guard allowed else { return nil }
-        return HostPort(host: host.isEmpty ? "0.0.0.0" : String(host), port: port)
+        return HostPort(host: host.isEmpty ? "127.0.0.1" : String(host), port: port)
     }
 
     /// Comma-separated, each entry trimmed of spaces, empty entries dropped.

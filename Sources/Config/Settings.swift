@@ -164,7 +164,7 @@ extension Setting where Value == HostPort {
         Setting(name: name, help: help, defaultValue: value, valueName: "HOST:PORT",
                 parse: { text in
                     guard let address = SettingValues.hostPort(text) else {
-                        return .failure(Invalid(message: "expected HOST:PORT such as 0.0.0.0:8080, [::1]:9000 or :8080 (port 0-65535), got \"\(text)\""))
+                        return .failure(Invalid(message: "expected HOST:PORT (port 0-65535) such as 127.0.0.1:8080, 0.0.0.0:8080 for every interface, [::1]:9000, or :8080 for loopback, got \"\(text)\""))
                     }
                     return .success(address)
                 }, render: { $0.description })

@@ -12,6 +12,8 @@ public enum EndReason: String, Sendable, Hashable, CaseIterable {
     case crash = "crash"
     case backstop = "backstop"
 
-    /// The next session of the visitor is a continuation (`continued: true`).
+    /// The next session of the visitor may be a continuation (`continued: true`): it is when it
+    /// starts before this session's inactivity timeout would have ended it (Sessionizer's
+    /// `SessionState.isContinued`).
     public var continues: Bool { self == .maxDuration || self == .maxActions }
 }

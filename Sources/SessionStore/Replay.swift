@@ -56,10 +56,11 @@ public enum Replay {
                 let from = stored[start].firstEvent
                 let until = end < stored.count ? stored[end].firstEvent : nil
                 let stretch = events.filter { event in !(event.key < from) && (until.map { event.key < $0 } ?? true) }
-                let continued = start > 0
-                    && (stored[start - 1].endReason.flatMap(EndReason.init(rawValue:))?.continues ?? false)
-                drafts += sessionize(stretch, visitor: visitor.visitor, platform: platform,
-                                     rules: try SessionStore.ruleSet(stored[start].rulesID, on: connection),
+                let rules = try SessionStore.ruleSet(stored[start].rulesID, on: connection)
+                let continued = start > 0 && (stored[start - 1].endReason.flatMap(EndReason.init(rawValue:)).map {
+                    isContinuation(after: $0, lastEventTs: stored[start - 1].lastEvent.ts, nextTs: from.ts, rules: rules)
+                } ?? false)
+                drafts += sessionize(stretch, visitor: visitor.visitor, platform: platform, rules: rules,
                                      watermark: watermark, firstContinued: continued).sessions
                 start = end
             }

@@ -14,7 +14,14 @@ public enum Schema {
         Migration(version: 1, name: "initial schema", sql: initial),
         Migration(version: 2, name: "query sort pins and all-apps start index", sql: queryPins),
         Migration(version: 3, name: "batch ids kept as ranges of sequences", sql: batchRanges),
+        Migration(version: 5, name: "session start kept in sort pins", sql: startPins),
     ]
+
+    /// Paging by start is pinned like the other sorts: a late event can move a session's start
+    /// between two pages. NULL in pins written before this migration (the current start counts).
+    static let startPins = """
+        ALTER TABLE session_pins ADD COLUMN start_ts INTEGER;
+        """
 
     /// Committed batch ids as ranges of consecutive sequences per (producer, epoch) instead of a
     /// row per batch: a collector's sequences per shard are consecutive, so a producer epoch is

@@ -43,14 +43,10 @@ extension SessionReader {
             }
             return rows
         }
-        var rows: [Row]
-        if q.sort == .start {
-            rows = try read(.all)
-        } else {
-            rows = try read(.unchangedCompleted) + read(.unchangedLive) + read(.changed)
-            rows.sort { a, b in
-                q.order == .desc ? (a.key, a.sid) > (b.key, b.sid) : (a.key, a.sid) < (b.key, b.sid)
-            }
+        var rows = q.sort == .start ? try read(.unchanged) + read(.changed)
+                                    : try read(.unchangedCompleted) + read(.unchangedLive) + read(.changed)
+        rows.sort { a, b in
+            q.order == .desc ? (a.key, a.sid) > (b.key, b.sid) : (a.key, a.sid) < (b.key, b.sid)
         }
         let more = rows.count > q.limit
         // The visitor's user tag, for the rows of this page only (anonymous sessions of a tagged

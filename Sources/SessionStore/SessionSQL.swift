@@ -44,14 +44,16 @@ enum SessionSQL {
     /// Extra columns after the store's session columns in list and single-session queries.
     static let extraColumns = "(SELECT ul.user_tag FROM user_links ul WHERE ul.vid = sessions.vid ORDER BY ul.linked_at DESC, ul.user_tag LIMIT 1), sessions.sid"
 
-    /// Which rows a list query reads. Sorting by start reads them all at once. Sorting by
-    /// duration, errors or actions reads three parts the caller merges: completed sessions whose
-    /// value did not change since `asOf` (in the order of the store's (app, column) index, which
-    /// holds completed sessions only), live ones whose value did not change (few), and the few
-    /// that changed (they have a row in `session_pins` after `asOf`; sorted by the value they had
-    /// at `asOf`).
+    /// Which rows a list query reads, in parts the caller merges, so the unchanged rows are read
+    /// in the order of an index. Sorting by start reads the sessions whose sort values did not
+    /// change since `asOf` (`unchanged`, in the order of the (app, start) index) and the few that
+    /// changed. Sorting by duration, errors or actions reads completed sessions whose value did
+    /// not change (in the order of the store's (app, column) index, which holds completed
+    /// sessions only), live ones whose value did not change (few), and the few that changed. The
+    /// changed ones have a row in `session_pins` after `asOf` and sort by the value they had at
+    /// `asOf`. `all` reads every row in one query (pinned values for every row).
     enum ListPart: Sendable, CaseIterable {
-        case all, unchangedCompleted, unchangedLive, changed
+        case all, unchanged, unchangedCompleted, unchangedLive, changed
     }
 
     /// `GET /v1/sessions`: one page (limit + 1 rows, the extra one says whether a next page
@@ -70,8 +72,8 @@ enum SessionSQL {
         b.bind(asOf)
         switch part {
         case .all: break
-        case .unchangedCompleted, .unchangedLive:
-            b.text(part == .unchangedLive ? " AND sessions.live = 1" : " AND sessions.live = 0")
+        case .unchanged, .unchangedCompleted, .unchangedLive:
+            if part != .unchanged { b.text(part == .unchangedLive ? " AND sessions.live = 1" : " AND sessions.live = 0") }
             b.text(" AND NOT EXISTS (SELECT 1 FROM session_pins p WHERE p.sid = sessions.sid AND p.until_ts > ")
             b.bind(asOf)
             b.text(")")
@@ -108,20 +110,17 @@ enum SessionSQL {
 
     /// The sort value of a row as of `asOf`. A session whose value changed after `asOf` takes the
     /// value it had then, from `session_pins` (see `SortPins`), so a session that keeps growing
-    /// while a client pages keeps its place. `start` only moves when a late event lands before a
-    /// session.
+    /// while a client pages, or whose start a late event moved, keeps its place.
     static func sortKey(_ sort: SortKey, asOf: Int64, part: ListPart, _ b: inout SQLBuilder) {
         let column: String
         switch sort {
-        case .start:
-            b.text("sessions.start_ts")
-            return
+        case .start: column = "start_ts"
         case .duration: column = "duration"
         case .errors: column = "errors"
         case .actions: column = "actions"
         }
         switch part {
-        case .unchangedCompleted, .unchangedLive:
+        case .unchanged, .unchangedCompleted, .unchangedLive:
             b.text("sessions.\(column)")
         case .changed:
             pinned(column, asOf: asOf, &b)

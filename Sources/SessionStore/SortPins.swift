@@ -1,10 +1,11 @@
 import Synchronization
 
-/// Keeps the sort values (duration, errors, actions) a session had before each change, while
+/// Keeps the sort values (start, duration, errors, actions) a session had before each change, while
 /// paging cursors may need them: a TEMP trigger on the writer connection copies the old values
 /// into `session_pins` with the commit stamp of the change. A cursor pinned at stamp S then
-/// sorts every session by its value at S (`SessionSQL.sortKey`), so paging by duration returns
-/// each session exactly once while sessions keep growing.
+/// sorts every session by its value at S (`SessionSQL.sortKey`), so paging returns each session
+/// exactly once while sessions keep growing (duration, errors, actions) or late events move
+/// their start earlier.
 ///
 /// Recording is switched on by queries (`SessionReader.sessions` on a first page) for
 /// `lifetime` (sessiond passes its cursors' lifetime), so ingest pays nothing while nobody pages;
@@ -30,18 +31,19 @@ public final class SortPins: Sendable {
     }
 
     /// Installs the trigger on the writer connection (once, at start). The `session_pins` table
-    /// and its indexes come from the store's migrations (`Schema`, version 2); the trigger is TEMP
+    /// and its indexes come from the store's migrations (`Schema`, versions 2 and 5); the trigger is TEMP
     /// because it calls `clickpath_pinning()`, a function only this process registers.
     func install(on writer: Connection) throws(StoreError) {
         try writer.registerFlagFunction("clickpath_pinning", flag)
         try writer.execute("""
             CREATE TEMP TRIGGER IF NOT EXISTS session_pins_keep
-            AFTER UPDATE OF duration, errors, actions ON main.sessions
+            AFTER UPDATE OF start_ts, duration, errors, actions ON main.sessions
             WHEN clickpath_pinning() = 1
-              AND (old.duration <> new.duration OR old.errors <> new.errors OR old.actions <> new.actions)
+              AND (old.start_ts <> new.start_ts OR old.duration <> new.duration OR old.errors <> new.errors
+                   OR old.actions <> new.actions)
             BEGIN
-              INSERT INTO session_pins(sid, until_ts, duration, errors, actions)
-              VALUES (old.sid, new.updated_at, old.duration, old.errors, old.actions);
+              INSERT INTO session_pins(sid, until_ts, start_ts, duration, errors, actions)
+              VALUES (old.sid, new.updated_at, old.start_ts, old.duration, old.errors, old.actions);
             END
             """)
     }

@@ -42,7 +42,7 @@ public final class SessiondServer: @unchecked Sendable {
         self.metrics = metrics
         var storeOptions = StoreOptions(durability: options.durability, backgroundCheckpoints: true)
         storeOptions.batchIDRetention = options.batchIDRetentionMs
-        let apps = try options.appsPath.map { path throws(ConfigError) in try AppConfigStore(path: path) }
+        let apps = try options.appsPath.map { path throws(SettingsError) in try AppConfigStore.startup(path: path) }
         self.apps = apps
         let database = try SessionDatabase(path: options.database, options: storeOptions, now: DaemonClock.wallMillis(),
                                            readerThreads: options.readers, readerQueue: options.readers * 64,

@@ -12,9 +12,11 @@ public enum SessiondSettings {
     public static let database = Setting<String>.string(
         "db", default: "sessiond.db", valueName: "PATH", help: "SQLite database file")
     public static let wire = Setting<HostPort>.hostPort(
-        "wire", default: HostPort(host: "0.0.0.0", port: 7070), help: "Wire ingest address (collectors connect here)")
+        "wire", default: HostPort(host: "127.0.0.1", port: 7070),
+        help: "Wire ingest address (collectors connect here); loopback unless set, e.g. 0.0.0.0:7070 for every interface")
     public static let http = Setting<HostPort>.hostPort(
-        "http", default: HostPort(host: "0.0.0.0", port: 8081), help: "query API address")
+        "http", default: HostPort(host: "127.0.0.1", port: 8081),
+        help: "query API address; loopback unless set, e.g. 0.0.0.0:8081 for every interface")
     public static let adminTokenFile = Setting<String?>.optionalString(
         "admin-token-file", valueName: "FILE", help: "file holding the admin token for erasure; without a token erasure answers 403")
     public static let adminToken = Setting<String?>.optionalString(
@@ -40,8 +42,9 @@ public enum SessiondSettings {
     public static let drain = Setting<Duration>.duration(
         "drain", default: .seconds(10), max: .seconds(600),
         help: "on SIGTERM, how long collectors get to finish their batches")
-    public static let apps = Setting<String?>.optionalString(
-        "apps", valueName: "PATH", help: "apps.json with each app's session rules; SIGHUP reloads it; none means the platform rules")
+    public static let apps = Setting<String>.string(
+        "apps", default: "apps.json", valueName: "FILE",
+        help: "apps.json with each app's platform and session rules; sessiond does not start without a valid one. SIGHUP reloads it")
 
     public static let spec = SettingsSpec(
         program: "sessiond",
@@ -117,8 +120,8 @@ public struct SessiondOptions: Sendable {
     public var database = "sessiond.db"
     public var shardID = ""
     public var nodeID = ""
-    public var wire = HostPort(host: "0.0.0.0", port: 7070)
-    public var http = HostPort(host: "0.0.0.0", port: 8081)
+    public var wire = HostPort(host: "127.0.0.1", port: 7070)
+    public var http = HostPort(host: "127.0.0.1", port: 8081)
     public var adminToken: String?
     public var queryTimeoutMs: Int64 = 5000
     public var readers = 2
@@ -128,7 +131,8 @@ public struct SessiondOptions: Sendable {
     public var batchIDRetentionMs: Int64 = 7 * 86_400_000
     public var tickMs: Int64 = 1000
     public var drainMs: Int64 = 10_000
-    /// apps.json: per-app session rules (the platform defaults without it).
+    /// apps.json: per-app session rules. The daemon always sets it (`--apps`, default
+    /// `apps.json`); nil, for embedded use and tests only, means the platform defaults.
     public var appsPath: String?
 
     public init() {}

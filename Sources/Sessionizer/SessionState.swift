@@ -79,6 +79,19 @@ func atLeast(_ part: Int, of whole: Int, _ share: Double) -> Bool {
     Double(part) >= share * Double(whole) - 1e-9
 }
 
+/// Whether a session starting at `nextTs` continues one that ended by `reason` with its last
+/// event at `lastEventTs` (see `SessionState.isContinued`).
+func isContinuation(after reason: EndReason, lastEventTs: Int64, nextTs: Int64, _ limits: Limits) -> Bool {
+    guard reason.continues else { return false }
+    guard let inactivity = limits.inactivity else { return true }
+    return nextTs <= plus(lastEventTs, inactivity)
+}
+
+/// The same under `rules`, for tools that check stored sessions (`clickpath replay`).
+public func isContinuation(after reason: EndReason, lastEventTs: Int64, nextTs: Int64, rules: SessionRules) -> Bool {
+    isContinuation(after: reason, lastEventTs: lastEventTs, nextTs: nextTs, Limits(rules))
+}
+
 /// What ends the open session before an event, or nil when the event joins it.
 enum Boundary: Equatable {
     case join
@@ -159,6 +172,15 @@ struct SessionState: Sendable {
         if heartbeatSeen, let heartbeat = limits.heartbeat { consider(plus(lastKey.ts, heartbeat), .heartbeatTimeout) }
         if let inactivity = limits.inactivity { consider(plus(lastKey.ts, inactivity), .inactivity) }
         return best
+    }
+
+    /// Whether a session whose first event is at `nextTs` continues this one, which ended by
+    /// `reason` (BRIEF): only after max-duration or max-actions, and only while the visitor was
+    /// still active at the cut, i.e. no later than this session's inactivity timeout would have
+    /// ended it (inclusive, as an event exactly at the timeout still joins). With inactivity
+    /// switched off nothing would have ended it, so the next session continues.
+    func isContinued(by nextTs: Int64, after reason: EndReason, _ limits: Limits) -> Bool {
+        isContinuation(after: reason, lastEventTs: lastKey.ts, nextTs: nextTs, limits)
     }
 
     /// Whether `next` (later in key order than every event so far) joins this session.

@@ -18,8 +18,8 @@ public struct SessionizeResult: Sendable, Hashable {
 /// The core truth: the sessions of ONE visitor's events in ONE app, as a pure function of the
 /// events (deduplicated by event id, first occurrence kept; ordered by `EventKey`), the rules
 /// and the watermark (server time; decides only which sessions are still live).
-/// `firstContinued`: the events follow a session whose end reason continues (a stretch made
-/// under one rule set after one made under another).
+/// `firstContinued`: the first session continues the session before these events (a stretch
+/// made under one rule set after one made under another).
 public func sessionize(_ events: [TrackedEvent], visitor: String, platform: Platform, rules: SessionRules,
                        watermark: Int64, firstContinued: Bool = false) -> SessionizeResult {
     let ordered = orderedUnique(events)
@@ -99,13 +99,11 @@ func compute(_ events: [TrackedEvent], limits: Limits, platform: Platform, visit
     var segments: [Segment] = []
     var orphans: [Int] = []
     var open: (state: SessionState, from: Int)?
-    var continued = firstContinued
     var noRatings: ExactRatings? = ExactRatings(erroredParents: [])
     for index in events.indices {
         let tracked = events[index]
         if let current = open, case let .close(reason) = current.state.boundary(before: tracked, limits) {
             segments.append(Segment(range: current.from..<index, closedBy: reason))
-            continued = reason.continues
             open = nil
         }
         if open == nil {
@@ -113,7 +111,8 @@ func compute(_ events: [TrackedEvent], limits: Limits, platform: Platform, visit
                 orphans.append(index)
                 continue
             }
-            open = (SessionState(first: tracked, continued: continued), index)
+            // `continued` does not decide boundaries: the second pass sets it.
+            open = (SessionState(first: tracked, continued: false), index)
         }
         _ = open!.state.absorb(tracked, limits, exact: &noRatings)
     }
@@ -122,17 +121,20 @@ func compute(_ events: [TrackedEvent], limits: Limits, platform: Platform, visit
     var summaries: [SessionSummary] = []
     summaries.reserveCapacity(segments.count)
     var live: SessionState?
-    var previousReason: EndReason? = nil
-    for (position, segment) in segments.enumerated() {
+    var previous: (state: SessionState, reason: EndReason?)?
+    for segment in segments {
         let slice = events[segment.range]
         var exact: ExactRatings? = ExactRatings(
             erroredParents: Set(slice.lazy.filter { $0.event.errorsParent }.compactMap { $0.event.parent.map(ByteKey.init) }))
-        let isContinued = position == 0 ? firstContinued : (previousReason?.continues ?? false)
-        var state = SessionState(first: slice[slice.startIndex], continued: isContinued)
+        let first = slice[slice.startIndex]
+        let isContinued = previous.map { previous in
+            previous.reason.map { previous.state.isContinued(by: first.event.ts, after: $0, limits) } ?? false
+        } ?? firstContinued
+        var state = SessionState(first: first, continued: isContinued)
         for tracked in slice { _ = state.absorb(tracked, limits, exact: &exact) }
         let reason = segment.closedBy ?? completion(state, limits, watermark: watermark)
         summaries.append(state.summary(platform: platform, visitor: visitor, live: reason == nil, endReason: reason, limits.shares))
-        previousReason = reason
+        previous = (state, reason)
         if reason == nil { live = state }
     }
     return Computed(segments: segments, summaries: summaries, orphans: orphans, live: live)

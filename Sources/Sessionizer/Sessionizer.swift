@@ -230,7 +230,7 @@ public struct Sessionizer: Sendable {
         var revision = current.revision
         var previous = current.previous
         var placed: (from: EventKey, to: EventKey)?
-        var continued = false
+        var ended: (state: SessionState, reason: EndReason)?
         var noExact: ExactRatings?
 
         func record(_ state: SessionState, reason: EndReason?) -> SessionRecord {
@@ -247,7 +247,7 @@ public struct Sessionizer: Sendable {
                 placed = nil
                 state = nil
                 previous = id
-                continued = reason.continues
+                ended = (open, reason)
             }
             if state == nil {
                 if tracked.event.type == .heartbeat {
@@ -257,6 +257,7 @@ public struct Sessionizer: Sendable {
                 // A fallback below may waste this id; ids are fresh, so nothing depends on it.
                 id = freshID(startingAt: tracked.key.ts)
                 revision = 0
+                let continued = ended.map { $0.state.isContinued(by: tracked.event.ts, after: $0.reason, limits) } ?? false
                 state = SessionState(first: tracked, continued: continued)
             }
             guard state!.absorb(tracked, limits, exact: &noExact) else {
@@ -311,7 +312,9 @@ public struct Sessionizer: Sendable {
                 if Sessionizer.cannotJoin(first, from: anchor, limits) {
                     // The new events start after it: it stays as it is, and reading its events
                     // back (a returning visitor's previous visit) is not needed.
-                    firstContinued = first.endReason?.continues ?? false
+                    firstContinued = first.endReason.map {
+                        isContinuation(after: $0, lastEventTs: first.lastEvent.ts, nextTs: anchor.ts, limits)
+                    } ?? false
                     firstPrevious = first.id
                     sessions.removeFirst()
                 } else {

@@ -180,7 +180,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
                 do {
                     step = try decoder.decodeBody(input.readableBytes, into: &body)
                 } catch {
-                    fail(error, sequence: nextRequestSequence &- 1)
+                    fail(error, sequence: nextRequestSequence &- 1, headers: refusalHeaders)
                     return
                 }
                 input.consume(step.consumed)
@@ -236,7 +236,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         do {
             expectsBody = try decoder.beginBody(of: head, limit: bodyLimit)
         } catch {
-            fail(error, sequence: sequence)
+            fail(error, sequence: sequence, headers: refusalHeaders)
             return
         }
         guard expectsBody else {
@@ -275,7 +275,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     /// Refuses the current request with a 4xx/5xx and closes after answering it.
-    private func fail(_ error: HTTPParseError, sequence: UInt64?) {
+    private func fail(_ error: HTTPParseError, sequence: UInt64?, headers: [(name: String, value: String)] = []) {
         let sequence = sequence ?? {
             let s = nextRequestSequence
             nextRequestSequence &+= 1
@@ -285,7 +285,13 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         closeAfter = sequence
         phase = .stopped
         requestStarted = false
-        complete(sequence, .error(error.status, error.reason))
+        complete(sequence, .error(error.status, error.reason, headers: headers))
+    }
+
+    /// The headers the matched route wants on the server's refusal of the current request.
+    private var refusalHeaders: [(name: String, value: String)] {
+        guard let headers = shared.router.routes[routeIndex].refusalHeaders else { return [] }
+        return headers(HTTPRequest(head: headBytes, parsed: head, body: [], peer: peer))
     }
 
     private func dispatch() {
@@ -519,7 +525,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             fail(HTTPParseError(status: 408, reason: "request head not received within \(limits.headerTimeout) s"), sequence: nil)
         case .body:
             fail(HTTPParseError(status: 408, reason: "request body not received within \(limits.bodyTimeout) s"),
-                 sequence: nextRequestSequence &- 1)
+                 sequence: nextRequestSequence &- 1, headers: refusalHeaders)
         default:
             if pending.isEmpty { close() }
         }

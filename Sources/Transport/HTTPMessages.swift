@@ -13,7 +13,7 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
-    /// A JSON error body `{"error":"..."}` with the given status.
+    /// A JSON error body `{"error":"...","status":S}` with the given status.
     public static func error(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
         var escaped = ""
         for scalar in message.unicodeScalars {
@@ -27,7 +27,7 @@ public struct HTTPResponse: Sendable {
         }
         return HTTPResponse(status: status,
                             headers: [("Content-Type", "application/json")] + headers,
-                            body: Array("{\"error\":\"\(escaped)\"}\n".utf8))
+                            body: Array("{\"error\":\"\(escaped)\",\"status\":\(status)}\n".utf8))
     }
 }
 
@@ -57,6 +57,9 @@ public struct HTTPResponder: Sendable {
 
 public typealias HTTPHandler = @Sendable (HTTPRequest, HTTPResponder) -> Void
 
+/// Headers for the server's own refusal of a routed request, from its head (the body is empty).
+public typealias HTTPRefusalHeaders = @Sendable (HTTPRequest) -> [(name: String, value: String)]
+
 /// Method + path routing with `{name}` path parameters. Built before the server starts.
 public struct HTTPRouter: Sendable {
     enum Segment: Sendable {
@@ -70,6 +73,7 @@ public struct HTTPRouter: Sendable {
         let segments: [Segment]
         let hasParameters: Bool
         let maxBodyBytes: Int?
+        let refusalHeaders: HTTPRefusalHeaders?
         let handler: HTTPHandler
     }
 
@@ -78,9 +82,11 @@ public struct HTTPRouter: Sendable {
     public init() {}
 
     /// Adds a route. `pattern` is a path like "/v1/sessions/{id}"; `maxBodyBytes` overrides
-    /// the server's default body limit for this route.
+    /// the server's default body limit for this route; `refusalHeaders` gives the headers of the
+    /// answers the server itself gives to a request of this route before its handler runs (a body
+    /// too large, malformed or too slow), e.g. CORS headers so a page can read the error.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil,
-                             _ handler: @escaping HTTPHandler) {
+                             refusalHeaders: HTTPRefusalHeaders? = nil, _ handler: @escaping HTTPHandler) {
         let parts = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         let segments: [Segment] = parts.map { part in
             if part.hasPrefix("{") && part.hasSuffix("}") && part.count > 2 {
@@ -90,7 +96,7 @@ public struct HTTPRouter: Sendable {
         }
         let hasParameters = segments.contains { if case .parameter = $0 { true } else { false } }
         routes.append(Route(method: method, pattern: pattern, segments: segments, hasParameters: hasParameters,
-                            maxBodyBytes: maxBodyBytes, handler: handler))
+                            maxBodyBytes: maxBodyBytes, refusalHeaders: refusalHeaders, handler: handler))
     }
 
     enum Match {

@@ -116,6 +116,13 @@ enum IngressBench {
             }
         }
         let ingestPerSecond = Double(iterations) / ingestSeconds
+        // The bot list alone, on the same browser User-Agent (it is read to the end: no match).
+        var agent = userAgent
+        let botSeconds = agent.withUTF8 { bytes in
+            measure {
+                for _ in 0..<iterations where BotMatcher.builtIn.match(bytes, platform: .web) != nil { sink &+= 1 }
+            }
+        }
         let oursPerSecond = Double(iterations) / oursSeconds
         let theirsPerSecond = Double(decoderIterations) / theirsSeconds
         HTTPBench.say("beacon: \(body.count) bytes, 10 events")
@@ -125,6 +132,9 @@ enum IngressBench {
                      theirsPerSecond, 1e6 / theirsPerSecond, theirsPerSecond * Double(body.count) / 1e6))
         HTTPBench.say(String(format: "ingest BeaconIngest    %10.0f beacons/s  %7.2f µs CPU/beacon  (parse, bots, decisions, privacy, answer; no HTTP)",
                      ingestPerSecond, 1e6 / ingestPerSecond))
+        HTTPBench.say(String(format: "bots   BotMatcher.match %10.0f UAs/s      %7.3f µs CPU/UA      (%d-byte browser User-Agent, %d patterns)",
+                     Double(iterations) / botSeconds, 1e6 * botSeconds / Double(iterations), userAgent.utf8.count,
+                     BotMatcher.builtIn.patterns.count))
         HTTPBench.say(String(format: "scan   JSONReader.skip %10.0f beacons/s  %7.2f µs CPU/beacon  %6.0f MB/s (validation only, no model)",
                      scanPerSecond, 1e6 / scanPerSecond, scanPerSecond * Double(body.count) / 1e6))
         HTTPBench.say(String(format: "parser ratio %.1fx JSONDecoder", oursPerSecond / theirsPerSecond))

@@ -79,8 +79,10 @@ enum SessiondBench {
 
         init(database: String) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            let apps = database + ".apps.json"
+            try Data(#"{"apps":{"*":{"platform":"web","rateLimit":null}}}"#.utf8).write(to: URL(fileURLWithPath: apps))
             process.arguments = ["-c", "0", SessiondBench.sessiondBinary, "--shard-id", "bench", "--db", database,
-                                 "--wire", "127.0.0.1:0", "--http", "127.0.0.1:0", "--readers", "1",
+                                 "--apps", apps, "--wire", "127.0.0.1:0", "--http", "127.0.0.1:0", "--readers", "1",
                                  "--query-timeout", "30s"]
             let out = Pipe()
             process.standardOutput = out

@@ -35,7 +35,7 @@ guard case let .run(configuration, appsPath) = outcome else {
 
 let apps: AppConfigStore
 do {
-    apps = try AppConfigStore(path: appsPath)
+    apps = try AppConfigStore.startup(path: appsPath)
 } catch {
     fail("\(error)", status: 2)
 }

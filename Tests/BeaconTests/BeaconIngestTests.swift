@@ -27,12 +27,14 @@ import JSON
         var monotonic: Int64 = 0
     }
 
-    func run(_ call: Call, ingest: inout BeaconIngest, apps: [String: IngestApp] = BeaconIngestTests.apps) -> IngestResponse {
+    /// `anyAppAllows`: the origins some app of apps.json allows (for answers before the app is known).
+    func run(_ call: Call, ingest: inout BeaconIngest, apps: [String: IngestApp] = BeaconIngestTests.apps,
+             anyAppAllows: [String] = []) -> IngestResponse {
         call.body.withUnsafeBytes { raw in
             ingest.handle(IngestRequest(body: raw, contentType: call.contentType, contentEncoding: call.contentEncoding,
                                         origin: call.origin, key: call.key, userAgent: call.userAgent, peer: call.peer,
                                         forwardedFor: call.forwardedFor, receivedAt: Self.now, monotonicNow: call.monotonic),
-                          lookup: { apps[$0] })
+                          lookup: { apps[$0] }, anyAppAllows: { anyAppAllows.contains($0) })
         }
     }
 
@@ -171,6 +173,85 @@ import JSON
         #expect(body(refused).contains("not in the app's allowedOrigins"))
     }
 
+    /// BRIEF: the app's platform comes from apps.json, so sessions never depend on which beacon
+    /// of a visitor came first; a beacon naming another platform is refused, naming both.
+    @Test(arguments: ["mobile", "miniprogram", "custom"])
+    func aPlatformOtherThanTheAppsIs400(platform: String) throws {
+        var call = Call()
+        call.body = Self.beacon(app: "shop", platform: platform)
+        call.origin = "https://shop.example.com"
+        let response = run(call)
+        #expect(response.status == 400)
+        #expect(body(response) == #"{"error":"beacon platform \"\#(platform)\" does not match the platform \"web\" apps.json gives app \"shop\"","status":400}"#)
+        #expect(response.beacon == nil)
+        #expect(response.headers.contains(.init("Access-Control-Allow-Origin", "https://shop.example.com")),
+                "the page can read why")
+        var ingest = BeaconIngest()
+        let phone = IngestApp(platform: .mobile)
+        call.userAgent = "okhttp/4.12.0"
+        #expect(run(call, ingest: &ingest, apps: ["shop": phone]).status == (platform == "mobile" ? 202 : 400))
+        call.body = Self.beacon(app: "shop", platform: "web")
+        #expect(run(call, ingest: &ingest, apps: ["shop": phone]).status == 400)
+    }
+
+    /// Answers given before the app is known carry the CORS headers of the origin when some app
+    /// allows it, none when no app does; the app's own list decides once it is known.
+    @Test func answersBeforeTheAppIsKnownCarryTheOriginsCORSHeaders() {
+        var calls: [(String, Call, Int)] = []
+        var call = Call()
+        call.contentType = "application/xml"
+        calls.append(("415", call, 415))
+        call = Call()
+        call.body = Array(#"{"app":"shop",}"#.utf8)
+        calls.append(("400", call, 400))
+        call = Call()
+        call.body = Array(repeating: UInt8(ascii: " "), count: 2 << 20)
+        calls.append(("413", call, 413))
+        call = Call()
+        call.body = Self.beacon(app: "nope")
+        calls.append(("403 unknown app", call, 403))
+        for (label, base, status) in calls {
+            var call = base
+            call.origin = "https://other.example.net"
+            var ingest = BeaconIngest()
+            let allowed = run(call, ingest: &ingest, anyAppAllows: ["https://other.example.net"])
+            #expect(allowed.status == status, "\(label): \(body(allowed))")
+            #expect(allowed.headers == CORSPolicy.answerHeaders(origin: "https://other.example.net"), "\(label)")
+            #expect(body(allowed).contains(#""status":\#(status)"#), "\(label): \(body(allowed))")
+            let unknown = run(call, ingest: &ingest, anyAppAllows: ["https://shop.example.com"])
+            #expect(unknown.status == status && unknown.headers.isEmpty, "\(label): no app allows the origin")
+        }
+        // Known app, origin not in its list: refused without CORS headers whatever other apps allow.
+        call = Call()
+        call.origin = "https://other.example.net"
+        var ingest = BeaconIngest()
+        let refused = run(call, ingest: &ingest, anyAppAllows: ["https://other.example.net"])
+        #expect(refused.status == 403 && refused.headers.isEmpty)
+    }
+
+    @Test func answersAllowCredentialsForTheEchoedOrigin() {
+        var call = Call()
+        call.origin = "https://shop.example.com"
+        let allowed = run(call)
+        #expect(allowed.headers.contains(.init("Access-Control-Allow-Origin", "https://shop.example.com")))
+        #expect(allowed.headers.contains(.init("Access-Control-Allow-Credentials", "true")))
+        #expect(!allowed.headers.contains { $0.value == "*" })
+    }
+
+    /// A clock far off: every `ts` is moved, and the answer says by how much.
+    @Test(arguments: [Int64(3_600_000), -7_200_000, 0])
+    func skewCorrectionIsReported(clientAhead: Int64) {
+        var call = Call()
+        let sent = Self.now + clientAhead
+        call.body = Array(#"{"app":"shop","platform":"web","visitor":"v","sentAt":\#(sent),"events":[{"id":"a","type":"view","ts":\#(sent - 1000)}]}"#.utf8)
+        let response = run(call)
+        #expect(response.status == 202)
+        let expected = clientAhead == 0 ? #"{"accepted":1,"rejected":0,"errors":[]}"#
+            : #"{"accepted":1,"rejected":0,"errors":[],"skewCorrectedMs":\#(-clientAhead)}"#
+        #expect(body(response) == expected)
+        #expect(response.beacon?.events.first?.ts == Self.now - 1000)
+    }
+
     @Test func botsAreDroppedWith202AndCounted() throws {
         var ingest = BeaconIngest()
         var call = Call()
@@ -178,11 +259,15 @@ import JSON
         let response = run(call, ingest: &ingest)
         #expect(response.status == 202)
         #expect(response.beacon == nil)
+        // Said plainly, so someone trying the API sees why nothing appears.
+        #expect(body(response) == #"{"accepted":0,"rejected":0,"errors":[],"dropped":{"bot":10}}"#)
         let headless = try #require(ingest.bots.families.firstIndex { $0.name == "headless" })
         #expect(response.botFamily == headless)
         #expect(ingest.botCounts.dropped[headless] == 1)
         call.userAgent = nil   // a web beacon without a User-Agent did not come from a browser
-        #expect(run(call, ingest: &ingest).botFamily != nil)
+        let program = run(call, ingest: &ingest)
+        #expect(program.botFamily != nil)
+        #expect(body(program) == #"{"accepted":0,"rejected":0,"errors":[],"dropped":{"nonBrowser":10}}"#)
         #expect(ingest.botCounts.dropped.reduce(0, +) == 2)
     }
 

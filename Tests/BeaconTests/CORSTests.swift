@@ -20,6 +20,9 @@ import Testing
         let any = CORSPolicy(allowedOrigins: ["*"])
         #expect(any.allows(origin: "https://anything.test"))
         #expect(any.allows(origin: "null"))
+        // Credentialed CORS never answers `*`: the origin itself is echoed.
+        #expect(any.decide(origin: "https://anything.test") == .allowed(headers: CORSPolicy.answerHeaders(origin: "https://anything.test")))
+        #expect(CORSPolicy.answerHeaders(origin: "https://anything.test").first == .init("Access-Control-Allow-Origin", "https://anything.test"))
     }
 
     @Test func emptyListRefusesBrowsersButNotServers() {
@@ -34,6 +37,7 @@ import Testing
     @Test func allowedPostGetsEchoedOriginAndVary() {
         #expect(policy.decide(origin: "https://a.example.org") == .allowed(headers: [
             .init("Access-Control-Allow-Origin", "https://a.example.org"),
+            .init("Access-Control-Allow-Credentials", "true"),
             .init("Access-Control-Expose-Headers", "Retry-After"),
             .init("Vary", "Origin"),
         ]))
@@ -45,6 +49,8 @@ import Testing
         guard case .allowed(let headers) = decision else { Issue.record("\(decision)"); return }
         #expect(headers.contains(.init("Access-Control-Allow-Origin", "https://shop.example.com")))
         #expect(headers.contains(.init("Access-Control-Allow-Methods", "POST")))
+        // sendBeacon always sends credentials: without this Chrome drops the POST.
+        #expect(headers.contains(.init("Access-Control-Allow-Credentials", "true")))
         #expect(headers.contains(.init("Access-Control-Max-Age", "86400")))
         #expect(headers.contains { $0.name == "Access-Control-Allow-Headers" && $0.value.contains("X-Clickpath-Key") })
     }

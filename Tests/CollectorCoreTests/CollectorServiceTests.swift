@@ -87,6 +87,10 @@ func beaconJSON(app: String = "shop", visitor: String, events: [String]) -> [UIn
                                              headers: ["Content-Type: text/plain", "User-Agent: Googlebot/2.1 (+http://www.google.com/bot.html)"],
                                              body: beaconJSON(visitor: "crawler", events: ["b1"]))
         #expect(botStatus == 202)
+        let (wgetStatus, _) = try httpRequest(port: service.httpPort, path: "/v1/beacons",
+                                              headers: ["Content-Type: text/plain", "User-Agent: Wget/1.21.4"],
+                                              body: beaconJSON(visitor: "wget", events: ["w1"]))
+        #expect(wgetStatus == 202)
         // Two rejected events (a duplicate id, one an hour in the future) beside one accepted.
         let now = nowMilliseconds()
         let mixed = Array(#"{"app":"shop","platform":"web","visitor":"v2","sentAt":\#(now),"events":[{"id":"d","type":"view","ts":\#(now),"url":"/a"},{"id":"d","type":"view","ts":\#(now),"url":"/b"},{"id":"f","type":"view","ts":\#(now + 3_600_000),"url":"/c"}]}"#.utf8)
@@ -96,20 +100,24 @@ func beaconJSON(app: String = "shop", visitor: String, events: [String]) -> [UIn
         let wrongType = Array("{}".utf8)
         #expect(try httpRequest(port: service.httpPort, path: "/v1/beacons", headers: ["Content-Type: image/png"], body: wrongType).0 == 415)
         let bytesSent = beaconJSON(visitor: "v1", events: ["e1", "e2"]).count + beaconJSON(app: "nope", visitor: "v", events: ["e"]).count
-            + beaconJSON(visitor: "crawler", events: ["b1"]).count + mixed.count + wrongType.count
+            + beaconJSON(visitor: "crawler", events: ["b1"]).count + beaconJSON(visitor: "wget", events: ["w1"]).count
+            + mixed.count + wrongType.count
         #expect(try httpRequest(port: service.httpPort, method: "GET", path: "/healthz").0 == 200)
         #expect(try httpRequest(port: service.httpPort, method: "GET", path: "/readyz").0 == 200)
         let (metricsStatus, metrics) = try httpRequest(port: service.httpPort, method: "GET", path: "/metrics")
         #expect(metricsStatus == 200)
         #expect(metrics.contains("clickpath_pipeline_answers_total{status=\"202\"} 2"), "the dropped bot never reaches the pipeline")
         #expect(metrics.contains("clickpath_events_accepted_total 3"))
-        #expect(metrics.contains("clickpath_requests_total{status=\"202\"} 3"), "two beacons and the bot:\n\(metrics)")
+        #expect(metrics.contains("clickpath_requests_total{status=\"202\"} 4"), "two beacons, the bot and wget:\n\(metrics)")
         #expect(metrics.contains("clickpath_requests_total{status=\"403\"} 1"))
         #expect(metrics.contains("clickpath_requests_total{status=\"415\"} 1"))
         #expect(metrics.contains("clickpath_events_rejected_total{reason=\"duplicate_id\"} 1"))
         #expect(metrics.contains("clickpath_events_rejected_total{reason=\"in_future\"} 1"))
         #expect(metrics.contains("clickpath_ingress_bytes_total \(bytesSent)"))
         #expect(metrics.contains("clickpath_bots_dropped_total{family=\"search-engine\"} 1"))
+        #expect(metrics.contains("clickpath_bots_dropped_total{family=\"headless\"} 0"), "every family is exported from the start")
+        #expect(metrics.contains("clickpath_non_browser_dropped_total{family=\"http-library\"} 1"), "wget counts as a program, not a bot:\n\(metrics)")
+        #expect(!metrics.contains("clickpath_bots_dropped_total{family=\"http-library\"}"))
         #expect(shard.batches.all.flatMap { $0.beacons.map(\.visitor) } == ["v1", "v2"], "bots never reach sessiond")
         #expect(service.shutdown() == .exit(leftInSpool: 0, timedOut: false))
     }

@@ -13,8 +13,9 @@ import Wire
     static let apps = try! AppConfig.parse(Array(#"""
     {"apps":{
       "shop":{"platform":"web","allowedOrigins":["https://shop.example.com"]},
-      "keyed":{"platform":"custom","ingestKey":"k-secret-1","allowedOrigins":[]},
-      "slow":{"platform":"web","rateLimit":{"beaconsPerSecond":1,"burst":1}}
+      "keyed":{"platform":"web","ingestKey":"k-secret-1","allowedOrigins":[]},
+      "slow":{"platform":"web","rateLimit":{"beaconsPerSecond":1,"burst":1},"allowedOrigins":["https://slow.example.com"]},
+      "phone":{"platform":"mobile","allowedOrigins":[]}
     }}
     """#.utf8))
     static let browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -47,9 +48,9 @@ import Wire
         }
     }
 
-    static func beacon(app: String = "shop", events: Int = 3) -> [UInt8] {
-        let list = (0..<events).map { #"{"id":"e\#($0)","type":"view","ts":1700000005000,"url":"/p?token=t\#($0)"}"# }
-        return Array(#"{"app":"\#(app)","platform":"web","visitor":"v1","sentAt":1700000005000,"events":[\#(list.joined(separator: ","))]}"#.utf8)
+    static func beacon(app: String = "shop", platform: String = "web", events: Int = 3, sentAt: Int64 = 1_700_000_005_000) -> [UInt8] {
+        let list = (0..<events).map { #"{"id":"e\#($0)","type":"view","ts":\#(sentAt),"url":"/p?token=t\#($0)"}"# }
+        return Array(#"{"app":"\#(app)","platform":"\#(platform)","visitor":"v1","sentAt":\#(sentAt),"events":[\#(list.joined(separator: ","))]}"#.utf8)
     }
 
     @Test func acceptedBeaconsReachThePipeline() throws {
@@ -87,10 +88,74 @@ import Wire
             #expect(response.text.contains(part), "\(response.text)")
             #expect(response.text.hasPrefix("{\"error\":"))
         }
-        // Over the wire limit: the HTTP layer refuses before reading the body.
+        // Over the wire limit: the HTTP layer refuses before reading the body, with the same
+        // JSON shape as every other refusal.
         let big = try harness.post(body: Self.beacon(events: 100))
         #expect(big.status == 413)
+        #expect(big.text.hasPrefix("{\"error\":") && big.text.contains(#""status":413}"#), "\(big.text)")
         #expect(harness.sink.beacons == 0)
+    }
+
+    /// The same visitor's beacons naming other platforms than apps.json's: refused whatever the
+    /// order, so the sessions cannot depend on which came first.
+    @Test func aBeaconWhosePlatformDisagreesWithAppsJSONIs400() throws {
+        let harness = try Harness()
+        let wrong = try harness.post(body: Self.beacon(app: "shop", platform: "mobile"))
+        #expect(wrong.status == 400)
+        #expect(wrong.text.contains(#"beacon platform \"mobile\" does not match the platform \"web\" apps.json gives app \"shop\""#),
+                "\(wrong.text)")
+        #expect(try harness.post(body: Self.beacon(app: "phone", platform: "web")).status == 400)
+        #expect(try harness.post(body: Self.beacon(app: "phone", platform: "mobile"), headers: ["User-Agent": "okhttp/4.12.0"]).status == 202)
+        #expect(harness.sink.beacons == 1)
+    }
+
+    @Test func skewCorrectionIsInThe202() throws {
+        let harness = try Harness()
+        // The client's clock is 2 h ahead of the collector's.
+        let response = try harness.post(body: Self.beacon(sentAt: Self.now + 7_200_000))
+        #expect(response.status == 202)
+        #expect(response.text == #"{"accepted":3,"rejected":0,"errors":[],"skewCorrectedMs":-7200000}"#)
+    }
+
+    /// Credentialed CORS (sendBeacon always sends credentials): the preflight and every answer
+    /// echo the origin with `Access-Control-Allow-Credentials: true`. Answers given before the app
+    /// is known (415, 400, 403 unknown app, and the HTTP layer's 413) carry the headers of an
+    /// origin some app allows, none for an origin no app allows.
+    @Test func credentialedCORSOnEveryAnswer() throws {
+        let harness = try Harness(maxWireBytes: 4096)
+        let origin = "https://shop.example.com"
+        let client = try TestClient(port: harness.server.port)
+        client.send("OPTIONS /v1/beacons HTTP/1.1\r\nHost: t\r\nOrigin: \(origin)\r\n"
+                    + "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\r\n")
+        let preflight = try client.readResponse()
+        #expect(preflight.status == 204)
+        #expect(preflight.header("Access-Control-Allow-Origin") == origin)
+        #expect(preflight.header("Access-Control-Allow-Credentials") == "true")
+        let cases: [(label: String, body: [UInt8], headers: [String: String], status: Int)] = [
+            ("accepted", Self.beacon(), ["Content-Type": "application/json"], 202),
+            ("415", Self.beacon(), ["Content-Type": "application/xml"], 415),
+            ("400", Array(#"{"app":"shop",}"#.utf8), [:], 400),
+            ("403 unknown app", Self.beacon(app: "nope"), [:], 403),
+            ("413 from the HTTP layer", Self.beacon(events: 100), [:], 413),
+            ("400 wrong platform", Self.beacon(platform: "custom"), [:], 400),
+        ]
+        for (label, body, headers, status) in cases {
+            let response = try harness.post(body: body, headers: headers.merging(["Origin": origin]) { $1 })
+            #expect(response.status == status, "\(label): \(response.text)")
+            #expect(response.header("Access-Control-Allow-Origin") == origin, "\(label)")
+            #expect(response.header("Access-Control-Allow-Credentials") == "true", "\(label)")
+            #expect(response.header("Vary") == "Origin", "\(label)")
+            if status != 202 { #expect(response.text.contains(#""status":\#(status)"#), "\(label): \(response.text)") }
+        }
+        // slow's own origin on a beacon of another app: the app is known, its list decides.
+        let refused = try harness.post(body: Self.beacon(), headers: ["Origin": "https://slow.example.com"])
+        #expect(refused.status == 403 && refused.header("Access-Control-Allow-Origin") == nil)
+        // An origin no app allows gets no CORS headers, whatever the answer.
+        for body in [Self.beacon(app: "nope"), Self.beacon(events: 100), Array("{".utf8)] {
+            let response = try harness.post(body: body, headers: ["Origin": "https://evil.test"])
+            #expect([400, 403, 413].contains(response.status))
+            #expect(response.header("Access-Control-Allow-Origin") == nil && response.header("Access-Control-Allow-Credentials") == nil)
+        }
     }
 
     @Test func rateLimitAnswers429WithRetryAfter() throws {
@@ -105,8 +170,11 @@ import Wire
         let harness = try Harness()
         let response = try harness.post(body: Self.beacon(), headers: ["User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"])
         #expect(response.status == 202)
+        #expect(response.text == #"{"accepted":0,"rejected":0,"errors":[],"dropped":{"bot":3}}"#)
         #expect(harness.sink.beacons == 0)
-        #expect(harness.route.botDrops["search-engine"] == 1)
+        let drops = harness.route.botDrops
+        #expect(drops.first { $0.family.name == "search-engine" }?.dropped == 1)
+        #expect(drops.filter { $0.family.name != "search-engine" }.allSatisfy { $0.dropped == 0 })
     }
 
     @Test func corsPreflightAndHeaders() throws {
@@ -124,6 +192,7 @@ import Wire
         let allowed = try harness.post(body: Self.beacon(), headers: ["Origin": "https://shop.example.com"])
         #expect(allowed.status == 202)
         #expect(allowed.header("Access-Control-Allow-Origin") == "https://shop.example.com")
+        #expect(allowed.header("Access-Control-Allow-Credentials") == "true")
         #expect(allowed.header("Vary") == "Origin")
     }
 

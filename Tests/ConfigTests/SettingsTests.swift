@@ -64,7 +64,7 @@ private func settings(_ arguments: [String], _ environment: [String: String] = [
         #expect(fromEnv[Sample.fsync] == false)
 
         let both = try settings(["--http", ":0", "--loops=2", "--fsync"], env)
-        #expect(both[Sample.http] == HostPort(host: "0.0.0.0", port: 0))
+        #expect(both[Sample.http] == HostPort(host: "127.0.0.1", port: 0))
         #expect(both.source(of: Sample.http) == .flag)
         #expect(both[Sample.loops] == 2)
         #expect(both[Sample.fsync] == true)
@@ -148,8 +148,8 @@ private func settings(_ arguments: [String], _ environment: [String: String] = [
         (["-x"], "-x: unknown option (options are --name value; see --help)"),
         (["--"], "--: unknown option (options are --name value; see --help)"),
         (["--http"], "--http: needs a value (HOST:PORT)"),
-        (["--http", "8080"], "--http: expected HOST:PORT such as 0.0.0.0:8080, [::1]:9000 or :8080 (port 0-65535), got \"8080\""),
-        (["--http=host:70000"], "--http: expected HOST:PORT such as 0.0.0.0:8080, [::1]:9000 or :8080 (port 0-65535), got \"host:70000\""),
+        (["--http", "8080"], "--http: expected HOST:PORT (port 0-65535) such as 127.0.0.1:8080, 0.0.0.0:8080 for every interface, [::1]:9000, or :8080 for loopback, got \"8080\""),
+        (["--http=host:70000"], "--http: expected HOST:PORT (port 0-65535) such as 127.0.0.1:8080, 0.0.0.0:8080 for every interface, [::1]:9000, or :8080 for loopback, got \"host:70000\""),
         (["--loops", "1", "--loops", "2"], "--loops: given more than once"),
         (["--loops", "0"], "--loops: 0 is outside 1...64"),
         (["--loops", "two"], "--loops: expected an integer, got \"two\""),
@@ -175,7 +175,7 @@ private func settings(_ arguments: [String], _ environment: [String: String] = [
     }
 
     @Test(arguments: [
-        (["CLICKPATH_HTTP": "nope"], "CLICKPATH_HTTP: expected HOST:PORT such as 0.0.0.0:8080, [::1]:9000 or :8080 (port 0-65535), got \"nope\""),
+        (["CLICKPATH_HTTP": "nope"], "CLICKPATH_HTTP: expected HOST:PORT (port 0-65535) such as 127.0.0.1:8080, 0.0.0.0:8080 for every interface, [::1]:9000, or :8080 for loopback, got \"nope\""),
         (["CLICKPATH_FSYNC": "sometimes"], "CLICKPATH_FSYNC: expected true or false, got \"sometimes\""),
         (["CLICKPATH_SPOOL_MAX_AGE": "3"], "CLICKPATH_SPOOL_MAX_AGE: expected a duration such as 500ms, 30s, 5m, 2h, 3d or 1h30m, got \"3\""),
     ])
@@ -233,7 +233,8 @@ private func settings(_ arguments: [String], _ environment: [String: String] = [
     }
 
     @Test(arguments: [
-        ("0.0.0.0:8080", HostPort(host: "0.0.0.0", port: 8080)), (":8080", HostPort(host: "0.0.0.0", port: 8080)),
+        ("0.0.0.0:8080", HostPort(host: "0.0.0.0", port: 8080)), (":8080", HostPort(host: "127.0.0.1", port: 8080)),
+        ("[::]:8080", HostPort(host: "::", port: 8080)),
         ("[::1]:9000", HostPort(host: "::1", port: 9000)), ("localhost:0", HostPort(host: "localhost", port: 0)),
         ("sessiond-0.sessiond:7000", HostPort(host: "sessiond-0.sessiond", port: 7000)),
         ("[fe80::1%eth0]:65535", HostPort(host: "fe80::1%eth0", port: 65535)),

@@ -36,8 +36,15 @@ final class SessiondProcess {
         _ = FileManager.default.createFile(atPath: stderrFile, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
+        // sessiond does not start without apps.json: unless the test brings its own, any app is a web app.
+        var apps: [String] = []
+        if !extra.contains("--apps") {
+            let path = database + ".apps.json"
+            try Data(#"{"apps":{"*":{"platform":"web"}}}"#.utf8).write(to: URL(fileURLWithPath: path))
+            apps = ["--apps", path]
+        }
         process.arguments = ["--shard-id", "s1", "--db", database, "--wire", "127.0.0.1:\(wirePort)",
-                             "--http", "127.0.0.1:\(httpPort)", "--tick", "100ms", "--drain", "3s"] + extra
+                             "--http", "127.0.0.1:\(httpPort)", "--tick", "100ms", "--drain", "3s"] + apps + extra
         var env = ProcessInfo.processInfo.environment
         env["SWIFT_BACKTRACE"] = "enable=no"
         for (k, v) in environment { env[k] = v }

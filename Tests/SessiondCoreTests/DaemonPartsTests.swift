@@ -16,10 +16,11 @@ import Testing
     @Test func defaultsAndFlags() throws {
         let o = try parse(["--shard-id", "s7"])
         #expect(o.shardID == "s7" && o.nodeID == "sessiond-s7" && o.database == "sessiond.db")
-        #expect(o.wire == HostPort(host: "0.0.0.0", port: 7070) && o.http == HostPort(host: "0.0.0.0", port: 8081))
+        // Loopback unless told otherwise: neither port authenticates its peers.
+        #expect(o.wire == HostPort(host: "127.0.0.1", port: 7070) && o.http == HostPort(host: "127.0.0.1", port: 8081))
         #expect(o.queryTimeoutMs == 5000 && o.tickMs == 1000 && o.drainMs == 10_000)
         #expect(o.batchIDRetentionMs == 7 * 86_400_000 && o.durability == .normal && o.readers == 2)
-        #expect(o.adminToken == nil && o.appsPath == nil)
+        #expect(o.adminToken == nil && o.appsPath == "apps.json")
         let p = try parse(["--shard-id=s1", "--wire", "127.0.0.1:0", "--http=[::1]:9", "--durability", "full",
                            "--batch-id-retention", "3d", "--query-timeout", "250ms", "--tick", "100ms",
                            "--drain", "1m30s", "--admin-token-file", "/t", "--db", "/d/s.db"], files: ["/t": "tok\n"])

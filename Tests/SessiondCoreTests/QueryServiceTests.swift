@@ -288,6 +288,52 @@ final class StoreFixture {
         #expect(!seen.contains("late\(sort)\(order)"))
     }
 
+    /// Late events move sessions' starts earlier between pages: sorted by start, the first
+    /// page's stamp pins every start, so each session comes exactly once (unpinned, asc order
+    /// would miss a session that moved before the cursor, desc order would repeat it).
+    @Test(arguments: ["asc", "desc"])
+    func pagingByStartWhileLateEventsArriveReturnsEverySessionOnce(_ order: String) throws {
+        let f = try StoreFixture()
+        let t = StoreFixture.t0
+        let visitors = (0..<23).map { "p\($0)" }
+        try f.apply(visitors.enumerated().map { index, visitor in
+            Beacon(app: "shop", platform: .web, visitor: visitor, sentAt: t, receivedAt: t, events: [
+                Event(id: "v", type: .view, ts: t + 10_000 + Int64(index) * 1000, url: "/"),
+            ])
+        })
+        func start(_ visitor: String) throws -> Int64? {
+            let (_, body, _) = try f.get("/v1/visitors/\(visitor)/sessions?app=shop")
+            return ((body["sessions"] as? [[String: Any]])?.first?["startedAt"] as? Int).map(Int64.init)
+        }
+        var seen: [String] = []
+        var cursor: String?
+        var pages = 0
+        // Each page moves the start of a session the other order has not reached yet, or has
+        // just passed, to before every other session.
+        let movers = order == "asc" ? ["p20", "p21", "p15"] : ["p20", "p21", "p10"]
+        repeat {
+            let target = "/v1/sessions?app=shop&sort=start&order=\(order)&limit=5" + (cursor.map { "&cursor=\($0)" } ?? "")
+            let (status, body, _) = try f.get(target)
+            #expect(status == 200, "\(body)")
+            seen += (body["sessions"] as? [[String: Any]] ?? []).compactMap { $0["visitor"] as? String }
+            cursor = body["nextCursor"] as? String
+            if pages < movers.count {
+                let mover = movers[pages]
+                f.now += 1000
+                try f.apply([Beacon(app: "shop", platform: .web, visitor: mover, sentAt: t, receivedAt: t, events: [
+                    Event(id: "late\(pages)", type: .view, ts: t + Int64(pages) * 100, url: "/early"),
+                ])])
+                #expect(try start(mover) == t + Int64(pages) * 100, "the late event moved \(mover)'s start")
+            }
+            pages += 1
+        } while cursor != nil && pages < 20
+        #expect(seen.count == visitors.count, "\(order): \(seen)")
+        #expect(Set(seen) == Set(visitors), "\(order): \(seen)")
+        // A new first page sees the moved starts.
+        let (_, fresh, _) = try f.get("/v1/sessions?app=shop&sort=start&order=asc&limit=3")
+        #expect((fresh["sessions"] as? [[String: Any]] ?? []).compactMap { $0["visitor"] as? String } == movers)
+    }
+
     @Test func aMergedSessionAnswersWithItsSuccessor() throws {
         let f = try StoreFixture()
         let t = StoreFixture.t0

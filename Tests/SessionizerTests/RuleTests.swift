@@ -42,6 +42,27 @@ private func actions(_ count: Int, from start: Int64, every step: Int64, prefix:
     (0..<count).map { ev("\(prefix)\($0)", .action, at: start + Int64($0) * step, duration: 100) }
 }
 
+/// A visitor active every `step` from 0 to `last` (crossing no inactivity timeout), then one
+/// view `gap` after `last`: with `last + gap` past the 8 h mark the first session ends
+/// max-duration, and the second is a continuation only when `gap` is within the inactivity
+/// timeout (BRIEF: the visitor was still active at the cut).
+private func busyThenGap(_ platform: Platform, rules: SessionRules? = nil, every step: Int64, last: Int64,
+                         gap: Int64, continued: Bool) -> RuleCase {
+    let times: [Int64] = Array(stride(from: 0, through: last, by: Int(step))).map { Int64($0) }
+    let busy: [TrackedEvent] = times.indices.map { ev("e\($0)", .view, at: times[$0]) }
+    return RuleCase("\(platform.name): last event at \(last / minute) min, the next \(gap) ms later: "
+                        + (continued ? "continued" : "not continued"), platform, rules: rules,
+                    busy + [ev("next", .view, at: last + gap)],
+                    watermark: last + gap, sessions: [busy.map { $0.event.id }, ["next"]],
+                    reasons: [.maxDuration, nil], continued: [false, continued])
+}
+
+private var mobileInactivityOff: SessionRules {
+    var rules = SessionRules.defaults(for: .mobile)
+    rules.inactivityTimeout = nil
+    return rules
+}
+
 private var mobileBothOff: SessionRules {
     var rules = SessionRules.defaults(for: .mobile)
     rules.inactivityTimeout = nil
@@ -84,6 +105,21 @@ let ruleCases: [RuleCase] = [
                  + [ev("r", .request, at: 200 * second), ev("x", .action, at: 201 * second)],
              watermark: 201 * second, sessions: [(0..<200).map { "a\($0)" } + ["r"], ["x"]],
              reasons: [.maxActions, nil], continued: [false, true]),
+    // `continued` only while the visitor was still active at the cut: the case (last
+    // event at 7 h 45 min, the next 88 min later), then both sides of the 30 min bound.
+    busyThenGap(.web, every: 15 * minute, last: 7 * hour + 45 * minute, gap: 88 * minute, continued: false),
+    busyThenGap(.web, every: 15 * minute, last: 7 * hour + 45 * minute, gap: 30 * minute, continued: true),
+    busyThenGap(.web, every: 15 * minute, last: 7 * hour + 45 * minute, gap: 30 * minute + 1, continued: false),
+    busyThenGap(.web, every: 15 * minute, last: 7 * hour + 45 * minute, gap: 16 * minute, continued: true),
+    busyThenGap(.custom, every: 15 * minute, last: 7 * hour + 45 * minute, gap: 30 * minute + 1, continued: false),
+    busyThenGap(.mobile, every: 5 * minute, last: 7 * hour + 55 * minute, gap: 10 * minute, continued: true),
+    busyThenGap(.mobile, every: 5 * minute, last: 7 * hour + 55 * minute, gap: 10 * minute + 1, continued: false),
+    // Inactivity switched off: nothing but the 8 h would have ended the session.
+    busyThenGap(.mobile, rules: mobileInactivityOff, every: hour, last: 7 * hour, gap: 5 * hour, continued: true),
+    RuleCase("web: a 201st action after 30 min + 1 ms ends the session by inactivity, no continuation", .web,
+             actions(200, from: 0, every: second, prefix: "a") + [ev("x", .action, at: 199 * second + 30 * minute + 1)],
+             watermark: 199 * second + 30 * minute + 1, sessions: [(0..<200).map { "a\($0)" }, ["x"]],
+             reasons: [.inactivity, nil], continued: [false, false]),
     RuleCase("web: end-session ends it at once; the next event starts another", .web,
              [ev("a", .view, at: 0), ev("end", .sessionEnd, at: second), ev("b", .view, at: 2 * second)],
              watermark: 2 * second, sessions: [["a", "end"], ["b"]], reasons: [.explicitEnd, nil]),
@@ -138,10 +174,12 @@ let ruleCases: [RuleCase] = [
     RuleCase("mobile: 10 min + 1 ms without an event", .mobile,
              [ev("s", .appStart, at: 0), ev("v", .view, at: 10 * minute + 1)],
              watermark: 10 * minute + 1, sessions: [["s"], ["v"]], reasons: [.inactivity, nil]),
-    RuleCase("mobile: 8 h reached", .mobile,
+    // The last event at 7 h 50 min: 8 h and the 10 min inactivity timeout fall together, the tie
+    // names max-duration, and an event after both is no continuation (the visitor was idle).
+    RuleCase("mobile: 8 h reached with the inactivity timeout", .mobile,
              (0...47).map { ev("e\($0)", .view, at: Int64($0) * 10 * minute) } + [ev("e48", .view, at: 8 * hour + 1)],
              watermark: 8 * hour + 1, sessions: [(0...47).map { "e\($0)" }, ["e48"]],
-             reasons: [.maxDuration, nil], continued: [false, true]),
+             reasons: [.maxDuration, nil], continued: [false, false]),
     RuleCase("mobile: inactivity switched off keeps a quiet session", .mobile, rules: mobileBothOff,
              [ev("s", .appStart, at: 0), ev("v", .view, at: 5 * hour)],
              watermark: 5 * hour, sessions: [["s", "v"]], reasons: [nil]),
@@ -220,6 +258,7 @@ let ruleCases: [RuleCase] = [
             let stored = harness.store.sessions(of: "v")
             #expect(stored.map { harness.store.eventIDs(of: $0.id) } == rule.sessions.map { Set($0) })
             #expect(stored.map(\.summary.endReason) == rule.reasons)
+            if let continued = rule.continued { #expect(stored.map(\.summary.continued) == continued) }
             #expect(harness.store.orphans == Set(rule.orphans))
             #expect(harness.store.violations.isEmpty)
             #expect(harness.sessionizer.liveSessionCount == rule.reasons.filter { $0 == nil }.count)
