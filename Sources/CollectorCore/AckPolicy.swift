@@ -88,7 +88,8 @@ public enum AckPolicy {
             return .rejected(reason: reason)
         case let (_, .spoolFailed(error)):
             if case .full = error { return .spoolFull(retryAfterSeconds: retryAfterSeconds) }
-            return .unavailable(retryAfterSeconds: retryAfterSeconds, reason: error.description)
+            // The log names the file; the client is told what is wrong, not where on our disk.
+            return .unavailable(retryAfterSeconds: retryAfterSeconds, reason: error.clientDescription)
         case (_, .shuttingDown):
             return .unavailable(retryAfterSeconds: retryAfterSeconds, reason: "collector is shutting down")
         }

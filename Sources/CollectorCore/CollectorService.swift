@@ -64,9 +64,9 @@ public final class CollectorService: Sendable {
             responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array("{\"status\":\"ok\"}\n".utf8)))
         }
         router.add(.get, "/readyz") { _, responder in
-            let ready = pipeline.isReady
-            responder.respond(HTTPResponse(status: ready ? 200 : 503, headers: [("Content-Type", "application/json")],
-                                           body: Array((ready ? "{\"ready\":true}\n" : "{\"ready\":false,\"reason\":\"spool full and no shard reachable, or shutting down\"}\n").utf8)))
+            let reason = pipeline.unreadyReason
+            responder.respond(HTTPResponse(status: reason == nil ? 200 : 503, headers: [("Content-Type", "application/json")],
+                                           body: Array((reason.map { "{\"ready\":false,\"reason\":\"\($0)\"}\n" } ?? "{\"ready\":true}\n").utf8)))
         }
         router.add(.get, "/metrics") { _, responder in
             for (family, count) in ingress.botDrops {

@@ -17,6 +17,18 @@ public enum SpoolError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A record larger than the spool accepts.
     case recordTooLarge(bytes: Int, limit: Int)
 
+    /// What a client may be told: the same without the paths on our disk.
+    public var clientDescription: String {
+        switch self {
+        case let .io(operation, _, errno):
+            return "the collector's spool cannot be written (\(operation): \(String(cString: strerror(errno))))"
+        case .corrupt:
+            return "the collector's spool cannot be read back"
+        default:
+            return description
+        }
+    }
+
     public var description: String {
         switch self {
         case let .io(operation, path, errno):
@@ -36,6 +48,13 @@ public enum SpoolError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Thin wrappers over POSIX file calls. A file descriptor has one owner: the caller closes it.
 enum FileIO {
+    /// Bytes an unprivileged writer can still put on the file system of `path`; nil if unknown.
+    static func availableBytes(_ path: String) -> Int64? {
+        var fs = statvfs()
+        guard statvfs(path, &fs) == 0 else { return nil }
+        return Int64(fs.f_bavail) * Int64(fs.f_frsize)
+    }
+
     static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(SpoolError) -> Int32 {
         while true {
             let fd = Glibc.open(path, flags | O_CLOEXEC, mode)

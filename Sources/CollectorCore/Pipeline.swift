@@ -377,13 +377,26 @@ public final class Pipeline: Sendable {
         }
     }
 
-    /// For `/readyz`: not ready while the spool is full and no shard is reachable (nothing
-    /// would free space), nor once shutdown began.
-    public var isReady: Bool {
-        guard state.withLock({ $0.accepting }) else { return false }
-        let full = spool.wouldOverflow(adding: SpoolFormat.recordSize(shard: "", payloadCount: 4096))
-        return !full || senders.values.contains { $0.isConnected }
+    /// For `/readyz`: not ready while the spool cannot take a batch (its `--spool-max-bytes`
+    /// bound is reached, or its disk has less than `minimumFreeDiskBytes` free) and no shard is
+    /// reachable (nothing would free space), nor once shutdown began.
+    public var isReady: Bool { unreadyReason == nil }
+
+    /// Why `/readyz` answers 503, nil when ready. Never names a path.
+    public var unreadyReason: String? {
+        guard state.withLock({ $0.accepting }) else { return "shutting down" }
+        if senders.values.contains(where: { $0.isConnected }) { return nil }
+        if spool.wouldOverflow(adding: SpoolFormat.recordSize(shard: "", payloadCount: 4096)) {
+            return "spool full (--spool-max-bytes reached) and no shard reachable"
+        }
+        if let free = FileIO.availableBytes(spool.directory), free < Self.minimumFreeDiskBytes {
+            return "the spool's disk is full (\(free) bytes free) and no shard reachable"
+        }
+        return nil
     }
+
+    /// Free disk below this and the spool counts as full for `/readyz`: one batch may not fit.
+    public static let minimumFreeDiskBytes: Int64 = 64 * 1024
 
     /// Counts the shutdown plan needs.
     public var progress: (inFlight: Int, liveInSpool: Int, pendingAppends: Int) {

@@ -1,5 +1,8 @@
-import Model
+#if canImport(Glibc)
+import Glibc
+#endif
 import Config
+import Model
 import Sessionizer
 import Wire
 
@@ -17,17 +20,24 @@ public struct StoreOptions: Sendable {
     public var retentionRowsPerTransaction: Int
     /// WAL checkpoints on a thread of their own (`Checkpointer`) instead of inside commits.
     public var backgroundCheckpoints: Bool
+    /// The bound of the WAL file (`--wal-limit`): past half of it `boundWAL` truncates the WAL
+    /// between two commits, and a WAL SQLite restarts is cut back to it (`journal_size_limit`).
+    public var walLimitBytes: Int64
 
     public init(durability: Durability = .normal, busyTimeoutMilliseconds: Int = 5000,
                 batchIDRetention: Int64 = 7 * 24 * hour, retention: Int64 = 35 * 24 * hour,
-                retentionRowsPerTransaction: Int = 500, backgroundCheckpoints: Bool = false) {
+                retentionRowsPerTransaction: Int = 500, backgroundCheckpoints: Bool = false,
+                walLimitBytes: Int64 = StoreOptions.defaultWALLimitBytes) {
         self.durability = durability
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         self.batchIDRetention = batchIDRetention
         self.retention = retention
         self.retentionRowsPerTransaction = max(1, retentionRowsPerTransaction)
         self.backgroundCheckpoints = backgroundCheckpoints
+        self.walLimitBytes = max(1 << 20, walLimitBytes)
     }
+
+    public static let defaultWALLimitBytes: Int64 = 64 << 20
 }
 
 /// What `apply` did with a batch.
@@ -129,6 +139,7 @@ public final class SessionStore {
         connection = try Database.openWriter(path: path, durability: options.durability,
                                              busyTimeoutMilliseconds: options.busyTimeoutMilliseconds,
                                              backgroundCheckpoints: options.backgroundCheckpoints, now: now)
+        try connection.execute("PRAGMA journal_size_limit=\(options.walLimitBytes)")
         checkpointer = options.backgroundCheckpoints ? Checkpointer(path: path) : nil
         hasTombstones = (try connection.scalarInt("SELECT EXISTS(SELECT 1 FROM tombstones)") ?? 0) != 0
         watermark = try connection.scalarInt("SELECT value FROM meta WHERE key = 'watermark'") ?? Int64.min
@@ -143,6 +154,42 @@ public final class SessionStore {
     public func checkpoint() throws(StoreError) {
         let run = { [connection] () throws(StoreError) in try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
         if let checkpointer { try checkpointer.exclusive(run) } else { try run() }
+    }
+
+    /// Bytes in the WAL file now (0 without one).
+    public var walBytes: Int64 { Self.fileSize(path + "-wal") }
+
+    static func fileSize(_ path: String) -> Int64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
+    }
+
+    /// What `boundWAL` did.
+    public enum WALBound: Sendable, Equatable {
+        /// The WAL is below half its limit: nothing to do.
+        case withinBound
+        /// The WAL was copied into the database and truncated to zero bytes.
+        case truncated
+        /// A reader still used the WAL after the busy timeout: it stays, the next call tries again.
+        case busy
+    }
+
+    /// Keeps the WAL below `options.walLimitBytes` under continuous ingest. A background PASSIVE
+    /// checkpoint copies frames but never restarts the WAL while commits follow each other: the
+    /// writer appends behind it forever (a 2 GB WAL after a minute of load). So once the WAL
+    /// passes half its limit, the writer itself (call it between commits, on the writer thread)
+    /// takes a TRUNCATE checkpoint: it copies the frames the background one has not yet
+    /// copied, waits (busy timeout) for queries still reading old frames, and empties the file.
+    /// Half the limit leaves room for the commits that arrive before the next call.
+    @discardableResult
+    public func boundWAL() throws(StoreError) -> WALBound {
+        guard walBytes > options.walLimitBytes / 2 else { return .withinBound }
+        let run = { [connection] () throws(StoreError) -> Int64? in
+            try connection.scalarInt("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        let busy: Int64?
+        if let checkpointer { busy = try checkpointer.exclusive(run) } else { busy = try run() }
+        return busy == 0 ? .truncated : .busy
     }
 
     // MARK: Batches

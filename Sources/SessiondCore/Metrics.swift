@@ -1,3 +1,4 @@
+import SessionStore
 import Synchronization
 
 /// A fixed-bucket histogram in the Prometheus sense (cumulative `le` buckets, sum, count).
@@ -42,9 +43,12 @@ public final class SessiondMetrics: Sendable {
         var queryStatus: [String: UInt64] = [:]
         var wireConnections: Int64 = 0
         var wireErrors: UInt64 = 0
+        var wireRefused: UInt64 = 0
         var queueDepth: Int64 = 0
         var sessionsCompleted: UInt64 = 0
         var erasures: UInt64 = 0
+        var commitFailures: UInt64 = 0
+        var walTruncations: [Bool: UInt64] = [true: 0, false: 0]
     }
 
     private let state = Mutex(State())
@@ -75,15 +79,40 @@ public final class SessiondMetrics: Sendable {
 
     public func wireConnection(opened: Bool) { state.withLock { $0.wireConnections &+= opened ? 1 : -1 } }
     public func wireError() { state.withLock { $0.wireErrors &+= 1 } }
+    public func wireRefused() { state.withLock { $0.wireRefused &+= 1 } }
     public func queue(depth: Int) { state.withLock { $0.queueDepth = Int64(depth) } }
     public func completed(_ n: Int) { state.withLock { $0.sessionsCompleted &+= UInt64(max(0, n)) } }
     public func erased() { state.withLock { $0.erasures &+= 1 } }
+    public func commitFailed() { state.withLock { $0.commitFailures &+= 1 } }
+    public func walTruncation(succeeded: Bool) { state.withLock { $0.walTruncations[succeeded, default: 0] &+= 1 } }
 
     public var freshnessP99: Double? { state.withLock { $0.freshness.quantile(0.99) } }
     public var commitP99: Double? { state.withLock { $0.commit.quantile(0.99) } }
 
-    /// Prometheus text format 0.0.4. `liveSessions` and `databaseBytes` are read at scrape time.
-    public func render(liveSessions: Int64?, databaseBytes: Int64) -> String {
+    /// What is read at scrape time rather than counted.
+    public struct Gauges: Sendable {
+        public var liveSessions: Int64?
+        /// The database file plus its WAL.
+        public var databaseBytes: Int64
+        public var walBytes: Int64
+        public var walLimitBytes: Int64
+        /// Whether the last commit succeeded (`IngestWriter.isWritable`).
+        public var writable: Bool
+
+        public init(liveSessions: Int64?, databaseBytes: Int64, walBytes: Int64 = 0,
+                    walLimitBytes: Int64 = StoreOptions.defaultWALLimitBytes, writable: Bool = true) {
+            self.liveSessions = liveSessions
+            self.databaseBytes = databaseBytes
+            self.walBytes = walBytes
+            self.walLimitBytes = walLimitBytes
+            self.writable = writable
+        }
+    }
+
+    /// Prometheus text format 0.0.4.
+    public func render(_ gauges: Gauges) -> String {
+        let liveSessions = gauges.liveSessions
+        let databaseBytes = gauges.databaseBytes
         let s = state.withLock { $0 }
         var out = ""
         func header(_ name: String, _ type: String, _ help: String) {
@@ -125,10 +154,23 @@ public final class SessiondMetrics: Sendable {
         out += "clickpath_sessiond_sessions_completed_total \(s.sessionsCompleted)\n"
         header("clickpath_sessiond_database_bytes", "gauge", "Size of the SQLite database plus its WAL.")
         out += "clickpath_sessiond_database_bytes \(databaseBytes)\n"
+        header("clickpath_sessiond_wal_bytes", "gauge", "Size of the SQLite WAL file; kept below clickpath_sessiond_wal_limit_bytes.")
+        out += "clickpath_sessiond_wal_bytes \(gauges.walBytes)\n"
+        header("clickpath_sessiond_wal_limit_bytes", "gauge", "The WAL bound (--wal-limit): past half of it the writer truncates the WAL between commits.")
+        out += "clickpath_sessiond_wal_limit_bytes \(gauges.walLimitBytes)\n"
+        header("clickpath_sessiond_wal_truncations_total", "counter", "TRUNCATE checkpoints the writer took to bound the WAL, by outcome (busy: a query still read the WAL).")
+        out += "clickpath_sessiond_wal_truncations_total{outcome=\"truncated\"} \(s.walTruncations[true] ?? 0)\n"
+        out += "clickpath_sessiond_wal_truncations_total{outcome=\"busy\"} \(s.walTruncations[false] ?? 0)\n"
+        header("clickpath_sessiond_commit_failures_total", "counter", "Commits that failed (a batch or a watermark step), e.g. a full disk (SQLITE_FULL).")
+        out += "clickpath_sessiond_commit_failures_total \(s.commitFailures)\n"
+        header("clickpath_sessiond_store_writable", "gauge", "1 when the last commit succeeded, 0 while commits fail (/readyz answers 503).")
+        out += "clickpath_sessiond_store_writable \(gauges.writable ? 1 : 0)\n"
         header("clickpath_sessiond_wire_connections", "gauge", "Open Wire connections.")
         out += "clickpath_sessiond_wire_connections \(s.wireConnections)\n"
         header("clickpath_sessiond_wire_errors_total", "counter", "Wire connections closed for a protocol or I/O error.")
         out += "clickpath_sessiond_wire_errors_total \(s.wireErrors)\n"
+        header("clickpath_sessiond_wire_refused_total", "counter", "Wire connections closed at once because --max-wire-connections were open.")
+        out += "clickpath_sessiond_wire_refused_total \(s.wireRefused)\n"
         header("clickpath_sessiond_ingest_queue_batches", "gauge", "Batches waiting for the writer.")
         out += "clickpath_sessiond_ingest_queue_batches \(s.queueDepth)\n"
         header("clickpath_sessiond_erasures_total", "counter", "Erasure requests carried out.")

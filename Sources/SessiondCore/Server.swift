@@ -26,6 +26,7 @@ public final class SessiondServer: @unchecked Sendable {
     private var wireServer: WireServer?
     private var httpServer: HTTPServer?
     private let ready = Atomic<Bool>(false)
+    private let trimPending = Atomic<Bool>(false)
     private let inFlight = Mutex<[ObjectIdentifier: Int]>([:])
     private let paused = Mutex<[ObjectIdentifier: WireConnection]>([:])
 
@@ -40,7 +41,8 @@ public final class SessiondServer: @unchecked Sendable {
         self.options = options
         let metrics = SessiondMetrics()
         self.metrics = metrics
-        var storeOptions = StoreOptions(durability: options.durability, backgroundCheckpoints: true)
+        var storeOptions = StoreOptions(durability: options.durability, backgroundCheckpoints: true,
+                                        walLimitBytes: options.walLimitBytes)
         storeOptions.batchIDRetention = options.batchIDRetentionMs
         let apps = try options.appsPath.map { path throws(SettingsError) in try AppConfigStore.startup(path: path) }
         self.apps = apps
@@ -69,7 +71,8 @@ public final class SessiondServer: @unchecked Sendable {
         let handlers = WireServerHandlers(
             ready: { [weak self] connection, _ in self?.opened(connection) },
             message: { [weak self] connection, message in self?.received(message, on: connection) },
-            closed: { [weak self] connection, reason in self?.closed(connection, reason) })
+            closed: { [weak self] connection, reason in self?.closed(connection, reason) },
+            refused: { [weak self] in self?.metrics.wireRefused() })
         var router = HTTPRouter()
         for (method, template) in Self.registeredRoutes {
             router.add(method == "DELETE" ? .delete : .get, template) { [weak self] request, responder in
@@ -80,8 +83,10 @@ public final class SessiondServer: @unchecked Sendable {
         httpConfiguration.host = options.http.host
         httpConfiguration.port = options.http.port
         httpConfiguration.name = "sessiond-http"
+        var wireSettings = WireSettings()
+        wireSettings.maxConnections = options.maxWireConnections
         let wire = try WireServer.start(host: options.wire.host, port: options.wire.port, identity: identity,
-                                        on: [wireLoop], handlers: handlers)
+                                        settings: wireSettings, on: [wireLoop], handlers: handlers)
         wireServer = wire
         wirePort = wire.port
         let http = try HTTPServer.start(httpConfiguration, router: router)
@@ -107,6 +112,17 @@ public final class SessiondServer: @unchecked Sendable {
         switch reason {
         case .protocolError, .io, .timedOut: metrics.wireError()
         case .peerClosed, .goAway, .local: break
+        }
+        scheduleTrim()
+    }
+
+    /// Freed frame buffers stay in malloc's arenas (resident) until trimmed: after connections
+    /// close (a flood of large frames), give their pages back to the system, at most every 200 ms.
+    private func scheduleTrim() {
+        guard !trimPending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        wireLoop.schedule(afterNanoseconds: 200_000_000) { [weak self] in
+            Syscalls.releaseFreedMemory()
+            self?.trimPending.store(false, ordering: .releasing)
         }
     }
 
@@ -179,13 +195,19 @@ public final class SessiondServer: @unchecked Sendable {
         case .healthz:
             finish(.json(ResponseBody.health("ok", shard: options.shardID)))
         case .readyz:
-            let isReady = ready.load(ordering: .acquiring)
-            finish(.json(ResponseBody.health(isReady ? "ok" : "draining", shard: options.shardID), status: isReady ? 200 : 503))
+            // Not ready while draining, nor while commits fail: nothing sent here gets acked then.
+            let status = !ready.load(ordering: .acquiring) ? "draining" : !writer.isWritable ? "commits-failing" : "ok"
+            finish(.json(ResponseBody.health(status, shard: options.shardID), status: status == "ok" ? 200 : 503))
         case .metrics:
             let file = options.database
+            let walLimit = options.walLimitBytes
+            let writer = self.writer
             let submitted = database.read { reader in
                 let live = try? reader.liveSessionCount()
-                let text = metrics.render(liveSessions: live, databaseBytes: Self.fileSize(file) + Self.fileSize(file + "-wal"))
+                let wal = Self.fileSize(file + "-wal")
+                let text = metrics.render(SessiondMetrics.Gauges(
+                    liveSessions: live, databaseBytes: Self.fileSize(file) + wal, walBytes: wal,
+                    walLimitBytes: walLimit, writable: writer.isWritable))
                 finish(QueryResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8)))
             }
             if !submitted { finish(Self.busy) }

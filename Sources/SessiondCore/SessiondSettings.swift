@@ -42,6 +42,12 @@ public enum SessiondSettings {
     public static let drain = Setting<Duration>.duration(
         "drain", default: .seconds(10), max: .seconds(600),
         help: "on SIGTERM, how long collectors get to finish their batches")
+    public static let walLimit = Setting<Int>.size(
+        "wal-limit", default: Int(StoreOptions.defaultWALLimitBytes), range: (4 << 20)...(1 << 40),
+        help: "bound of the SQLite WAL file: past half of it the writer truncates the WAL between commits")
+    public static let maxWireConnections = Setting<Int>.int(
+        "max-wire-connections", default: 256, range: 1...100_000,
+        help: "Wire connections open at once, handshakes included; one more is told 'overloaded' and closed")
     public static let apps = Setting<String>.string(
         "apps", default: "apps.json", valueName: "FILE",
         help: "apps.json with each app's platform and session rules; sessiond does not start without a valid one. SIGHUP reloads it")
@@ -52,7 +58,7 @@ public enum SessiondSettings {
         settings: [shardID.erased, nodeID.erased, database.erased, wire.erased, http.erased, adminTokenFile.erased,
                    adminToken.erased, queryTimeout.erased, readers.erased, maxInFlight.erased,
                    maxQueuedBatches.erased, durability.erased, batchIDRetention.erased, tick.erased, drain.erased,
-                   apps.erased])
+                   walLimit.erased, maxWireConnections.erased, apps.erased])
 
     /// What `parse` found: options to run with, or the help text `--help` asked for.
     public enum Outcome: Sendable {
@@ -91,6 +97,8 @@ public enum SessiondSettings {
         o.tickMs = milliseconds(settings[tick])
         o.drainMs = milliseconds(settings[drain])
         o.appsPath = settings[apps]
+        o.walLimitBytes = Int64(settings[walLimit])
+        o.maxWireConnections = settings[maxWireConnections]
         switch (settings[adminTokenFile], settings[adminToken]) {
         case (.some, .some):
             throw SettingsError(option: "--admin-token-file",
@@ -131,6 +139,8 @@ public struct SessiondOptions: Sendable {
     public var batchIDRetentionMs: Int64 = 7 * 86_400_000
     public var tickMs: Int64 = 1000
     public var drainMs: Int64 = 10_000
+    public var walLimitBytes = StoreOptions.defaultWALLimitBytes
+    public var maxWireConnections = 256
     /// apps.json: per-app session rules. The daemon always sets it (`--apps`, default
     /// `apps.json`); nil, for embedded use and tests only, means the platform defaults.
     public var appsPath: String?

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import SessionStore
+import Synchronization
 import Wire
 
 /// Wall and monotonic clocks of the daemon (tests of pure parts inject times instead).
@@ -48,6 +49,8 @@ public final class IngestWriter: @unchecked Sendable {
     private var stopping = false
     private var lastStamp: Int64 = 0
     private let finished = DispatchSemaphore(value: 0)
+    private let writable = Atomic<Bool>(true)
+    private var logLimiter = RepeatLimiter(intervalSeconds: 10)
     /// Called on the writer thread after each job with the remaining queue depth.
     public var onDequeue: (@Sendable (Int) -> Void)?
 
@@ -73,6 +76,10 @@ public final class IngestWriter: @unchecked Sendable {
         condition.signal()
         return jobs.count - head
     }
+
+    /// Whether the last write (a batch commit or a watermark step, one per tick) succeeded.
+    /// False while commits fail (a full disk, an I/O error): `/readyz` answers 503 then.
+    public var isWritable: Bool { writable.load(ordering: .acquiring) }
 
     public var depth: Int {
         condition.lock()
@@ -151,10 +158,11 @@ public final class IngestWriter: @unchecked Sendable {
                         nextAnalyze = now &+ 600_000
                     }
                 } catch {
-                    log("maintenance (pruning, statistics) failed: \(error)")
+                    report("maintenance", "maintenance (pruning, statistics) failed: \(error)")
                 }
                 nextPrune = now &+ 60_000
             }
+            boundWAL()
             if done { break }
         }
         try? store.checkpoint()
@@ -165,9 +173,37 @@ public final class IngestWriter: @unchecked Sendable {
         do {
             let completed = try store.advance(watermark: now, now: stamp())
             metrics.completed(completed)
+            wrote(true)
         } catch {
-            log("advancing the watermark failed: \(error)")
+            wrote(false)
+            report("advance", "advancing the watermark failed: \(error)")
         }
+    }
+
+    /// Between commits: truncates the WAL once it passed half its limit (`SessionStore.boundWAL`).
+    private func boundWAL() {
+        do {
+            switch try store.boundWAL() {
+            case .withinBound: break
+            case .truncated: metrics.walTruncation(succeeded: true)
+            case .busy: metrics.walTruncation(succeeded: false)
+            }
+        } catch {
+            metrics.walTruncation(succeeded: false)
+            report("wal", "truncating the WAL failed: \(error)")
+        }
+    }
+
+    private func wrote(_ succeeded: Bool) {
+        if !succeeded { metrics.commitFailed() }
+        writable.store(succeeded, ordering: .releasing)
+    }
+
+    /// Logs a message of a kind at most once per interval, saying how many of that kind were
+    /// left out since (a full disk fails every batch, many a second).
+    private func report(_ kind: String, _ message: String) {
+        guard let suppressed = logLimiter.admit(kind, now: DaemonClock.monotonicSeconds()) else { return }
+        log(suppressed == 0 ? message : message + " (\(suppressed) more like it not logged)")
     }
 
     /// A queued batch and whom to tell once it is committed.
@@ -196,6 +232,7 @@ public final class IngestWriter: @unchecked Sendable {
             }
             return
         }
+        wrote(true)
         let seconds = DaemonClock.monotonicSeconds() - started
         let committed = DaemonClock.wallMillis()
         for (batch, result) in zip(group, results) {
@@ -212,7 +249,8 @@ public final class IngestWriter: @unchecked Sendable {
 
     private func reject(_ batch: Batch, _ error: StoreError) {
         metrics.batch("rejected", new: 0, duplicate: 0, dropped: 0, commitSeconds: 0)
-        log("batch \(batch.batch.batchID) not applied: \(error)")
+        wrote(false)
+        report("reject", "batch \(batch.batch.batchID) not applied: \(error)")
         batch.done(.failure(error))
     }
 
@@ -233,6 +271,26 @@ public final class IngestWriter: @unchecked Sendable {
         } catch {
             done(.failure(error))
         }
+    }
+}
+
+/// Lets one message of each kind through per interval and counts the ones it holds back.
+/// Pure: the caller passes the time.
+struct RepeatLimiter {
+    let intervalSeconds: Double
+    private var kinds: [String: (printedAt: Double, suppressed: Int)] = [:]
+
+    init(intervalSeconds: Double) { self.intervalSeconds = intervalSeconds }
+
+    /// nil: leave this one out. Otherwise log it, with the count left out since the last one.
+    mutating func admit(_ kind: String, now: Double) -> Int? {
+        if let last = kinds[kind], now - last.printedAt < intervalSeconds {
+            kinds[kind] = (last.printedAt, last.suppressed + 1)
+            return nil
+        }
+        let suppressed = kinds[kind]?.suppressed ?? 0
+        kinds[kind] = (now, 0)
+        return suppressed
     }
 }
 

@@ -92,7 +92,9 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             close()
             return
         }
-        setDeadline(seconds: limits.idleTimeout)
+        // A new connection owes us its first request: it gets the header timeout, not the
+        // keep-alive idle timeout, so sockets that never send a byte do not hold slots for long.
+        setDeadline(seconds: limits.headerTimeout)
     }
 
     // MARK: events

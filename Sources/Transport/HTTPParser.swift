@@ -170,7 +170,10 @@ public enum HTTPHeadParser {
 
     /// Limits on a head that is still incomplete after `count` bytes: 414 for an endless request
     /// line, 431 for endless headers, nil while the client is still within bounds.
-    public static func checkIncomplete(_ bytes: UnsafeRawBufferPointer, limits: HTTPLimits) -> HTTPParseError? {
+    /// A line that ends with a bare LF is refused with 400 as soon as it arrives: the head's end
+    /// (CRLF CRLF) would never come, and the client would wait for the header timeout's 408.
+    /// `from` skips the bytes an earlier call already scanned.
+    public static func checkIncomplete(_ bytes: UnsafeRawBufferPointer, limits: HTTPLimits, from: Int = 0) -> HTTPParseError? {
         let lineLimit = min(bytes.count, limits.maxRequestLineBytes + 2)
         var sawLineEnd = false
         for i in 0..<lineLimit where bytes[i] == 0x0A {
@@ -180,14 +183,43 @@ public enum HTTPHeadParser {
         if !sawLineEnd && bytes.count > limits.maxRequestLineBytes + 1 {
             return HTTPParseError(status: 414, reason: "request line longer than \(limits.maxRequestLineBytes) bytes")
         }
+        if hasBareLF(bytes, from: from, below: limits.maxHeaderBytes) { return bareLF }
         if bytes.count > limits.maxHeaderBytes {
             return HTTPParseError(status: 431, reason: "request head larger than \(limits.maxHeaderBytes) bytes")
         }
         return nil
     }
 
-    /// Parses a complete head (`bytes` ends with the blank line).
+    static let bareLF = HTTPParseError.bad("a line of the request head ends with a bare LF; lines end with CRLF")
+
+    /// Whether an LF not preceded by CR is among `bytes[from..<below]`.
+    static func hasBareLF(_ bytes: UnsafeRawBufferPointer, from: Int, below limit: Int) -> Bool {
+        let end = min(bytes.count, limit)
+        var i = max(from, 0)
+        while i < end {
+            if bytes[i] == 0x0A && (i == 0 || bytes[i - 1] != 0x0D) { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// Parses a complete head (`bytes` ends with the blank line). The errors come in the order
+    /// `checkIncomplete` finds them on a head still arriving (414, bare LF, 431, then the rest),
+    /// so a request gets the same answer however its bytes are split into reads.
     public static func parse(_ bytes: UnsafeRawBufferPointer, limits: HTTPLimits) throws(HTTPParseError) -> HTTPHead {
+        do {
+            return try parseInOrder(bytes, limits: limits)
+        } catch {
+            // A head that parses has no bare LF, and one with a bare LF mostly fails with a 400
+            // anyway: only another refusal needs the scan, off the hot path.
+            if error.status != 400 && error.status != 414 && hasBareLF(bytes, from: 0, below: limits.maxHeaderBytes) {
+                throw bareLF
+            }
+            throw error
+        }
+    }
+
+    private static func parseInOrder(_ bytes: UnsafeRawBufferPointer, limits: HTTPLimits) throws(HTTPParseError) -> HTTPHead {
         var head = HTTPHead()
         let count = bytes.count
         guard count <= Int(Int32.max) else { throw HTTPParseError(status: 431, reason: "request head too large") }
@@ -551,8 +583,9 @@ public struct HTTPRequestDecoder: Sendable {
     /// On success the head is `head.length` bytes long.
     public mutating func decodeHead(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPHead? {
         guard let length = HTTPHeadParser.findEnd(bytes, from: scanFrom - 3) else {
+            let scanned = scanFrom
             scanFrom = bytes.count
-            if let error = HTTPHeadParser.checkIncomplete(bytes, limits: limits) { throw error }
+            if let error = HTTPHeadParser.checkIncomplete(bytes, limits: limits, from: scanned) { throw error }
             return nil
         }
         scanFrom = 0

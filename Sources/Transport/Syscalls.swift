@@ -57,6 +57,12 @@ struct PipeEnds: ~Copyable {
 /// The system calls Transport makes, each retrying EINTR and throwing `SyscallError`.
 /// Reads and writes on non-blocking descriptors return nil when they would block.
 public enum Syscalls {
+    /// Gives the pages of freed memory back to the system (`malloc_trim`): glibc keeps freed
+    /// large buffers in its arenas, resident, until asked.
+    public static func releaseFreedMemory() {
+        _ = malloc_trim(0)
+    }
+
     @inline(__always)
     static func check(_ call: @autoclosure () -> String, _ result: Int32) throws(SyscallError) -> Int32 {
         if result >= 0 { return result }

@@ -18,8 +18,15 @@ public struct WireSettings: Sendable, Hashable {
     public var handshakeTimeout: Double = 10
     /// Seconds a client's TCP connect may take.
     public var connectTimeout: Double = 5
-    /// Largest frame accepted before the handshake lowers it to what both sides allow.
+    /// Largest frame accepted once the handshake is done (the handshake lowers it to what both
+    /// sides allow).
     public var maxFrameLength = FrameHeader.defaultMaxFrameLength
+    /// Largest frame accepted before the handshake is done: a Hello or HelloAck fits in a few
+    /// hundred bytes, so a peer that has not said who it is cannot make us buffer megabytes.
+    public var maxHandshakeFrameLength = 8 * 1024
+    /// Wire connections a server keeps open at once, handshakes included (sessiond's
+    /// `--max-wire-connections`); one more is accepted and closed at once.
+    public var maxConnections = 256
 
     public init() {}
 }
@@ -78,6 +85,8 @@ public final class WireConnection: EventLoopHandler, @unchecked Sendable {
     private var peerClosed = false
     private var closeAfterFlush: WireCloseReason? = nil
     private let openedAt: UInt64
+    /// When the TCP connection was up: the handshake timeout counts from here.
+    private var connectedAt: UInt64
     private var lastReceived: UInt64
     private var pingNonce: UInt64 = 0
 
@@ -97,8 +106,9 @@ public final class WireConnection: EventLoopHandler, @unchecked Sendable {
         self.settings = settings
         self.serverHandshake = serverHandshake
         self.clientHandshake = clientHandshake
-        self.decoder = FrameDecoder(maxFrameLength: settings.maxFrameLength)
+        self.decoder = FrameDecoder(maxFrameLength: min(settings.maxHandshakeFrameLength, settings.maxFrameLength))
         self.openedAt = loop.now
+        self.connectedAt = loop.now
         self.lastReceived = loop.now
     }
 
@@ -117,6 +127,7 @@ public final class WireConnection: EventLoopHandler, @unchecked Sendable {
 
     private func connected() {
         connecting = false
+        connectedAt = loop.now
         lastReceived = loop.now
         if var handshake = clientHandshake {
             let actions = handshake.start()
@@ -300,7 +311,9 @@ public final class WireConnection: EventLoopHandler, @unchecked Sendable {
                 return
             case .ready(let parameters):
                 negotiated = parameters
-                decoder = FrameDecoderCarry.rebound(decoder, maxFrameLength: parameters.maxFrameLength)
+                // Frames the peer sent right behind its handshake stay buffered; from the next
+                // length prefix on, the negotiated limit applies.
+                decoder.setMaxFrameLength(parameters.maxFrameLength)
                 onReady?(self, parameters)
             }
         }
@@ -364,7 +377,7 @@ public final class WireConnection: EventLoopHandler, @unchecked Sendable {
                 return
             }
         } else if negotiated == nil {
-            if Double(now &- openedAt) / 1e9 >= settings.handshakeTimeout + settings.connectTimeout {
+            if Double(now &- connectedAt) / 1e9 >= settings.handshakeTimeout {
                 close(.timedOut("handshake with \(peer) took over \(settings.handshakeTimeout) s"))
                 return
             }
@@ -401,11 +414,3 @@ struct UncheckedBox<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-enum FrameDecoderCarry {
-    /// A decoder with the negotiated frame limit that keeps the bytes already buffered
-    /// (frames the peer sent right behind the handshake).
-    static func rebound(_ old: FrameDecoder, maxFrameLength: Int) -> FrameDecoder {
-        guard old.bufferedByteCount == 0 else { return old }
-        return FrameDecoder(maxFrameLength: maxFrameLength)
-    }
-}

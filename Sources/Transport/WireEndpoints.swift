@@ -16,13 +16,17 @@ public struct WireServerHandlers: Sendable {
     /// the connection inside).
     public var message: @Sendable (WireConnection, Message) -> Void
     public var closed: @Sendable (WireConnection, WireCloseReason) -> Void
+    /// A connection was accepted over `WireSettings.maxConnections` and closed at once.
+    public var refused: @Sendable () -> Void
 
     public init(ready: @escaping @Sendable (WireConnection, NegotiatedConnection) -> Void = { _, _ in },
                 message: @escaping @Sendable (WireConnection, Message) -> Void,
-                closed: @escaping @Sendable (WireConnection, WireCloseReason) -> Void = { _, _ in }) {
+                closed: @escaping @Sendable (WireConnection, WireCloseReason) -> Void = { _, _ in },
+                refused: @escaping @Sendable () -> Void = {}) {
         self.ready = ready
         self.message = message
         self.closed = closed
+        self.refused = refused
     }
 }
 
@@ -46,7 +50,9 @@ public final class WireServer: Sendable {
     public let port: UInt16
     private let listeners: [WireListener]
 
-    /// Listens on `host:port` (0 picks a port) with one SO_REUSEPORT socket per loop.
+    /// Listens on `host:port` (0 picks a port) with one SO_REUSEPORT socket per loop. At most
+    /// `settings.maxConnections` connections are open at once over all loops: one more gets an
+    /// `overloaded` Error and is closed at once.
     public static func start(host: String = "127.0.0.1", port: UInt16 = 0, identity: WireServerIdentity,
                              settings: WireSettings = WireSettings(), on loops: [EventLoop],
                              handlers: WireServerHandlers) throws(SyscallError) -> WireServer {
@@ -55,9 +61,11 @@ public final class WireServer: Sendable {
         }
         var listeners: [WireListener] = []
         address = try Syscalls.claimAddress(address)
+        let open = OpenConnections()
         for loop in loops {
             let socket = try Syscalls.listeningSocket(address, shared: loops.count > 1, backlog: 512)
-            listeners.append(WireListener(socket: socket, loop: loop, identity: identity, settings: settings, handlers: handlers))
+            listeners.append(WireListener(socket: socket, loop: loop, identity: identity, settings: settings,
+                                          handlers: handlers, open: open))
         }
         // Registration can fail (ENOMEM, ENOSPC from epoll): the caller hears it from start().
         do throws(SyscallError) {
@@ -108,15 +116,21 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
     private let settings: WireSettings
     private let handlers: WireServerHandlers
     var connections: [ObjectIdentifier: WireConnection] = [:]
+    private let open: OpenConnections
+    /// Sent to a connection over the limit before it is closed.
+    private let overloaded: [UInt8]
 
     init(socket: consuming FileDescriptor, loop: EventLoop, identity: WireServerIdentity, settings: WireSettings,
-         handlers: WireServerHandlers) {
+         handlers: WireServerHandlers, open: OpenConnections) {
         self.fd = socket.rawValue
         self.socket = consume socket
         self.loop = loop
         self.identity = identity
         self.settings = settings
         self.handlers = handlers
+        self.open = open
+        let message = "\(settings.maxConnections) Wire connections are open, the most this server keeps; retry later"
+        overloaded = (try? Message.error(ErrorMessage(code: .overloaded, message: message)).encodeFrame()) ?? []
     }
 
     var isListening: Bool { socket != nil }
@@ -128,6 +142,12 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
 
     func handleEvents(_ events: UInt32) {
         acceptPending(fd: fd, loop: loop, isListening: { [weak self] in self?.isListening ?? false }) { accepted, peer in
+            guard open.claim(limit: settings.maxConnections) else {
+                // Accepted only to say why and close: left in the backlog it would wait there.
+                _ = overloaded.withUnsafeBytes { raw in try? Syscalls.write(accepted.rawValue, raw.baseAddress!, raw.count) }
+                handlers.refused()
+                return
+            }
             let handshake = ServerHandshake(shardID: identity.shardID, nodeID: identity.nodeID, versions: identity.versions,
                                             maxFrameLength: settings.maxFrameLength, maxInFlightBatches: identity.maxInFlightBatches)
             let connection = WireConnection(socket: accepted, peer: peer, loop: loop, role: .server,
@@ -135,8 +155,10 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
             let handlers = self.handlers
             connection.onReady = { handlers.ready($0, $1) }
             connection.onMessage = { handlers.message($0, $1) }
+            let open = self.open
             connection.onClose = { [weak self] connection, reason in
                 self?.connections[ObjectIdentifier(connection)] = nil
+                open.release()
                 handlers.closed(connection, reason)
             }
             connections[ObjectIdentifier(connection)] = connection
@@ -153,6 +175,24 @@ final class WireListener: EventLoopHandler, @unchecked Sendable {
     func loopWillStop() {
         closeAll()
     }
+}
+
+/// Connections open on a server's listeners together (they may run on several loops).
+final class OpenConnections: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Counts one more connection if fewer than `limit` are open.
+    func claim(limit: Int) -> Bool {
+        var current = count.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = count.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func release() { count.subtract(1, ordering: .relaxed) }
 }
 
 // MARK: - client
@@ -223,6 +263,8 @@ public final class WireClient: @unchecked Sendable {
     // Loop-thread state.
     private var connection: WireConnection?
     private var attempt = 0
+    /// A frame went out on this connection and no BatchAck came after it.
+    private var awaitingAck = false
     private var stopped = false
     private var connectionCount = 0
 
@@ -262,7 +304,10 @@ public final class WireClient: @unchecked Sendable {
     /// dropped otherwise: the owner re-sends what is unacknowledged after the next `ready`.
     public func send(frame: [UInt8]) {
         loop.execute { [self] in
-            if let connection, connection.negotiated != nil { connection.send(frame: frame) }
+            if let connection, connection.negotiated != nil {
+                connection.send(frame: frame)
+                awaitingAck = true
+            }
         }
     }
 
@@ -309,13 +354,18 @@ public final class WireClient: @unchecked Sendable {
     }
 
     private func ready(_ parameters: NegotiatedConnection) {
-        attempt = 0
+        awaitingAck = false
         connectionCount += 1
         updateStatus()
         handlers.ready(parameters)
     }
 
     private func received(_ message: Message) {
+        if case .batchAck = message {
+            // Progress: the next disconnect retries quickly again.
+            attempt = 0
+            awaitingAck = false
+        }
         if case .goAway(let goAway) = message, let current = connection {
             // The owner stops sending and calls `reconnect` once its window drained; at the
             // deadline the connection closes anyway (the server restarts or hands over).
@@ -330,7 +380,16 @@ public final class WireClient: @unchecked Sendable {
     private func closed(_ closedConnection: WireConnection, _ reason: WireCloseReason) {
         guard connection === closedConnection else { return }
         connection = nil
-        if case .goAway = reason { attempt = 0 }
+        // The backoff starts over only after a connection that did its job: a GoAway, a batch
+        // acknowledged (see `received`), or one that ended with no frame waiting for an ack. A
+        // handshake that succeeds is not enough: a server whose commits fail (a full disk)
+        // closes every connection after its first batch, and reconnecting at once would loop
+        // many times a second.
+        if case .goAway = reason {
+            attempt = 0
+        } else if closedConnection.negotiated != nil && !awaitingAck {
+            attempt = 0
+        }
         scheduleReconnect(reason)
     }
 

@@ -132,6 +132,9 @@ public struct FrameDecoder: Sendable {
         case failed(WireError)
     }
 
+    /// Buffer capacity kept between frames; a larger buffer is freed once empty.
+    static let keptCapacity = 256 * 1024
+
     /// `maxFrameLength` bounds the length prefix's value (the bytes after the prefix).
     public init(maxFrameLength: Int = FrameHeader.defaultMaxFrameLength) {
         self.maxFrameLength = max(FrameHeader.fixedOverhead, maxFrameLength)
@@ -158,7 +161,9 @@ public struct FrameDecoder: Sendable {
 
     private mutating func compact() {
         if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+            // A large frame's room is given back once it is consumed, so a connection that
+            // once received 16 MiB does not hold them while it idles.
+            buffer.removeAll(keepingCapacity: buffer.capacity <= Self.keptCapacity)
             readIndex = 0
         } else if readIndex >= 4096 && readIndex &* 2 >= buffer.count {
             buffer.removeSubrange(0..<readIndex)
@@ -221,11 +226,9 @@ public struct FrameDecoder: Sendable {
                 if length > maxFrameLength { return try fail(.frameTooLong(length: length, limit: maxFrameLength)) }
                 if length < FrameHeader.fixedOverhead { return try fail(.frameTooShort(length: length)) }
                 readIndex &+= FrameHeader.lengthPrefixSize
+                // Nothing is reserved for the body: a peer that announces 16 MiB and sends
+                // nothing costs nothing; the buffer grows only with bytes that arrive.
                 state = .waitingForBody(length: length)
-                // The bound is checked: now it is safe to make room for the whole body.
-                if bufferedByteCount < length {
-                    buffer.reserveCapacity(readIndex &+ length)
-                }
             case let .waitingForBody(length):
                 guard bufferedByteCount >= length else { return nil }
                 let start = readIndex

@@ -94,5 +94,14 @@ struct DiskFullTests {
         }
         #expect(retry == 3)
         #expect(reason.contains("No space left on device"))
+        // The client hears what is wrong, not where the spool lives on our disk.
+        #expect(!reason.contains(disk.path), "\(reason)")
+        // No shard is reachable and the spool's disk is full: not ready, and the reason says so
+        // without the path. A reachable shard would drain the spool.
+        let unready = h.pipeline.unreadyReason
+        #expect(unready?.contains("disk is full") == true, "\(String(describing: unready))")
+        #expect(unready?.contains(disk.path) == false)
+        h.pipeline.sender(for: "s1")?.connected()
+        #expect(h.pipeline.isReady)
     }
 }

@@ -641,4 +641,25 @@ import Wire
         let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? nil
         #expect(wal == 0)
     }
+
+    /// Commits back to back with background checkpoints: `boundWAL` between them truncates the
+    /// WAL each time it passes half the limit, so it never grows past the limit.
+    @Test func boundWALKeepsTheWALUnderItsLimit() throws {
+        let dir = TempDir()
+        let path = dir.path("s.db")
+        let limit: Int64 = 1 << 20
+        let store = try openStore(path, options: StoreOptions(backgroundCheckpoints: true, walLimitBytes: limit))
+        #expect(try store.connection.scalarInt("PRAGMA journal_size_limit") == limit)
+        var truncations = 0
+        for n in 0..<300 {
+            let events = (0..<40).map { view("e\(n)-\($0)", at: t0 + Int64(n * 40 + $0)) }
+            _ = try store.apply(batch: batchID(UInt64(n)), beacons: [webBeacon(visitor: "v\(n)", events)], now: t0)
+            #expect(store.walBytes <= limit, "WAL \(store.walBytes) bytes after batch \(n)")
+            if try store.boundWAL() == .truncated {
+                truncations += 1
+                #expect(store.walBytes == 0)
+            }
+        }
+        #expect(truncations >= 2)
+    }
 }

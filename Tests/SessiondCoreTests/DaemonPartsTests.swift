@@ -89,7 +89,15 @@ import Testing
         m.batch("duplicate", new: 0, duplicate: 0, dropped: 0, commitSeconds: 0)
         m.freshness(0.2, events: 10)
         m.query(.listSessions, status: 200, seconds: 0.004)
-        let text = m.render(liveSessions: 7, databaseBytes: 4096)
+        m.commitFailed()
+        m.walTruncation(succeeded: true)
+        let text = m.render(SessiondMetrics.Gauges(liveSessions: 7, databaseBytes: 4096, walBytes: 1024,
+                                                   walLimitBytes: 64 << 20, writable: false))
+        #expect(text.contains("clickpath_sessiond_wal_bytes 1024\n"))
+        #expect(text.contains("clickpath_sessiond_wal_limit_bytes 67108864\n"))
+        #expect(text.contains("clickpath_sessiond_wal_truncations_total{outcome=\"truncated\"} 1\n"))
+        #expect(text.contains("clickpath_sessiond_commit_failures_total 1\n"))
+        #expect(text.contains("clickpath_sessiond_store_writable 0\n"))
         #expect(text.contains("clickpath_sessiond_batches_total{outcome=\"committed\"} 1\n"))
         #expect(text.contains("clickpath_sessiond_batches_total{outcome=\"duplicate\"} 1\n"))
         #expect(text.contains("clickpath_sessiond_events_total{kind=\"new\"} 10\n"))
@@ -128,5 +136,42 @@ import Testing
         #expect(!SessiondServer.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
         #expect(!SessiondServer.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
         #expect(!SessiondServer.constantTimeEqual([], Array("a".utf8)))
+    }
+}
+
+@Suite struct RepeatLimiterTests {
+    /// One message per kind per interval; the next one says how many were left out.
+    @Test func oneLinePerKindPerInterval() {
+        var limiter = RepeatLimiter(intervalSeconds: 10)
+        #expect(limiter.admit("reject", now: 0) == 0)
+        for i in 1...80 { #expect(limiter.admit("reject", now: Double(i) / 10) == nil) }
+        #expect(limiter.admit("advance", now: 5) == 0)
+        #expect(limiter.admit("reject", now: 9.99) == nil)
+        #expect(limiter.admit("reject", now: 10) == 81)
+        #expect(limiter.admit("reject", now: 25) == 0)
+    }
+}
+
+@Suite struct FaultSettingsTests {
+    @Test func walLimitAndWireConnectionsHaveDefaultsAndFlags() throws {
+        guard case .run(let defaults, _) = try SessiondSettings.parse(arguments: ["--shard-id", "s1"], environment: [:],
+                                                                     readFile: { _ in nil }) else {
+            Issue.record("expected options")
+            return
+        }
+        #expect(defaults.walLimitBytes == 64 << 20)
+        #expect(defaults.maxWireConnections == 256)
+        guard case .run(let set, _) = try SessiondSettings.parse(
+            arguments: ["--shard-id", "s1", "--wal-limit", "16MiB"],
+            environment: ["CLICKPATH_MAX_WIRE_CONNECTIONS": "32"], readFile: { _ in nil }) else {
+            Issue.record("expected options")
+            return
+        }
+        #expect(set.walLimitBytes == 16 << 20)
+        #expect(set.maxWireConnections == 32)
+        #expect(throws: SettingsError.self) {
+            _ = try SessiondSettings.parse(arguments: ["--shard-id", "s1", "--wal-limit", "1MiB"], environment: [:],
+                                           readFile: { _ in nil })
+        }
     }
 }

@@ -308,18 +308,30 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
 
     @Test func halfOpenAndIdleConnectionsAreClosed() throws {
         let clock = ManualClock()
-        let server = try startServer { $0.clock = clock; $0.limits.idleTimeout = 60 }
+        let server = try startServer { $0.clock = clock; $0.limits.idleTimeout = 60; $0.limits.headerTimeout = 10 }
         defer { server.stop() }
-        // Connects and never sends: closed after the idle timeout without an answer.
+        // Connects and never sends: its first request's first byte is owed within the header
+        // timeout (not the keep-alive idle timeout); closed then without an answer.
         let silent = try TestClient(port: server.port)
-        #expect(eventually { server.connectionCount == 1 })
+        // Served once, then quiet: a keep-alive connection, held for the idle timeout.
+        let keptAlive = try TestClient(port: server.port)
+        keptAlive.send(get("/hello"))
+        #expect(try keptAlive.readResponse().status == 200)
+        #expect(eventually { server.connectionCount == 2 })
         server.settle()
-        clock.advance(bySeconds: 59)
+        clock.advance(bySeconds: 9.9)
         server.settle()
-        #expect(server.connectionCount == 1)
-        clock.advance(bySeconds: 2)
+        #expect(server.connectionCount == 2)
+        clock.advance(bySeconds: 0.2)
         server.settle()
         #expect(silent.readToEnd().isEmpty)
+        #expect(eventually { server.connectionPeerPorts() == [keptAlive.localPort] })
+        clock.advance(bySeconds: 49)
+        server.settle()
+        #expect(server.connectionPeerPorts() == [keptAlive.localPort])
+        clock.advance(bySeconds: 1)
+        server.settle()
+        #expect(keptAlive.readToEnd().isEmpty)
         // Sends a request and half-closes: still gets its answer, then the close.
         let halfClosed = try TestClient(port: server.port)
         halfClosed.send(get("/hello") + get("/park/9"))
@@ -334,6 +346,22 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
         // Only the half-closed connection with its parked request remains.
         #expect(eventually { server.connectionCount == 1 })
         #expect(server.connectionPeerPorts() == [halfClosed.localPort])
+    }
+
+    /// Bare-LF line endings are refused with 400 as soon as the LF arrives (the blank CRLF line
+    /// that ends a head would never come): no clock moves, so no timeout answers.
+    @Test(arguments: ["GET /hello HTTP/1.1\nHost: t\n\n", "GET /hello HTTP/1.1\r\nHost: t\n\n",
+                      "GET /hello HTTP/1.1\r\nHost: t\r\nX-A: 1\n"])
+    func bareLFIsRefusedAtOnce(request: String) throws {
+        let clock = ManualClock()
+        let server = try startServer { $0.clock = clock }
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        client.send(request)
+        let answer = try client.readResponse()
+        #expect(answer.status == 400)
+        #expect(answer.text.contains("bare LF"), "\(answer.text)")
+        #expect(client.isClosedByPeer())
     }
 
     @Test func tenThousandKeepAliveRequestsOnOneConnection() throws {

@@ -325,7 +325,7 @@ final class SilentWireServer: @unchecked Sendable {
         settle([loop])
         // Silent since the clock's start: dropped at the first liveness tick (every 2.5 s) at
         // or past the limit, never before.
-        let limit = answerHello ? settings.deadPeerTimeout : settings.connectTimeout + settings.handshakeTimeout
+        let limit = answerHello ? settings.deadPeerTimeout : settings.handshakeTimeout
         var elapsed = 0.0
         while recorder.read({ $0.disconnects.isEmpty }) && elapsed < 60 {
             clock.advance(bySeconds: 2.5)
@@ -339,5 +339,158 @@ final class SilentWireServer: @unchecked Sendable {
         }
         #expect(what.contains(answerHello ? "no frame from" : "handshake"))
         #expect(recorder.read { $0.clientReady.count } == (answerHello ? 1 : 0))
+    }
+}
+
+@Suite struct WireBackoffTests {
+    /// A server that handshakes, then answers every batch with an Error and closes (sessiond
+    /// whose commits fail). The client's waits grow to the maximum instead of starting over after
+    /// each successful handshake; one acknowledged batch starts them over.
+    @Test func reconnectsBackOffWhileBatchesFail() throws {
+        let loop = try EventLoop.start(name: "wire-backoff")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let failing = Atomic<Bool>(true)
+        let handlers = WireServerHandlers(message: { connection, message in
+            guard case .eventBatch(let batch) = message else { return }
+            if failing.load(ordering: .relaxed) {
+                connection.send(.error(ErrorMessage(code: .internalError, message: "batch not stored: disk full")))
+                connection.close()
+            } else {
+                connection.send(.batchAck(BatchAck(batchID: batch.batchID, outcome: .committed, acceptedEvents: 0, duplicateEvents: 0)))
+            }
+        })
+        let server = try WireServer.start(identity: WireServerIdentity(shardID: "s1", nodeID: "sessiond-1"), on: [loop],
+                                          handlers: handlers)
+        defer { server.stop() }
+        let waits = Mutex<[Double]>([])
+        let acks = Atomic<Int>(0)
+        // The owner's part (the collector's SendWindow): the unacknowledged frame is sent again
+        // after every handshake until its ack comes.
+        let pending = Mutex<[UInt8]?>(nil)
+        let owner = Mutex<WireClient?>(nil)
+        let client = WireClient(loop: loop, address: SocketAddress(host: "127.0.0.1", port: server.port)!,
+                                hello: Hello(role: .collector, nodeID: "c", softwareVersion: "test", expectedShardID: "s1"),
+                                backoff: ReconnectBackoff(initial: 0.01, maximum: 0.08, multiplier: 2), random: { 0 },
+                                handlers: WireClientHandlers(ready: { _ in
+                                    if let frame = pending.withLock({ $0 }) { owner.withLock { $0 }?.send(frame: frame) }
+                                }, message: { message in
+                                    if case .batchAck = message {
+                                        pending.withLock { $0 = nil }
+                                        acks.add(1, ordering: .relaxed)
+                                    }
+                                }, disconnected: { _, retryIn in waits.withLock { $0.append(retryIn) } }))
+        owner.withLock { $0 = client }
+        let (_, frame) = batchFrame(1)
+        pending.withLock { $0 = frame }
+        client.start()
+        defer { client.stop() }
+        #expect(eventually { waits.withLock { $0.count } >= 6 })
+        // random 0: each wait is half its cap, 0.01 doubling up to 0.08.
+        #expect(Array(waits.withLock { $0 }.prefix(6)) == [0.005, 0.01, 0.02, 0.04, 0.04, 0.04])
+        failing.store(false, ordering: .relaxed)
+        #expect(eventually { acks.load(ordering: .relaxed) == 1 })
+        #expect(eventually { client.status.connected })
+        let before = waits.withLock { $0.count }
+        failing.store(true, ordering: .relaxed)
+        let (_, frame2) = batchFrame(2)
+        pending.withLock { $0 = frame2 }
+        client.send(frame: frame2)
+        #expect(eventually { waits.withLock { $0.count } > before })
+        #expect(waits.withLock { $0[before] } == 0.005)
+    }
+}
+
+@Suite struct WireServerLimitTests {
+    /// A client that sends half a Hello and stops: the server closes it at the handshake timeout
+    /// (10 s, as the README says), counted from the connect.
+    @Test func aTruncatedHelloIsClosedAtTheHandshakeTimeout() throws {
+        let clock = ManualClock()
+        let loop = try EventLoop.start(name: "wire-hello", clock: clock)
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let recorder = WireRecorder()
+        let server = try WireServer.start(identity: WireServerIdentity(shardID: "s1", nodeID: "n"), on: [loop],
+                                          handlers: WireServerHandlers(message: { _, _ in }, closed: { _, reason in
+                                              recorder.state.withLock { $0.disconnects.append(reason) }
+                                          }))
+        defer { server.stop() }
+        let hello = try Message.hello(Hello(role: .collector, nodeID: "c", softwareVersion: "t")).encodeFrame()
+        let fd = try Loopback.connect(port: server.port)
+        defer { close(fd) }
+        _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count / 2, Int32(MSG_NOSIGNAL)) }
+        settle([loop])
+        let limit = WireSettings().handshakeTimeout
+        #expect(limit == 10)
+        var elapsed = 0.0
+        while recorder.read({ $0.disconnects.isEmpty }) && elapsed < 60 {
+            clock.advance(bySeconds: 0.5)
+            elapsed += 0.5
+            settle([loop])
+        }
+        #expect(elapsed >= limit && elapsed <= limit + 2.5, "closed after \(elapsed) s")
+        guard case .timedOut(let what) = recorder.read({ $0.disconnects.first }) else {
+            Issue.record("expected a timeout, got \(recorder.read { $0.disconnects })")
+            return
+        }
+        #expect(what.contains("handshake"))
+    }
+
+    /// Before the handshake only a small frame is accepted: a length prefix announcing 16 MiB
+    /// is refused as soon as its four bytes arrive.
+    @Test func aLargeFrameBeforeTheHandshakeIsRefused() throws {
+        let loop = try EventLoop.start(name: "wire-prefix")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let recorder = WireRecorder()
+        let server = try WireServer.start(identity: WireServerIdentity(shardID: "s1", nodeID: "n"), on: [loop],
+                                          handlers: WireServerHandlers(message: { _, _ in }, closed: { _, reason in
+                                              recorder.state.withLock { $0.disconnects.append(reason) }
+                                          }))
+        defer { server.stop() }
+        let fd = try Loopback.connect(port: server.port)
+        defer { close(fd) }
+        let prefix: [UInt8] = [0x01, 0x00, 0x00, 0x00]
+        _ = prefix.withUnsafeBytes { send(fd, $0.baseAddress, 4, Int32(MSG_NOSIGNAL)) }
+        #expect(eventually { !recorder.read { $0.disconnects }.isEmpty })
+        guard case .protocolError(.frameTooLong(let length, let limit)) = recorder.read({ $0.disconnects.first }) else {
+            Issue.record("expected frameTooLong, got \(recorder.read { $0.disconnects })")
+            return
+        }
+        #expect(length == 1 << 24)
+        #expect(limit == WireSettings().maxHandshakeFrameLength)
+    }
+
+    /// Over `maxConnections` a connection is told `overloaded` and closed; one closing makes room.
+    @Test func connectionsOverTheLimitAreRefused() throws {
+        let loop = try EventLoop.start(name: "wire-cap")
+        defer { loop.stop(); loop.waitUntilStopped() }
+        let refused = Atomic<Int>(0)
+        let closed = Atomic<Int>(0)
+        var settings = WireSettings()
+        settings.maxConnections = 3
+        let server = try WireServer.start(identity: WireServerIdentity(shardID: "s1", nodeID: "n"), settings: settings,
+                                          on: [loop], handlers: WireServerHandlers(message: { _, _ in },
+                                                                                   closed: { _, _ in closed.add(1, ordering: .relaxed) },
+                                                                                   refused: { refused.add(1, ordering: .relaxed) }))
+        defer { server.stop() }
+        let kept = try (0..<3).map { _ in try Loopback.connect(port: server.port) }
+        settle([loop])
+        let extra = try Loopback.connect(port: server.port)
+        #expect(eventually { refused.load(ordering: .relaxed) == 1 })
+        var decoder = FrameDecoder()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(extra, &buffer, buffer.count, 0)
+        decoder.append(buffer.prefix(max(0, n)))
+        guard case .error(let error)? = try decoder.nextMessage() else {
+            Issue.record("expected an Error message")
+            return
+        }
+        #expect(error.code == .overloaded)
+        #expect(recv(extra, &buffer, buffer.count, 0) == 0)
+        close(extra)
+        close(kept[0])
+        #expect(eventually { closed.load(ordering: .relaxed) == 1 })
+        let another = try Loopback.connect(port: server.port)
+        settle([loop])
+        #expect(refused.load(ordering: .relaxed) == 1)
+        for fd in kept.dropFirst() + [another] { close(fd) }
     }
 }
