@@ -27,38 +27,52 @@ let package = Package(
 
         // I/O modules.
         .target(name: "SessionStore", dependencies: ["Model", "Sessionizer", "Wire", "Config", "CSQLite"], exclude: ["README.md"]),
-        .target(name: "Transport", dependencies: ["Wire", "Config", "CLinux"], exclude: ["README.md"],
+        .target(name: "Transport", dependencies: ["Wire", "CLinux"], exclude: ["README.md"],
                 // Loops own every object they touch; dynamic exclusivity checks cost ~6% of a request,
                 // so release builds drop them. Debug builds (swift test) and the fuzz build keep them.
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "Beacon", dependencies: ["Model", "JSON", "Config", "CZlib"], exclude: ["bots.txt", "README.md"]),
-        .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config", "JSON"], exclude: ["README.md"]),
+        .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config"], exclude: ["README.md"]),
         .target(name: "SessiondCore",
-                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config", "JSON"],
+                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config"],
                 exclude: ["README.md"]),
 
         // Thin mains.
         .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config"]),
-        .executableTarget(name: "sessiond", dependencies: ["SessiondCore", "Transport", "Config"]),
-        .executableTarget(name: "clickpath",
+        .executableTarget(name: "sessiond", dependencies: ["SessiondCore", "Config"]),
+        .executableTarget(name: "clickpath", dependencies: ["SessionStore"]),
+
+        // Benchmarks: not part of the product (`swift run -c release clickpath-bench <name>`).
+        .executableTarget(name: "clickpath-bench",
                           dependencies: ["Model", "Wire", "JSON", "Config", "Sessionizer", "SessionStore",
                                          "Transport", "Beacon", "CollectorCore", "SessiondCore",
-                                         "CSQLite"]),
+                                         "CSQLite", "Workloads"],
+                          path: "Benchmarks/clickpath-bench"),
 
-        // Blocking test clients shared by the test targets that talk to real servers.
-        .target(name: "TestSupport", dependencies: ["Transport"], path: "Tests/TestSupport"),
+        // Test support, never shipped. Deterministic workloads and stand-ins shared by the tests,
+        // the crash writer and the benchmarks.
+        .target(name: "Workloads", dependencies: ["Model", "CollectorCore"], path: "Tests/Workloads"),
+        // Blocking test clients, temporary directories and a stand-in shard, shared by the test
+        // targets that talk to real servers.
+        .target(name: "TestSupport", dependencies: ["Model", "Transport", "Wire"], path: "Tests/TestSupport"),
+        // Writers the real-process tests SIGKILL mid-write (`crash-writer store-writer|spool-writer`).
+        .executableTarget(name: "crash-writer", dependencies: ["Model", "CollectorCore", "SessionStore", "Config", "Workloads"],
+                          path: "Tests/CrashWriter"),
         .testTarget(name: "WireTests", dependencies: ["Model", "Wire"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "ConfigTests", dependencies: ["Model", "Config", "JSON"]),
         .testTarget(name: "SessionizerTests", dependencies: ["Model", "Sessionizer", "Wire", "Config"]),
         .testTarget(name: "SessionStoreTests",
-                    dependencies: ["Model", "SessionStore", "Sessionizer", "Wire", "Config", "CSQLite"]),
-        .testTarget(name: "TransportTests", dependencies: ["Model", "Transport", "TestSupport", "Wire", "Config", "CLinux"]),
-        .testTarget(name: "BeaconTests", dependencies: ["Model", "Beacon", "JSON", "Wire", "Config", "CZlib"], exclude: ["Data"]),
-        .testTarget(name: "CollectorCoreTests", dependencies: ["Model", "CollectorCore", "TestSupport", "Beacon", "Transport", "Wire", "Config"]),
+                    dependencies: ["Model", "SessionStore", "Sessionizer", "Wire", "Config", "Workloads"]),
+        .testTarget(name: "TransportTests", dependencies: ["Model", "Transport", "TestSupport", "Wire", "CLinux"]),
+        .testTarget(name: "BeaconTests", dependencies: ["Model", "Beacon", "JSON", "Wire", "Config", "CZlib", "Workloads"], exclude: ["Data"]),
+        .testTarget(name: "CollectorCoreTests", dependencies: ["Model", "CollectorCore", "TestSupport", "Workloads", "Beacon", "Transport", "Wire", "Config"]),
         .testTarget(name: "SessiondCoreTests",
-                    dependencies: ["Model", "SessiondCore", "SessionStore", "Transport", "Wire", "Config"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Model", "Wire", "Transport", "Config", "JSON"]),
+                    dependencies: ["Model", "SessiondCore", "SessionStore", "Sessionizer", "Wire", "Config"]),
+        // Every test that starts real processes (sessiond, collector, clickpath, crash-writer).
+        .testTarget(name: "EndToEndTests",
+                    dependencies: ["Model", "Wire", "Transport", "Config", "CollectorCore", "SessionStore", "TestSupport",
+                                   "Workloads"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -122,7 +122,7 @@ public enum EventDecisions {
 }
 
 /// The JSON bodies the collector answers with.
-public enum IngestAnswer {
+public enum AnswerBody {
     /// Errors listed in a 202 answer; the counts always cover all of them.
     public static let maxListedErrors = 10
 

@@ -24,7 +24,7 @@ public enum BeaconFuzzCheck {
             if Set(decision.beacon.events.map(\.id)).count != decision.beacon.events.count {
                 problems.append("accepted events with duplicate ids")
             }
-            let answer = IngestAnswer.accepted(decision)
+            let answer = AnswerBody.accepted(decision)
             switch Result(catching: { () throws(JSONError) in try JSONValue.parse(answer) }) {
             case .success(let value):
                 if value["accepted"]?.int64Value != Int64(decision.beacon.events.count)
@@ -41,11 +41,11 @@ public enum BeaconFuzzCheck {
                 if scrubber.scrub(once) != once { problems.append("scrubbing is not idempotent on \(url)") }
             }
         }
-        var ingest = BeaconIngest()
+        var ingest = BeaconAdmission()
         let response = ingest.handle(
-            IngestRequest(body: body, contentType: "application/json", userAgent: "Mozilla/5.0 (X11; Linux x86_64)",
+            BeaconRequest(body: body, contentType: "application/json", userAgent: "Mozilla/5.0 (X11; Linux x86_64)",
                           peer: .v4(0x0A00_0001), receivedAt: receivedAt, monotonicNow: 0),
-            lookup: { _ in IngestApp() })
+            lookup: { _ in AdmittedApp() })
         if ![202, 400, 413].contains(response.status) { problems.append("unexpected status \(response.status)") }
         if (try? JSONValue.parse(response.body)) == nil { problems.append("response body is not JSON") }
         return problems

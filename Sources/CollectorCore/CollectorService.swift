@@ -54,8 +54,8 @@ public final class CollectorService: Sendable {
         log.write("collector: producer \(ProducerIdentity.hex(identity.producer)) epoch \(identity.epoch), "
                   + "\(spool.liveBatches) batches waiting in the spool, ack mode \(configuration.pipeline.ackMode.rawValue)")
 
-        let ingress = IngressRoute(apps: { apps.current }, pipeline: PipelineIngest(pipeline: pipeline, metrics: metrics),
-                                   ingest: BeaconIngest(maxWireBytes: configuration.maxWireBytes,
+        let ingress = IngressRoute(apps: { apps.current }, pipeline: PipelineSink(pipeline: pipeline, metrics: metrics),
+                                   ingest: BeaconAdmission(maxWireBytes: configuration.maxWireBytes,
                                                         trustedProxies: configuration.trustedProxies),
                                    metrics: IngressMetrics(metrics))
         var router = HTTPRouter()
@@ -128,15 +128,15 @@ public final class CollectorService: Sendable {
 
 /// The pipeline as the beacon route sees it: results become the route's HTTP answers, counted
 /// by status (answers the route gives on its own, 400/403/413/415/429, are not counted here).
-struct PipelineIngest: IngestPipeline {
+struct PipelineSink: BeaconSink {
     let pipeline: Pipeline
     let metrics: MetricsRegistry
 
-    func submit(_ beacon: Beacon, completion: @escaping @Sendable (IngestPipelineResult) -> Void) {
+    func submit(_ beacon: Beacon, completion: @escaping @Sendable (SinkResult) -> Void) {
         let events = UInt64(beacon.events.count)
         let metrics = self.metrics
         pipeline.submit(beacon) { result in
-            let answer: IngestPipelineResult
+            let answer: SinkResult
             let status: String
             switch result {
             case .accepted:

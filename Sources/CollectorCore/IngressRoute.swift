@@ -30,20 +30,20 @@ public struct IngressClock: Sendable {
         monotonicMilliseconds: { Int64(truncatingIfNeeded: DispatchTime.now().uptimeNanoseconds / 1_000_000) })
 }
 
-/// The `BeaconIngest` of one HTTP loop; only that loop's thread takes its lock.
-final class LoopIngest: Sendable {
-    let state: Mutex<BeaconIngest>
-    /// `IngestApp`s built once per app and settings, not per request.
-    private let apps = Mutex<[String: (settings: AppSettings, app: IngestApp)]>([:])
+/// The `BeaconAdmission` of one HTTP loop; only that loop's thread takes its lock.
+final class LoopAdmission: Sendable {
+    let state: Mutex<BeaconAdmission>
+    /// `AdmittedApp`s built once per app and settings, not per request.
+    private let apps = Mutex<[String: (settings: AppSettings, app: AdmittedApp)]>([:])
 
-    init(_ ingest: BeaconIngest) { state = Mutex(ingest) }
+    init(_ ingest: BeaconAdmission) { state = Mutex(ingest) }
 
-    func app(_ settings: AppSettings) -> IngestApp {
+    func app(_ settings: AppSettings) -> AdmittedApp {
         apps.withLock { cache in
             if let hit = cache[settings.id], hit.settings == settings { return hit.app }
             // The "*" entry admits any id: keep the cache bounded whatever ids arrive.
             if cache.count >= 1024 { cache.removeAll(keepingCapacity: true) }
-            let app = IngestApp(settings: settings)
+            let app = AdmittedApp(settings: settings)
             cache[settings.id] = (settings, app)
             return app
         }
@@ -87,19 +87,19 @@ extension EventRejection {
 }
 
 /// `POST /v1/beacons` and its CORS preflight on Transport's HTTP server: request bytes go to
-/// `BeaconIngest` (one per HTTP loop: rate limiter, bot counts and buffers belong to the loop),
+/// `BeaconAdmission` (one per HTTP loop: rate limiter, bot counts and buffers belong to the loop),
 /// accepted beacons to the pipeline; the answer waits for the pipeline's.
 public final class IngressRoute: Sendable {
     private let apps: @Sendable () -> AppConfig
-    private let pipeline: any IngestPipeline
+    private let pipeline: any BeaconSink
     private let clock: IngressClock
-    private let template: BeaconIngest
-    private let ingests = Mutex<[ObjectIdentifier: LoopIngest]>([:])
+    private let template: BeaconAdmission
+    private let ingests = Mutex<[ObjectIdentifier: LoopAdmission]>([:])
     private let metrics: IngressMetrics?
 
     /// `apps` answers the current apps.json (a reload swaps what it returns).
-    public init(apps: @escaping @Sendable () -> AppConfig, pipeline: any IngestPipeline,
-                ingest: BeaconIngest = BeaconIngest(), clock: IngressClock = .system, metrics: IngressMetrics? = nil) {
+    public init(apps: @escaping @Sendable () -> AppConfig, pipeline: any BeaconSink,
+                ingest: BeaconAdmission = BeaconAdmission(), clock: IngressClock = .system, metrics: IngressMetrics? = nil) {
         self.apps = apps
         self.metrics = metrics
         self.pipeline = pipeline
@@ -139,11 +139,11 @@ public final class IngressRoute: Sendable {
         return total
     }
 
-    private func loopIngest(_ loop: EventLoop) -> LoopIngest {
+    private func loopAdmission(_ loop: EventLoop) -> LoopAdmission {
         let key = ObjectIdentifier(loop)
         return ingests.withLock { table in
             if let box = table[key] { return box }
-            let box = LoopIngest(template)
+            let box = LoopAdmission(template)
             table[key] = box
             return box
         }
@@ -154,14 +154,14 @@ public final class IngressRoute: Sendable {
         metrics?.bytesIn.increment(by: UInt64(request.body.count))
         let config = apps()
         let receivedAt = clock.wallMilliseconds(), now = clock.monotonicMilliseconds()
-        let response: IngestResponse = request.body.withUnsafeBytes { body in
-            let ingestRequest = IngestRequest(
+        let response: BeaconResponse = request.body.withUnsafeBytes { body in
+            let ingestRequest = BeaconRequest(
                 body: body, contentType: request.header("Content-Type"), contentEncoding: request.header("Content-Encoding"),
                 origin: request.header("Origin"), key: request.queryParameter("key") ?? request.header("X-Clickpath-Key"),
                 userAgent: request.header("User-Agent"), peer: IngressRoute.address(request.peer),
                 forwardedFor: request.headerValues("X-Forwarded-For").map { Substring($0) },
                 receivedAt: receivedAt, monotonicNow: now)
-            let box = loopIngest(responder.eventLoop)
+            let box = loopAdmission(responder.eventLoop)
             return box.state.withLock { ingest in
                 ingest.handle(ingestRequest, lookup: { config.settings(for: $0).map(box.app) },
                               anyAppAllows: { IngressRoute.anyApp(of: config, allows: $0) })
@@ -185,9 +185,9 @@ public final class IngressRoute: Sendable {
                 responder.respond(HTTPResponse(status: 202, headers: headers, body: response.body))
             case .unavailable(let seconds, let reason):
                 responder.respond(HTTPResponse(status: 503, headers: headers + [("Retry-After", String(seconds))],
-                                               body: IngestAnswer.error(status: 503, message: reason)))
+                                               body: AnswerBody.error(status: 503, message: reason)))
             case .rejected(let reason):
-                responder.respond(HTTPResponse(status: 500, headers: headers, body: IngestAnswer.error(status: 500, message: reason)))
+                responder.respond(HTTPResponse(status: 500, headers: headers, body: AnswerBody.error(status: 500, message: reason)))
             }
         }
     }
@@ -219,7 +219,7 @@ public final class IngressRoute: Sendable {
             return HTTPResponse(status: 204, headers: headers.map { ($0.name, $0.value) })
         case .refused(let reason):
             return HTTPResponse(status: 403, headers: [("Content-Type", "application/json")],
-                                body: IngestAnswer.error(status: 403, message: reason))
+                                body: AnswerBody.error(status: 403, message: reason))
         case .notCORS:
             return HTTPResponse(status: 204)
         }

@@ -12,9 +12,9 @@ public enum Durability: String, Sendable, CaseIterable {
 }
 
 /// Opening and shaping a database file: pragmas and migrations. Used by the writer and by readers.
-enum Database {
+public enum Database {
     /// Opens the writer connection: WAL, the chosen durability, secure delete, migrations applied.
-    static func openWriter(path: String, durability: Durability = .normal,
+    public static func openWriter(path: String, durability: Durability = .normal,
                                   busyTimeoutMilliseconds: Int = 5000, backgroundCheckpoints: Bool = false,
                                   now: Int64) throws(StoreError) -> Connection {
         let connection = try Connection(path: path)
@@ -26,7 +26,7 @@ enum Database {
 
     /// Opens a read-only connection for queries on another thread. WAL lets it read a consistent
     /// snapshot while the writer commits. Fails with `schemaTooNew` on a newer file.
-    static func openReader(path: String, busyTimeoutMilliseconds: Int = 5000) throws(StoreError) -> Connection {
+    public static func openReader(path: String, busyTimeoutMilliseconds: Int = 5000) throws(StoreError) -> Connection {
         let connection = try Connection(path: path, readOnly: true)
         try connection.execute("PRAGMA busy_timeout=\(busyTimeoutMilliseconds)")
         try connection.execute("PRAGMA query_only=ON")
@@ -40,7 +40,7 @@ enum Database {
     /// The pragmas of the writer (and of the benchmark's raw reference, so both pay the same).
     /// With `backgroundCheckpoints` a `Checkpointer` copies the WAL back and the writer's commits
     /// never do.
-    static func configure(_ connection: Connection, durability: Durability,
+    public static func configure(_ connection: Connection, durability: Durability,
                                  busyTimeoutMilliseconds: Int, backgroundCheckpoints: Bool = false) throws(StoreError) {
         try connection.execute("PRAGMA busy_timeout=\(busyTimeoutMilliseconds)")
         let mode = try connection.scalarText("PRAGMA journal_mode=WAL")
@@ -60,14 +60,16 @@ enum Database {
     }
 
     /// The highest migration applied to this file (0 for a new file).
-    static func appliedVersion(_ connection: Connection) throws(StoreError) -> Int {
+    public static func appliedVersion(_ connection: Connection) throws(StoreError) -> Int {
         let exists = try connection.scalarInt(
             "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'") ?? 0
         guard exists > 0 else { return 0 }
         return Int(try connection.scalarInt("SELECT max(version) FROM schema_migrations") ?? 0)
     }
 
-    /// Applies every missing migration in order, each in its own transaction; refuses a newer file.
+    /// Applies every migration the file has not recorded, in order, each in its own transaction
+    /// (not only those above its highest: a file may have been written by a build that lacked one
+    /// made at the same time, e.g. 5 without 4); refuses a newer file.
     static func migrate(_ connection: Connection, now: Int64) throws(StoreError) {
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS schema_migrations(
@@ -77,7 +79,8 @@ enum Database {
         guard found <= Schema.currentVersion else {
             throw .schemaTooNew(path: connection.path, found: found, supported: Schema.currentVersion)
         }
-        for migration in Schema.all where migration.version > found {
+        let applied = Set(try appliedMigrations(connection).map(\.0))
+        for migration in Schema.all where !applied.contains(migration.version) {
             try connection.transaction { () throws(StoreError) in
                 try connection.execute(migration.sql)
                 let insert = try connection.statement(
@@ -91,7 +94,7 @@ enum Database {
     }
 
     /// Applied migrations, oldest first: (version, name).
-    static func appliedMigrations(_ connection: Connection) throws(StoreError) -> [(Int, String)] {
+    public static func appliedMigrations(_ connection: Connection) throws(StoreError) -> [(Int, String)] {
         let statement = try connection.statement("SELECT version, name FROM schema_migrations ORDER BY version")
         defer { statement.reset() }
         var result: [(Int, String)] = []

@@ -148,8 +148,8 @@ extension SessionStore {
         try events.bind(1, vid)
         try events.run()
         let eventCount = connection.changes
-        for sql in ["DELETE FROM envelopes WHERE vid = ?", "DELETE FROM user_links WHERE vid = ?",
-                    "DELETE FROM visitors WHERE vid = ?"] {
+        for sql in ["DELETE FROM orphan_heartbeats WHERE vid = ?", "DELETE FROM envelopes WHERE vid = ?",
+                    "DELETE FROM user_links WHERE vid = ?", "DELETE FROM visitors WHERE vid = ?"] {
             let delete = try connection.statement(sql)
             try delete.bind(1, vid)
             try delete.run()

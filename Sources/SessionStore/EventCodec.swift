@@ -5,7 +5,8 @@ import Wire
 /// Layout: a presence bitmap (varint), then each present field in bitmap order; strings are
 /// varint length + UTF-8, integers zig-zag varints, doubles 8 bytes little-endian.
 /// `id`, `type`, `ts` and `duration` live in their own columns and are not repeated here.
-enum EventCodec {
+/// Public so the raw-SQLite reference of the store benchmarks writes rows of the same width.
+public enum EventCodec {
     private enum Bit {
         static let name: UInt64 = 1 << 0
         static let url: UInt64 = 1 << 1
@@ -21,7 +22,7 @@ enum EventCodec {
         static let known: UInt64 = (1 << 11) - 1
     }
 
-    static func encode(_ event: Event, into out: inout [UInt8]) {
+    public static func encode(_ event: Event, into out: inout [UInt8]) {
         var bits: UInt64 = 0
         if event.name != nil { bits |= Bit.name }
         if event.url != nil { bits |= Bit.url }

@@ -1,3 +1,5 @@
+import Sessionizer
+
 extension SessionStore {
     public struct RetentionResult: Sendable, Hashable {
         public var sessions: Int = 0
@@ -72,6 +74,8 @@ extension SessionStore {
             try deleteEvents.bind(3, victim.lastID)
             try deleteEvents.run()
             events += connection.changes
+            try deleteOrphans(vid: victim.vid, from: EventKey(ts: .min, id: ""),
+                              through: EventKey(ts: victim.lastTS, id: victim.lastID))
             try deleteTerms(sid: victim.sid)
             let deleteSession = try connection.statement("DELETE FROM sessions WHERE sid = ?")
             try deleteSession.bind(1, victim.sid)

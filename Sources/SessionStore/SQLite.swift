@@ -27,16 +27,17 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One SQLite connection, never handed out of this module (`SessionDatabase`, `SessionStore` and
-/// `SessionReader` own them). Not thread-safe by design: one owner thread (the writer, or one reader).
+/// One SQLite connection. Public only for the benchmarks' raw-SQLite reference
+/// (`Benchmarks/clickpath-bench`); the store's own connections (`SessionStore`'s writer,
+/// `SessionReader`s) are internal and never leave this module. Not thread-safe by design: one owner thread (the writer, or one reader).
 /// Prepared statements are cached by SQL text and reused for the connection's lifetime.
-final class Connection {
+public final class Connection {
     let handle: OpaquePointer
-    let path: String
+    public let path: String
     private var cache: [String: Statement] = [:]
 
     /// Opens (and creates unless `readOnly`) the database at `path`.
-    init(path: String, readOnly: Bool = false) throws(StoreError) {
+    public init(path: String, readOnly: Bool = false) throws(StoreError) {
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
             | SQLITE_OPEN_NOMUTEX
@@ -62,13 +63,13 @@ final class Connection {
     }
 
     /// Runs one or more statements without results (DDL, pragmas that return nothing useful).
-    func execute(_ sql: String) throws(StoreError) {
+    public func execute(_ sql: String) throws(StoreError) {
         let rc = sqlite3_exec(handle, sql, nil, nil, nil)
         guard rc == SQLITE_OK else { throw error(rc, "executing \(sql.prefix(120))") }
     }
 
     /// The cached prepared statement for `sql`, reset and with its bindings cleared.
-    func statement(_ sql: String) throws(StoreError) -> Statement {
+    public func statement(_ sql: String) throws(StoreError) -> Statement {
         if let cached = cache[sql] {
             cached.reset()
             return cached
@@ -82,7 +83,7 @@ final class Connection {
     }
 
     /// A single integer from a query such as a pragma or `SELECT count(*)`.
-    func scalarInt(_ sql: String) throws(StoreError) -> Int64? {
+    public func scalarInt(_ sql: String) throws(StoreError) -> Int64? {
         let statement = try statement(sql)
         defer { statement.reset() }
         guard try statement.step() else { return nil }
@@ -90,19 +91,19 @@ final class Connection {
     }
 
     /// A single text value from a query, e.g. `PRAGMA journal_mode`.
-    func scalarText(_ sql: String) throws(StoreError) -> String? {
+    public func scalarText(_ sql: String) throws(StoreError) -> String? {
         let statement = try statement(sql)
         defer { statement.reset() }
         guard try statement.step() else { return nil }
         return statement.text(0)
     }
 
-    var changes: Int { Int(sqlite3_changes(handle)) }
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// Runs `body` in `BEGIN IMMEDIATE … COMMIT`; any error rolls the whole transaction back.
-    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+    public func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -116,7 +117,7 @@ final class Connection {
 }
 
 /// A prepared statement owned by its connection's cache. Bind indexes are 1-based, columns 0-based.
-final class Statement {
+public final class Statement {
     private let raw: OpaquePointer
     private unowned let connection: Connection
     let sql: String
@@ -130,7 +131,7 @@ final class Statement {
     func finalize() { sqlite3_finalize(raw) }
 
     /// Makes the statement ready for new bindings; previous errors were already reported by `step`.
-    func reset() {
+    public func reset() {
         sqlite3_reset(raw)
         sqlite3_clear_bindings(raw)
     }
@@ -139,19 +140,19 @@ final class Statement {
         guard rc == SQLITE_OK else { throw connection.error(rc, "binding parameter \(index) of \(sql.prefix(120))") }
     }
 
-    func bind(_ index: Int32, _ value: Int64) throws(StoreError) {
+    public func bind(_ index: Int32, _ value: Int64) throws(StoreError) {
         try check(sqlite3_bind_int64(raw, index, value), index)
     }
 
-    func bind(_ index: Int32, _ value: Int64?) throws(StoreError) {
+    public func bind(_ index: Int32, _ value: Int64?) throws(StoreError) {
         if let value { try bind(index, value) } else { try bindNull(index) }
     }
 
-    func bind(_ index: Int32, _ value: Int) throws(StoreError) { try bind(index, Int64(value)) }
+    public func bind(_ index: Int32, _ value: Int) throws(StoreError) { try bind(index, Int64(value)) }
 
-    func bind(_ index: Int32, _ value: Bool) throws(StoreError) { try bind(index, Int64(value ? 1 : 0)) }
+    public func bind(_ index: Int32, _ value: Bool) throws(StoreError) { try bind(index, Int64(value ? 1 : 0)) }
 
-    func bind(_ index: Int32, _ value: Double) throws(StoreError) {
+    public func bind(_ index: Int32, _ value: Double) throws(StoreError) {
         try check(sqlite3_bind_double(raw, index, value), index)
     }
 
@@ -162,7 +163,7 @@ final class Statement {
         return length
     }
 
-    func bind(_ index: Int32, _ value: String) throws(StoreError) {
+    public func bind(_ index: Int32, _ value: String) throws(StoreError) {
         var value = value
         let count = try length(value.utf8.count, index)
         let rc = value.withUTF8 { bytes in
@@ -176,11 +177,11 @@ final class Statement {
         try check(rc, index)
     }
 
-    func bind(_ index: Int32, _ value: String?) throws(StoreError) {
+    public func bind(_ index: Int32, _ value: String?) throws(StoreError) {
         if let value { try bind(index, value) } else { try bindNull(index) }
     }
 
-    func bind(_ index: Int32, blob: [UInt8]) throws(StoreError) {
+    public func bind(_ index: Int32, blob: [UInt8]) throws(StoreError) {
         let count = try length(blob.count, index)
         let rc = blob.withUnsafeBytes { bytes in
             // A zero-length blob must still be a blob, not NULL: SQLite needs a non-null pointer.
@@ -190,13 +191,13 @@ final class Statement {
         try check(rc, index)
     }
 
-    func bindNull(_ index: Int32) throws(StoreError) {
+    public func bindNull(_ index: Int32) throws(StoreError) {
         try check(sqlite3_bind_null(raw, index), index)
     }
 
     /// Steps once: `true` when a row is available, `false` when done.
     @discardableResult
-    func step() throws(StoreError) -> Bool {
+    public func step() throws(StoreError) -> Bool {
         let rc = sqlite3_step(raw)
         switch rc {
         case SQLITE_ROW: return true
@@ -209,33 +210,33 @@ final class Statement {
     }
 
     /// Runs a statement that returns no rows, then resets it.
-    func run() throws(StoreError) {
+    public func run() throws(StoreError) {
         defer { reset() }
         while try step() {}
     }
 
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
-    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
-    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(raw, column)) }
-    func double(_ column: Int32) -> Double { sqlite3_column_double(raw, column) }
-    func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
+    public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
+    public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(raw, column)) }
+    public func double(_ column: Int32) -> Double { sqlite3_column_double(raw, column) }
+    public func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
 
-    func text(_ column: Int32) -> String {
+    public func text(_ column: Int32) -> String {
         guard let pointer = sqlite3_column_text(raw, column) else { return "" }
         let count = Int(sqlite3_column_bytes(raw, column))
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
-    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+    public func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
 
-    func blob(_ column: Int32) -> [UInt8] {
+    public func blob(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(raw, column))
         guard count > 0, let pointer = sqlite3_column_blob(raw, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
     /// Reads a blob column in place, without copying it out.
-    func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws(StoreError) -> T) throws(StoreError) -> T {
+    public func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws(StoreError) -> T) throws(StoreError) -> T {
         let count = Int(sqlite3_column_bytes(raw, column))
         guard count > 0, let pointer = sqlite3_column_blob(raw, column) else {
             return try body(UnsafeRawBufferPointer(start: nil, count: 0))

@@ -14,6 +14,7 @@ public enum Schema {
         Migration(version: 1, name: "initial schema", sql: initial),
         Migration(version: 2, name: "query sort pins and all-apps start index", sql: queryPins),
         Migration(version: 3, name: "batch ids kept as ranges of sequences", sql: batchRanges),
+        Migration(version: 4, name: "orphan heartbeats", sql: orphanHeartbeats),
         Migration(version: 5, name: "session start kept in sort pins", sql: startPins),
     ]
 
@@ -21,6 +22,25 @@ public enum Schema {
     /// between two pages. NULL in pins written before this migration (the current start counts).
     static let startPins = """
         ALTER TABLE session_pins ADD COLUMN start_ts INTEGER;
+        """
+
+    /// Heartbeats that belong to no session (BRIEF: stored and counted, never a session), one row
+    /// per event, so `/v1/stats` counts them and replay checks that every stored event is in
+    /// exactly one session or is one of these. Filled from the events of an older file: its
+    /// heartbeats (event type 5) that no current session's stretch holds.
+    static let orphanHeartbeats = """
+        CREATE TABLE orphan_heartbeats(
+            vid INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            PRIMARY KEY(vid, ts, event_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX orphan_heartbeats_ts ON orphan_heartbeats(ts);
+        INSERT INTO orphan_heartbeats(vid, ts, event_id)
+            SELECT e.vid, e.ts, e.event_id FROM events e WHERE e.type = 5 AND NOT EXISTS (
+                SELECT 1 FROM sessions s WHERE s.vid = e.vid AND s.merged_into IS NULL
+                    AND (s.start_ts, s.first_event_id) <= (e.ts, e.event_id)
+                    AND (e.ts, e.event_id) <= (s.last_ts, s.last_event_id));
         """
 
     /// Committed batch ids as ranges of consecutive sequences per (producer, epoch) instead of a

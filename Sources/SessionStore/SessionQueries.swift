@@ -101,12 +101,13 @@ extension SessionReader {
             .map(\.event)
     }
 
-    /// The Apdex threshold (ms) of the rule set a session was computed with.
-    public func apdexThreshold(rules id: Int64) throws(StoreError) -> Int64 {
-        if let known = thresholds[id] { return known }
-        let t = try SessionStore.ruleSet(id, on: connection).apdexThreshold
-        thresholds[id] = t
-        return t
+    /// The session rules (config version) stored as rule set `id`: those a session was computed
+    /// with (`SessionRow.rulesID`).
+    public func ruleSet(_ id: Int64) throws(StoreError) -> SessionRules {
+        if let known = ruleSets[id] { return known }
+        let rules = try SessionStore.ruleSet(id, on: connection)
+        ruleSets[id] = rules
+        return rules
     }
 
     /// The id of the visitor's next session after `session` (by start, then first event).
@@ -162,6 +163,18 @@ extension SessionReader {
             try Self.bind(errors.bindings, statement)
             while try statement.step() { each(try StoredHistory.readEvent(statement, idColumn: 0)) }
         }
+    }
+
+    /// Stored heartbeats that belong to no session in [q.from, q.to), of the apps `q`'s `app`
+    /// filters select (other filters describe sessions and do not apply).
+    public func orphanHeartbeats(_ q: SessionStatsQuery) throws(StoreError) -> Int64 {
+        let orphans = SessionSQL.statsOrphanHeartbeats(q)
+        var n: Int64 = 0
+        try connection.withTransientStatement(orphans.sql) { statement throws(StoreError) in
+            try Self.bind(orphans.bindings, statement)
+            if try statement.step() { n = statement.int64(0) }
+        }
+        return n
     }
 
     /// Live sessions (not retired), for `/metrics`.

@@ -1,3 +1,4 @@
+import Model
 import Sessionizer
 import Wire
 
@@ -9,8 +10,8 @@ public final class SessionReader {
     let connection: Connection
     /// Switched on by a first list page, so the writer records sort pins while someone pages.
     let pins: SortPins?
-    /// The Apdex threshold of each rule set read so far (rule sets never change once stored).
-    var thresholds: [Int64: Int64] = [:]
+    /// Each rule set read so far (rule sets never change once stored).
+    var ruleSets: [Int64: SessionRules] = [:]
     /// Sessions holding a term beyond which walking the sort index and checking each row beats
     /// sorting every session that holds it.
     public var popularTermSessions: Int64 = 2000

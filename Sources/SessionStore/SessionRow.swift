@@ -145,7 +145,7 @@ public struct SessionRow: Sendable, Hashable {
     static let columnCount: Int32 = 48
 
     /// Binds parameters 1...48 in the order of `columns` (`vid` is parameter 3): the growth
-    /// parameters, then identity, start and the rest.
+    /// parameters, then identity, start and the first-seen fields.
     func bind(to statement: Statement, vid: Int64) throws(StoreError) {
         try bindGrowth(to: statement)
         try statement.bind(2, app)
@@ -153,13 +153,7 @@ public struct SessionRow: Sendable, Hashable {
         try statement.bind(4, visitor)
         try statement.bind(6, clientSession)
         try statement.bind(7, Int64(platform.rawValue))
-        if let device {
-            var deviceBytes: [UInt8] = []
-            EnvelopeCodec.encodeDevice(device, into: &deviceBytes)
-            try statement.bind(8, blob: deviceBytes)
-        } else {
-            try statement.bindNull(8)
-        }
+        try bindDevice(to: statement)
         try statement.bind(9, start)
         try statement.bind(28, entryPage)
         try statement.bind(34, endReason)
@@ -175,10 +169,15 @@ public struct SessionRow: Sendable, Hashable {
         try statement.bind(48, device?.appVersion)
     }
 
-    /// Binds only the parameters of the narrow UPDATE of a live session that grew (the hot path:
-    /// every batch, every active visitor), leaving identity and start columns unbound; `bind`
-    /// adds those.
-    func bindGrowth(to statement: Statement) throws(StoreError) {
+    /// The parameters of the columns that change while a live session grows (the ones the
+    /// narrow UPDATE writes), and with `firstSeen` those of the first-seen values it checks
+    /// (client session, device, entry page); `bind` adds all the others.
+    func bindGrowth(to statement: Statement, firstSeen: Bool = false) throws(StoreError) {
+        if firstSeen {
+            try statement.bind(6, clientSession)
+            try bindDevice(to: statement)
+            try statement.bind(28, entryPage)
+        }
         var pages: [UInt8] = []
         EventCodec.putVarint(UInt64(pagesVisited.count), &pages)
         for page in pagesVisited { EventCodec.putString(page, &pages) }
@@ -212,6 +211,16 @@ public struct SessionRow: Sendable, Hashable {
         try statement.bind(42, lastEventTS)
         try statement.bind(43, lastEventID)
         try statement.bind(44, Int64(bitPattern: fingerprint))
+    }
+
+    private func bindDevice(to statement: Statement) throws(StoreError) {
+        if let device {
+            var deviceBytes: [UInt8] = []
+            EnvelopeCodec.encodeDevice(device, into: &deviceBytes)
+            try statement.bind(8, blob: deviceBytes)
+        } else {
+            try statement.bindNull(8)
+        }
     }
 
     /// Reads a row selected as `SELECT <columns> ...` (column 2 is `vid`, skipped).

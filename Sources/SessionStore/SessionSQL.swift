@@ -159,6 +159,24 @@ enum SessionSQL {
         return b.query
     }
 
+    /// `/v1/stats` orphan heartbeats: how many stored orphan heartbeats lie in the range, of the
+    /// apps the `app` filters select (`visitors` stands in for `sessions`: it has the `app` column
+    /// the app conditions name). Other filters describe sessions and do not apply.
+    static func statsOrphanHeartbeats(_ q: SessionStatsQuery) -> SQLQuery {
+        var b = SQLBuilder()
+        b.text("SELECT count(*) FROM orphan_heartbeats o JOIN visitors sessions ON sessions.vid = o.vid WHERE o.ts >= ")
+        b.bind(q.from)
+        b.text(" AND o.ts < ")
+        b.bind(q.to)
+        let apps = positiveApps(q.filters)
+        for filter in q.filters {
+            guard case .text(.app, _, _) = filter else { continue }
+            b.text(" AND ")
+            condition(filter, apps: apps, byVisitor: false, popular: { _ in false }, &b)
+        }
+        return b.query
+    }
+
     static func statsWhere(_ q: SessionStatsQuery, _ b: inout SQLBuilder) {
         b.text(" WHERE sessions.merged_into IS NULL AND sessions.start_ts >= ")
         b.bind(q.from)

@@ -4,11 +4,13 @@ import Wire
 
 extension SessionStore {
     /// Writes one visitor's decisions in the order the sessionizer asks for: retired ids, upserts,
-    /// placements (reflected in session terms), orphan heartbeats (already stored as events), links.
-    /// `newEvents` are the batch's new events of this visitor (for incremental terms).
+    /// placements (reflected in session terms and orphan heartbeats), orphan heartbeats (already
+    /// stored as events: recorded in `orphan_heartbeats`), links.
+    /// `newEvents` are the batch's new events of this visitor (for incremental terms);
+    /// `visitorIsNew`: nothing of the visitor was stored before this batch (so no orphan either).
     /// Returns how many session rows were written.
     func write(_ update: VisitorUpdate, vid: Int64, platform: Platform, newEvents: [TrackedEvent],
-               now: Int64) throws(StoreError) -> Int {
+               visitorIsNew: Bool = false, now: Int64) throws(StoreError) -> Int {
         var written = 0
         for retirement in update.retired {
             let retire = try connection.statement("""
@@ -27,13 +29,28 @@ extension SessionStore {
             try deleteTerms(sid: sid)
             written += 1
         }
-        guard !update.upserts.isEmpty || !update.userTags.isEmpty else { return written }
-        let rulesID = try ruleSetID(app: update.app, platform: platform).0
-        for record in update.upserts {
-            let row = SessionRow(record, rulesID: rulesID)
-            let placed = update.placements.filter { $0.session == record.id }
-            try write(row, placed: placed, vid: vid, newEvents: newEvents, now: now)
-            written += 1
+        if !update.upserts.isEmpty {
+            let rulesID = try ruleSetID(app: update.app, platform: platform).0
+            for record in update.upserts {
+                let row = SessionRow(record, rulesID: rulesID)
+                let placed = update.placements.filter { $0.session == record.id }
+                try write(row, placed: placed, vid: vid, newEvents: newEvents, now: now)
+                written += 1
+                // A stretch placed anew may now hold heartbeats that were orphans (a late event
+                // before them opened a session). Events appended to a live session come after its
+                // last event, and no orphan follows a live session: nothing to look for there.
+                if !visitorIsNew && !Self.appends(placed, to: row) {
+                    for placement in placed { try deleteOrphans(vid: vid, from: placement.from, through: placement.to) }
+                }
+            }
+        }
+        for heartbeat in update.orphanHeartbeats {
+            let insert = try connection.statement(
+                "INSERT OR IGNORE INTO orphan_heartbeats(vid, ts, event_id) VALUES (?, ?, ?)")
+            try insert.bind(1, vid)
+            try insert.bind(2, heartbeat.ts)
+            try insert.bind(3, heartbeat.id)
+            try insert.run()
         }
         for tag in update.userTags {
             let link = try connection.statement(
@@ -50,15 +67,19 @@ extension SessionStore {
     /// Writes one session row and keeps its terms, deciding from the sessionizer's placements
     /// (only a slow-path recomputation reads the old row's extent):
     /// - revision 1: a new session, INSERT;
-    /// - placed only after its first event: the fast path appended new events to it, so its
-    ///   identity, start and entry page are unchanged; while still live a narrow UPDATE leaves
-    ///   every filter index alone; terms come from the appended events;
+    /// - placed only after its first event: the fast path appended new events to it; while still
+    ///   live a narrow UPDATE writes the columns that grow and leaves the filter indexes of the
+    ///   others alone. It applies only when the row already holds the first-seen values (entry
+    ///   page, client session, device, which the appended events give when the earlier ones
+    ///   lacked them); otherwise every column is written. So a
+    ///   row's fingerprint is only ever stored with the whole summary it digests, and a later
+    ///   recomputation that finds the same fingerprint may rightly skip the write;
+    ///   terms come from the appended events;
     /// - anything else (completed by the watermark, recomputed after a late event): every column;
     ///   when its events changed (it has a placement) its terms are rebuilt from its events.
     private func write(_ row: SessionRow, placed: [Placement], vid: Int64, newEvents: [TrackedEvent],
                        now: Int64) throws(StoreError) {
-        let appendedFrom = placed.count == 1 && row.revision > 1 && row.firstEvent < placed[0].from
-            ? placed[0].from : nil
+        let appendedFrom = Self.appends(placed, to: row) ? placed[0].from : nil
         // A slow-path recomputation of a stored session: remember its old extent for the terms.
         let previous = row.revision > 1 && appendedFrom == nil && !placed.isEmpty ? try extent(of: row.id) : nil
         let sid: Int64
@@ -74,39 +95,11 @@ extension SessionStore {
             try insert.run()
             sid = connection.lastInsertRowID
         } else {
-            let grows = appendedFrom != nil && row.live
-            let sql = grows
-                ? """
-                  UPDATE sessions SET user_tag = ?5, end_ts = ?10, duration = ?11, active_time = ?12,
-                      event_count = ?13, views = ?14, actions = ?15, requests = ?16, resources = ?17, errors = ?18,
-                      failed_requests = ?19, failed_resources = ?20, crashes = ?21, heartbeats = ?22,
-                      frustrated_actions = ?23, satisfied_ratings = ?24, tolerating_ratings = ?25,
-                      frustrated_ratings = ?26, last_rating = ?27, exit_page = ?29, pages_visited = ?30,
-                      experience = ?31, health = ?32, health_reasons = ?33, revision = ?36, rules_id = ?40,
-                      last_ts = ?42, last_event_id = ?43, fingerprint = ?44, updated_at = ?49
-                  WHERE id = ?1 RETURNING sid
-                  """
-                : """
-                  UPDATE sessions SET user_tag = ?5, client_session = ?6, device = ?8, start_ts = ?9,
-                      end_ts = ?10, duration = ?11, active_time = ?12, event_count = ?13, views = ?14,
-                      actions = ?15, requests = ?16, resources = ?17, errors = ?18, failed_requests = ?19,
-                      failed_resources = ?20, crashes = ?21, heartbeats = ?22, frustrated_actions = ?23,
-                      satisfied_ratings = ?24, tolerating_ratings = ?25, frustrated_ratings = ?26,
-                      last_rating = ?27, entry_page = ?28, exit_page = ?29, pages_visited = ?30,
-                      experience = ?31, health = ?32, health_reasons = ?33, end_reason = ?34, live = ?35,
-                      revision = ?36, previous_id = ?37, continued = ?38, merged_into = NULL, rules_id = ?40,
-                      first_event_id = ?41, last_ts = ?42, last_event_id = ?43, fingerprint = ?44,
-                      browser = ?45, os = ?46, device_type = ?47, app_version = ?48, updated_at = ?49
-                  WHERE id = ?1 RETURNING sid
-                  """
-            let update = try connection.statement(sql)
-            defer { update.reset() }
-            if grows { try row.bindGrowth(to: update) } else { try row.bind(to: update, vid: vid) }
-            try update.bind(49, now)
-            guard try update.step() else {
-                throw .corruptRow("session \(row.id) revision \(row.revision) has no stored row to update")
+            if appendedFrom != nil && row.live, let grown = try updateGrowth(row, vid: vid, now: now) {
+                sid = grown
+            } else {
+                sid = try updateAll(row, vid: vid, now: now)
             }
-            sid = update.int64(0)
         }
         // A completed session gets no more terms on the hot path: forget what is stored.
         defer { if !row.live { storedTerms[sid] = nil } }
@@ -127,6 +120,70 @@ extension SessionStore {
                 try rebuildTerms(sid: sid, row: row, vid: vid)
             }
         }
+    }
+
+    /// The narrow UPDATE of a live session that grew: nil when the row does not hold the
+    /// session's first-seen values (entry page, client session, device; then nothing was written).
+    /// The other columns it leaves out (identity, start, first event, previous session,
+    /// `continued`, live and end reason) cannot change when events are appended after the last.
+    private func updateGrowth(_ row: SessionRow, vid: Int64, now: Int64) throws(StoreError) -> Int64? {
+        let update = try connection.statement("""
+            UPDATE sessions SET user_tag = ?5, end_ts = ?10, duration = ?11, active_time = ?12,
+                event_count = ?13, views = ?14, actions = ?15, requests = ?16, resources = ?17, errors = ?18,
+                failed_requests = ?19, failed_resources = ?20, crashes = ?21, heartbeats = ?22,
+                frustrated_actions = ?23, satisfied_ratings = ?24, tolerating_ratings = ?25,
+                frustrated_ratings = ?26, last_rating = ?27, exit_page = ?29, pages_visited = ?30,
+                experience = ?31, health = ?32, health_reasons = ?33, revision = ?36, rules_id = ?40,
+                last_ts = ?42, last_event_id = ?43, fingerprint = ?44, updated_at = ?49
+            WHERE id = ?1 AND entry_page IS ?28 AND client_session IS ?6 AND device IS ?8
+            RETURNING sid
+            """)
+        defer { update.reset() }
+        try row.bindGrowth(to: update, firstSeen: true)
+        try update.bind(49, now)
+        return try update.step() ? update.int64(0) : nil
+    }
+
+    /// Every column of a stored session.
+    private func updateAll(_ row: SessionRow, vid: Int64, now: Int64) throws(StoreError) -> Int64 {
+        let update = try connection.statement("""
+            UPDATE sessions SET user_tag = ?5, client_session = ?6, device = ?8, start_ts = ?9,
+                end_ts = ?10, duration = ?11, active_time = ?12, event_count = ?13, views = ?14,
+                actions = ?15, requests = ?16, resources = ?17, errors = ?18, failed_requests = ?19,
+                failed_resources = ?20, crashes = ?21, heartbeats = ?22, frustrated_actions = ?23,
+                satisfied_ratings = ?24, tolerating_ratings = ?25, frustrated_ratings = ?26,
+                last_rating = ?27, entry_page = ?28, exit_page = ?29, pages_visited = ?30,
+                experience = ?31, health = ?32, health_reasons = ?33, end_reason = ?34, live = ?35,
+                revision = ?36, previous_id = ?37, continued = ?38, merged_into = NULL, rules_id = ?40,
+                first_event_id = ?41, last_ts = ?42, last_event_id = ?43, fingerprint = ?44,
+                browser = ?45, os = ?46, device_type = ?47, app_version = ?48, updated_at = ?49
+            WHERE id = ?1 RETURNING sid
+            """)
+        defer { update.reset() }
+        try row.bind(to: update, vid: vid)
+        try update.bind(49, now)
+        guard try update.step() else {
+            throw .corruptRow("session \(row.id) revision \(row.revision) has no stored row to update")
+        }
+        return update.int64(0)
+    }
+
+    /// The fast path appended new events to a stored session: one placement, after its first event.
+    static func appends(_ placed: [Placement], to row: SessionRow) -> Bool {
+        placed.count == 1 && row.revision > 1 && row.firstEvent < placed[0].from
+    }
+
+    /// Forgets the visitor's orphan heartbeats with keys in `from...through`.
+    func deleteOrphans(vid: Int64, from: EventKey, through: EventKey) throws(StoreError) {
+        let delete = try connection.statement("""
+            DELETE FROM orphan_heartbeats WHERE vid = ?1 AND (ts, event_id) >= (?2, ?3) AND (ts, event_id) <= (?4, ?5)
+            """)
+        try delete.bind(1, vid)
+        try delete.bind(2, from.ts)
+        try delete.bind(3, from.id)
+        try delete.bind(4, through.ts)
+        try delete.bind(5, through.id)
+        try delete.run()
     }
 
     /// The extent of a stored session before this write (slow-path recomputations only).

@@ -96,7 +96,7 @@ public final class SessiondMetrics: Sendable {
         public var databaseBytes: Int64
         public var walBytes: Int64
         public var walLimitBytes: Int64
-        /// Whether the last commit succeeded (`IngestWriter.isWritable`).
+        /// Whether the last commit succeeded (`BatchWriter.isWritable`).
         public var writable: Bool
 
         public init(liveSessions: Int64?, databaseBytes: Int64, walBytes: Int64 = 0,

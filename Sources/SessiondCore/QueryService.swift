@@ -32,6 +32,7 @@ public struct QueryResponse: Sendable {
 /// lives for one request on the reader's thread.
 public final class QueryService {
     public let reader: SessionReader
+    private var apdexRules: [Int64: ApdexRule] = [:]
 
     public init(reader: SessionReader) {
         self.reader = reader
@@ -148,10 +149,17 @@ public final class QueryService {
         throw APIError.notFound("session '\(id)' was merged too many times to follow")
     }
 
+    /// The Apdex rule of the rule set (config version) a session was computed with.
+    func apdexRule(_ rulesID: Int64) throws -> ApdexRule {
+        if let known = apdexRules[rulesID] { return known }
+        let rule = ApdexRule(try reader.ruleSet(rulesID))
+        apdexRules[rulesID] = rule
+        return rule
+    }
+
     public func session(_ id: String) throws -> [UInt8] {
         let found = try find(id)
-        let timeline = TimelineNode.build(try reader.events(of: found),
-                                          threshold: try reader.apdexThreshold(rules: found.row.rulesID))
+        let timeline = TimelineNode.build(try reader.events(of: found), rule: try apdexRule(found.row.rulesID))
         let next = try reader.nextSessionID(after: found)
         return ResponseBody.session(Self.info(found.row, linkedTag: found.linkedTag), nextSessionId: next,
                                     timeline: timeline)
@@ -189,6 +197,7 @@ public final class QueryService {
         try reader.statsErrors(selection) { e in
             partial.addErrors(message: e.message ?? e.name ?? "(no message)")
         }
+        partial.orphanHeartbeats = try reader.orphanHeartbeats(selection)
         return partial
     }
 

@@ -1,5 +1,6 @@
 import Model
 import Wire
+import Sessionizer
 
 /// What made a session abnormal, with counts (BRIEF "Session health").
 public struct HealthCounts: Sendable, Hashable {
@@ -189,7 +190,7 @@ public enum ResponseBody {
             w.field("url", e.url)
             w.field("method", e.method)
             w.field("status", e.status.map(Int64.init))
-            w.field("failed", Waterfall.failed(e))
+            w.field("failed", e.failed)
             if e.type == .error { w.field("message", e.message) }
             w.field("startOffset", e.ts &- waterfall.event.ts)
             w.field("sessionOffset", e.ts &- sessionStart)

@@ -17,7 +17,7 @@ public final class SessiondServer: @unchecked Sendable {
     public private(set) var httpPort: UInt16 = 0
     public let metrics: SessiondMetrics
 
-    private let writer: IngestWriter
+    private let writer: BatchWriter
     /// The store's writer and reader threads.
     private let database: SessionDatabase
     private let apps: AppConfigStore?
@@ -55,7 +55,7 @@ public final class SessiondServer: @unchecked Sendable {
             return SessionRules.defaults(for: platform)
         }
         self.database = database
-        writer = IngestWriter(store: database.writer, metrics: metrics, tickMs: options.tickMs)
+        writer = BatchWriter(store: database.writer, metrics: metrics, tickMs: options.tickMs)
 
         wireLoop = try EventLoop.start(name: "sessiond-wire")
         let maxQueued = options.maxQueuedBatches

@@ -99,6 +99,10 @@ public struct StatsPartial: Sendable, Hashable {
     public var exitPages: [String: Int64] = [:]
     /// Error events per message.
     public var errors: [String: Int64] = [:]
+    /// Stored heartbeats in [from, to) that belong to no session (BRIEF: stored and counted, never
+    /// a session), of the apps the `app` filter selects; other filters describe sessions and do
+    /// not apply to them.
+    public var orphanHeartbeats: Int64 = 0
 
     public init(from: Int64, to: Int64, interval: Int64) {
         self.from = from
@@ -163,6 +167,7 @@ public struct StatsPartial: Sendable, Hashable {
         add(&exitPages, other.exitPages)
         add(&errors, other.errors)
         duration.merge(other.duration)
+        orphanHeartbeats &+= other.orphanHeartbeats
     }
 
     /// The most frequent keys, ties broken by key so every shard layout gives the same list.
@@ -179,6 +184,7 @@ public struct StatsPartial: Sendable, Hashable {
         w.field("to", to)
         w.field("interval", interval)
         w.field("sessions", sessions)
+        w.field("orphanHeartbeats", orphanHeartbeats)
         w.key("series")
         w.beginArray()
         var start = bucketStart(from)
@@ -233,6 +239,7 @@ public struct StatsPartial: Sendable, Hashable {
         w.field("to", to)
         w.field("interval", interval)
         w.field("sessions", sessions)
+        w.field("orphanHeartbeats", orphanHeartbeats)
         w.key("series")
         w.beginObject()
         for (k, b) in series.sorted(by: { $0.key < $1.key }) {

@@ -1,27 +1,15 @@
 import Model
+import Sessionizer
 import Wire
-
-/// Apdex rating of an action (BRIEF "Session rules"): satisfied <= T < tolerating <= 4T < frustrated;
-/// an action with an error among its children is frustrated.
-public enum Rating: String, Sendable, Hashable {
-    case satisfied, tolerating, frustrated
-
-    public static func rate(duration: Int64, threshold: Int64, hasError: Bool) -> Rating {
-        if hasError { return .frustrated }
-        if duration <= threshold { return .satisfied }
-        let (fourT, overflow) = threshold.multipliedReportingOverflow(by: 4)
-        return overflow || duration <= fourT ? .tolerating : .frustrated
-    }
-}
 
 /// One entry of a session timeline: an event, its rating, and (actions only) the events that
 /// belong to it, nested.
 public struct TimelineNode: Sendable, Hashable {
     public var event: Event
-    public var rating: Rating?
+    public var rating: Experience?
     public var children: [TimelineNode]
 
-    public init(event: Event, rating: Rating? = nil, children: [TimelineNode] = []) {
+    public init(event: Event, rating: Experience? = nil, children: [TimelineNode] = []) {
         self.event = event
         self.rating = rating
         self.children = children
@@ -33,9 +21,11 @@ public struct TimelineNode: Sendable, Hashable {
 
     /// Orders events by (ts, id) and nests every event whose parent is an action of the session
     /// under that action. Parent cycles and dangling parents leave events at the top level.
-    /// `threshold` is the app's Apdex T; views are rated only in a session without actions.
-    public static func build(_ events: [Event], threshold: Int64) -> [TimelineNode] {
+    /// Each action (or view, in a session without actions) carries its rating by the app's
+    /// `rule`, exactly as the session summary counts it (`ApdexRule.ratings(ofSession:)`).
+    public static func build(_ events: [Event], rule: ApdexRule) -> [TimelineNode] {
         let ordered = events.sorted { ($0.ts, $0.id) < ($1.ts, $1.id) }
+        let ratings = rule.ratings(ofSession: ordered)
         var actionIds = Set<String>()
         for e in ordered where e.type == .action { actionIds.insert(e.id) }
         var children: [String: [Int]] = [:]
@@ -66,24 +56,11 @@ public struct TimelineNode: Sendable, Hashable {
             }
         }
         roots.sort()
-        let rateViews = actionIds.isEmpty
         var used = [Bool](repeating: false, count: ordered.count)
 
-        func hasError(_ id: String) -> Bool {
-            (children[id] ?? []).contains { j in
-                let c = ordered[j]
-                return c.type == .error || (c.type == .request && Waterfall.failed(c))
-            }
-        }
         func node(_ i: Int, depth: Int) -> TimelineNode {
             used[i] = true
             let e = ordered[i]
-            var rating: Rating?
-            if e.type == .action {
-                rating = Rating.rate(duration: e.duration ?? 0, threshold: threshold, hasError: hasError(e.id))
-            } else if e.type == .view && rateViews, let d = e.duration {
-                rating = Rating.rate(duration: d, threshold: threshold, hasError: false)
-            }
             var kids: [TimelineNode] = []
             if depth + 2 < maxDepth {
                 for j in children[e.id] ?? [] where !used[j] { kids.append(node(j, depth: depth + 1)) }
@@ -97,9 +74,9 @@ public struct TimelineNode: Sendable, Hashable {
                     flat.append(j)
                     pending += children[ordered[j].id] ?? []
                 }
-                kids = flat.sorted().map { TimelineNode(event: ordered[$0]) }
+                kids = flat.sorted().map { TimelineNode(event: ordered[$0], rating: ratings[$0]) }
             }
-            return TimelineNode(event: e, rating: rating, children: kids)
+            return TimelineNode(event: e, rating: ratings[i], children: kids)
         }
         return roots.filter { !used[$0] }.map { node($0, depth: 0) }
     }
@@ -118,7 +95,7 @@ public struct TimelineNode: Sendable, Hashable {
         if e.type == .request || e.type == .resource {
             w.field("method", e.method)
             w.field("status", e.status.map(Int64.init))
-            w.field("failed", Waterfall.failed(e))
+            w.field("failed", e.failed)
         }
         if e.type == .error {
             w.field("message", e.message)
@@ -155,12 +132,6 @@ public struct Waterfall: Sendable, Hashable {
     public var entries: [Event]
     public var totals: Totals
 
-    /// A request or resource failed: status >= 400, or 0 for a network failure.
-    public static func failed(_ e: Event) -> Bool {
-        guard e.type == .request || e.type == .resource, let status = e.status else { return false }
-        return status == 0 || status >= 400
-    }
-
     /// nil when `eventId` is not in `events`; throws when it is neither a view nor an action.
     public static func build(_ events: [Event], eventId: String) throws(APIError) -> Waterfall? {
         guard let target = events.first(where: { $0.id == eventId }) else { return nil }
@@ -192,10 +163,10 @@ public struct Waterfall: Sendable, Hashable {
             switch e.type {
             case .request:
                 totals.requests &+= 1
-                if failed(e) { totals.failedRequests &+= 1 }
+                if e.failed { totals.failedRequests &+= 1 }
             case .resource:
                 totals.resources &+= 1
-                if failed(e) { totals.failedResources &+= 1 }
+                if e.failed { totals.failedResources &+= 1 }
             default:
                 totals.errors &+= 1
             }

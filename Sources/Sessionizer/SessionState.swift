@@ -9,8 +9,7 @@ struct Limits: Sendable, Hashable {
     var background: Int64?
     var backstop: Int64?
     var activeGap: Int64
-    var apdex: Int64
-    var toleratingFactor: Int64
+    var apdex: ApdexRule
     var shares: Shares
     /// Seed of the item hashes (`Fingerprint.hash(_:seed:)`).
     var itemSeed: UInt64
@@ -25,10 +24,8 @@ struct Limits: Sendable, Hashable {
         background = on(rules.backgroundTimeout)
         backstop = on(rules.backstop)
         activeGap = max(0, rules.activeGap)
-        apdex = max(0, rules.apdexThreshold)
-        toleratingFactor = max(1, rules.toleratingFactor)
-        shares = Shares(frustrated: rules.frustratedShare.isFinite ? rules.frustratedShare : 0.3,
-                        satisfied: rules.satisfiedShare.isFinite ? rules.satisfiedShare : 0.5)
+        apdex = ApdexRule(rules)
+        shares = Shares(rules)
     }
 }
 
@@ -44,17 +41,6 @@ struct Limits: Sendable, Hashable {
 }
 
 extension Event {
-    /// A request or resource that failed: HTTP status >= 400, or 0 for a network failure.
-    var failed: Bool {
-        guard let status else { return false }
-        return status >= 400 || status == 0
-    }
-
-    /// Makes its parent action (or view) frustrated: an error event or a failed request.
-    var errorsParent: Bool {
-        parent != nil && (type == .error || (type == .request && failed))
-    }
-
     /// The page a view shows: its URL without query and fragment, else its name.
     var page: String? {
         if let url, !url.isEmpty {
@@ -68,43 +54,28 @@ extension Event {
     }
 }
 
-/// The session experience thresholds (kept per live session, for completion by the watermark).
-struct Shares: Sendable, Hashable {
-    var frustrated: Double
-    var satisfied: Double
-}
-
-/// part / whole >= share, tolerant of the share's binary rounding (0.3 is not exact).
-func atLeast(_ part: Int, of whole: Int, _ share: Double) -> Bool {
-    Double(part) >= share * Double(whole) - 1e-9
-}
-
-/// Whether a session starting at `nextTs` continues one that ended by `reason` with its last
-/// event at `lastEventTs` (see `SessionState.isContinued`).
-func isContinuation(after reason: EndReason, lastEventTs: Int64, nextTs: Int64, _ limits: Limits) -> Bool {
-    guard reason.continues else { return false }
-    guard let inactivity = limits.inactivity else { return true }
-    return nextTs <= plus(lastEventTs, inactivity)
-}
-
-/// The same under `rules`, for tools that check stored sessions (`clickpath replay`).
-public func isContinuation(after reason: EndReason, lastEventTs: Int64, nextTs: Int64, rules: SessionRules) -> Bool {
-    isContinuation(after: reason, lastEventTs: lastEventTs, nextTs: nextTs, Limits(rules))
-}
-
-/// What ends the open session before an event, or nil when the event joins it.
-enum Boundary: Equatable {
-    case join
-    /// The session ends with this reason; a non-heartbeat event starts the next one,
-    /// a heartbeat becomes an orphan.
-    case close(EndReason)
-}
-
 /// Where exact ratings come from while folding a whole session (pure function, slow path):
-/// the parents that have an error child anywhere in the session, and the items seen so far.
+/// the parents that have an error child anywhere in the session (`Event.frustrates`: as an
+/// action, and as a view), and the items seen so far.
 struct ExactRatings {
-    var erroredParents: Set<ByteKey>
+    var erroredActions: Set<ByteKey>
+    var erroredViews: Set<ByteKey>
     var seenItems: Set<ByteKey> = []
+
+    init(erroredActions: Set<ByteKey> = [], erroredViews: Set<ByteKey> = []) {
+        self.erroredActions = erroredActions
+        self.erroredViews = erroredViews
+    }
+
+    /// The error parents of one session's events.
+    init(session events: some Sequence<TrackedEvent>) {
+        self.init()
+        for tracked in events {
+            guard let parent = tracked.event.parent else { continue }
+            if tracked.event.frustrates(parentIsAction: true) { erroredActions.insert(ByteKey(parent)) }
+            if tracked.event.frustrates(parentIsAction: false) { erroredViews.insert(ByteKey(parent)) }
+        }
+    }
 }
 
 /// The in-memory summary of one session: everything its rules and summary need, no events.
@@ -153,51 +124,6 @@ struct SessionState: Sendable {
         lastActiveTs = first.event.ts
         end = first.event.ts
         self.continued = continued
-    }
-
-    /// The earliest timer that ends the session, ties broken in this order: max-duration,
-    /// backstop, background, heartbeat-timeout, inactivity. An event strictly after `fire`
-    /// starts a new session; a watermark strictly after `fire` completes the session.
-    func deadline(_ limits: Limits) -> (fire: Int64, reason: EndReason)? {
-        if let closedBy { return (.min, closedBy) }
-        var best: (fire: Int64, reason: EndReason)?
-        func consider(_ fire: Int64, _ reason: EndReason) {
-            if best == nil || fire < best!.fire { best = (fire, reason) }
-        }
-        if let maxDuration = limits.maxDuration { consider(plus(start, maxDuration), .maxDuration) }
-        if let backstop = limits.backstop { consider(plus(start, backstop), .backstop) }
-        if let background = limits.background, let backgroundSince {
-            consider(plus(backgroundSince, background), .background)
-        }
-        if heartbeatSeen, let heartbeat = limits.heartbeat { consider(plus(lastKey.ts, heartbeat), .heartbeatTimeout) }
-        if let inactivity = limits.inactivity { consider(plus(lastKey.ts, inactivity), .inactivity) }
-        return best
-    }
-
-    /// Whether a session whose first event is at `nextTs` continues this one, which ended by
-    /// `reason` (BRIEF): only after max-duration or max-actions, and only while the visitor was
-    /// still active at the cut, i.e. no later than this session's inactivity timeout would have
-    /// ended it (inclusive, as an event exactly at the timeout still joins). With inactivity
-    /// switched off nothing would have ended it, so the next session continues.
-    func isContinued(by nextTs: Int64, after reason: EndReason, _ limits: Limits) -> Bool {
-        isContinuation(after: reason, lastEventTs: lastKey.ts, nextTs: nextTs, limits)
-    }
-
-    /// Whether `next` (later in key order than every event so far) joins this session.
-    func boundary(before next: TrackedEvent, _ limits: Limits) -> Boundary {
-        if let closedBy { return .close(closedBy) }
-        if let (fire, reason) = deadline(limits), next.event.ts > fire { return .close(reason) }
-        if let incoming = next.clientSession, let current = clientSession, incoming != current {
-            return .close(.clientSessionChanged)
-        }
-        switch next.event.type {
-        case .sessionStart: return .close(.newSessionRequested)
-        case .appStart: return .close(.processRestart)
-        case .action:
-            if let maxActions = limits.maxActions, Int(actions) >= maxActions { return .close(.maxActions) }
-            return .join
-        default: return .join
-        }
     }
 
     /// Adds an event that joins the session. Returns false when the bounded rating tables cannot
@@ -249,8 +175,9 @@ struct SessionState: Sendable {
         case .sessionStart, .custom:
             break
         }
-        if event.errorsParent, let parent = event.parent {
-            ratingsOK = ratings.addChildError(parent: parent, limits, exact: &exact) && ratingsOK
+        if let parent = event.parent, event.frustrates(parentIsAction: false) {
+            ratingsOK = ratings.addChildError(parent: parent, viewsOnly: !event.frustrates(parentIsAction: true), limits,
+                                              exact: &exact) && ratingsOK
         }
         guard ratingsOK else { return false }
         eventCount &+= 1
@@ -268,18 +195,7 @@ struct SessionState: Sendable {
                  _ shares: Shares) -> SessionSummary {
         let rated = actions > 0 ? ratings.actions.counts : ratings.views.counts
         let lastRating = actions > 0 ? ratings.lastAction?.rating : ratings.lastView?.rating
-        let experience: Experience?
-        if crashes > 0 {
-            experience = .frustrated
-        } else if rated.rated == 0 {
-            experience = nil
-        } else if lastRating == .frustrated || atLeast(rated.frustrated, of: rated.rated, shares.frustrated) {
-            experience = .frustrated
-        } else if rated.frustrated == 0 && atLeast(rated.satisfied, of: rated.rated, shares.satisfied) {
-            experience = .satisfied
-        } else {
-            experience = .tolerating
-        }
+        let experience = Experience.ofSession(crashed: crashes > 0, rated: rated, last: lastRating, shares)
         return SessionSummary(
             platform: platform, visitor: visitor, user: user, clientSession: clientSession, device: device,
             firstEvent: firstKey, lastEvent: lastKey, start: start, end: end, duration: minus(end, start),
@@ -295,9 +211,9 @@ struct SessionState: Sendable {
     }
 }
 
-/// Apdex ratings of a session's actions and views, exact with bounded memory: the ids of the
-/// last `itemCap` rated candidates and of `pendingCap` error children whose parent has not been
-/// seen yet are kept as 64-bit hashes. When an answer would need a dropped entry, the fast path
+/// Apdex ratings (`ApdexRule`) of a session's actions and views, exact with bounded memory: the
+/// ids of the last `itemCap` rated candidates and of `pendingCap` error children whose parent has
+/// not been seen yet are kept as 64-bit hashes. When an answer would need a dropped entry, the fast path
 /// gives up and the engine recomputes from stored events.
 struct Ratings: Sendable {
     static let itemCap = 8
@@ -333,7 +249,7 @@ struct Ratings: Sendable {
             default: nil
             }
         }
-        var rating: Experience? { errored ? .frustrated : base }
+        var rating: Experience? { ApdexRule.rating(byDuration: base, errored: errored) }
     }
 
     /// The last rated action (or view): its position in `items`, -1 once it left the table
@@ -359,6 +275,7 @@ struct Ratings: Sendable {
     var lastAction: Last?
     var lastView: Last?
     var items: [Item] = []
+    /// Error children's parent hashes; low bit set: a failed resource, which frustrates a view only.
     var pending: [UInt64] = []
     var itemsDropped = false
     var pendingDropped = false
@@ -367,14 +284,6 @@ struct Ratings: Sendable {
     /// child of a view in a session with actions rates nothing, and knowing the parent is a view
     /// spares the fast path a recomputation when older actions have left `items`.
     var recentViews: (UInt64, UInt64) = (0, 0)
-
-    static func base(duration: Int64?, apdex: Int64, factor: Int64) -> Experience? {
-        guard let duration else { return nil }
-        let (fourT, overflow) = apdex.multipliedReportingOverflow(by: factor)
-        if duration <= apdex { return .satisfied }
-        if overflow || duration <= fourT { return .tolerating }
-        return .frustrated
-    }
 
     mutating func addItem(_ event: Event, isAction: Bool, _ limits: Limits, exact: inout ExactRatings?) -> Bool {
         let hash = Fingerprint.hash(event.id, seed: limits.itemSeed) & Item.hashMask
@@ -389,21 +298,20 @@ struct Ratings: Sendable {
         } else if actionsSeen > 0 {
             return true
         }
-        var errored: Bool
-        if let pendingIndex = pending.firstIndex(of: hash) {
-            pending.remove(at: pendingIndex)
-            errored = true
-        } else {
-            errored = false
+        var errored = false
+        pending.removeAll { entry in
+            guard entry & Item.hashMask == hash else { return false }
+            if entry & 1 == 0 || !isAction { errored = true }
+            return true
         }
         if exact != nil {
-            errored = exact!.erroredParents.contains(ByteKey(event.id))
+            let id = ByteKey(event.id)
+            errored = isAction ? exact!.erroredActions.contains(id) : exact!.erroredViews.contains(id)
             exact!.seenItems.insert(ByteKey(event.id))
         } else if !errored && pendingDropped {
             return false
         }
-        let item = Item(hash: hash, isAction: isAction,
-                        base: Ratings.base(duration: event.duration, apdex: limits.apdex, factor: limits.toleratingFactor),
+        let item = Item(hash: hash, isAction: isAction, base: limits.apdex.rate(duration: event.duration),
                         errored: errored)
         if items.count >= Ratings.itemCap {
             items.removeFirst()
@@ -416,10 +324,12 @@ struct Ratings: Sendable {
         return true
     }
 
-    mutating func addChildError(parent: String, _ limits: Limits, exact: inout ExactRatings?) -> Bool {
+    /// An error child of `parent`; `viewsOnly`: it frustrates a view but not an action.
+    mutating func addChildError(parent: String, viewsOnly: Bool, _ limits: Limits,
+                                exact: inout ExactRatings?) -> Bool {
         let hash = Fingerprint.hash(parent, seed: limits.itemSeed) & Item.hashMask
         if let index = items.lastIndex(where: { $0.hash == hash }) {
-            if !items[index].errored {
+            if !items[index].errored && !(viewsOnly && items[index].isAction) {
                 let item = items[index]
                 if let old = item.rating { count(old, isAction: item.isAction, delta: -1, position: nil) }
                 items[index].errored = true
@@ -436,12 +346,13 @@ struct Ratings: Sendable {
         } else if itemsDropped {
             return false
         }
-        if !pending.contains(hash) {
+        let entry = viewsOnly ? hash | 1 : hash
+        if !pending.contains(entry) {
             if pending.count >= Ratings.pendingCap {
                 pending.removeFirst()
                 pendingDropped = true
             }
-            pending.append(hash)
+            pending.append(entry)
         }
         return true
     }

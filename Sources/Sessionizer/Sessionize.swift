@@ -99,7 +99,7 @@ func compute(_ events: [TrackedEvent], limits: Limits, platform: Platform, visit
     var segments: [Segment] = []
     var orphans: [Int] = []
     var open: (state: SessionState, from: Int)?
-    var noRatings: ExactRatings? = ExactRatings(erroredParents: [])
+    var noRatings: ExactRatings? = ExactRatings()
     for index in events.indices {
         let tracked = events[index]
         if let current = open, case let .close(reason) = current.state.boundary(before: tracked, limits) {
@@ -124,8 +124,7 @@ func compute(_ events: [TrackedEvent], limits: Limits, platform: Platform, visit
     var previous: (state: SessionState, reason: EndReason?)?
     for segment in segments {
         let slice = events[segment.range]
-        var exact: ExactRatings? = ExactRatings(
-            erroredParents: Set(slice.lazy.filter { $0.event.errorsParent }.compactMap { $0.event.parent.map(ByteKey.init) }))
+        var exact: ExactRatings? = ExactRatings(session: slice)
         let first = slice[slice.startIndex]
         let isContinued = previous.map { previous in
             previous.reason.map { previous.state.isContinued(by: first.event.ts, after: $0, limits) } ?? false

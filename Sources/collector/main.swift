@@ -68,7 +68,9 @@ do {
     fail("cannot start: \(error)", status: 1)
 }
 
-Log.standardError.write("collector: listening on \(configuration.httpHost):\(service.httpPort)")
+// One machine-readable line on stdout naming every address bound, as sessiond's (deploy/README.md).
+let listening = "listening http=\(HostPort(host: configuration.httpHost, port: service.httpPort))\n"
+_ = listening.withCString { write(1, $0, strlen($0)) }
 stopping.wait()
 Log.standardError.write("collector: stopping (SIGTERM)")
 _ = service.shutdown()

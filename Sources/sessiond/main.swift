@@ -24,8 +24,11 @@ do {
         }
         let server = try SessiondServer.start(options)
         // "listening" is printed only once SIGTERM is handled: a supervisor may stop us right after.
+        // One machine-readable line on stdout naming every address bound (deploy/README.md).
         server.runUntilSignalled {
-            say(1, "listening wire=\(server.wirePort) http=\(server.httpPort) shard=\(options.shardID)\n")
+            let http = HostPort(host: options.http.host, port: server.httpPort)
+            let wire = HostPort(host: options.wire.host, port: server.wirePort)
+            say(1, "listening http=\(http) wire=\(wire) shard=\(options.shardID)\n")
         }
     }
 } catch let error as SettingsError {

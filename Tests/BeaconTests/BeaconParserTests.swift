@@ -2,6 +2,7 @@ import Model
 import Testing
 import Wire
 @testable import Beacon
+import Workloads
 
 @Suite struct BeaconParserTests {
     let parser = BeaconParser()

@@ -103,16 +103,16 @@ import Config
 
     @Test func answerBodyListsTheFirstTenErrors() {
         let rejections = (0..<12).map { (index: $0, reason: "bad \"\($0)\"\n") }
-        let body = String(decoding: IngestAnswer.accepted(count: 3, rejections: rejections), as: UTF8.self)
+        let body = String(decoding: AnswerBody.accepted(count: 3, rejections: rejections), as: UTF8.self)
         #expect(body.hasPrefix(#"{"accepted":3,"rejected":12,"errors":[{"index":0,"reason":"bad \"0\"\n"},"#))
         #expect(body.hasSuffix(#"{"index":9,"reason":"bad \"9\"\n"}]}"#))
         #expect(!body.contains(#""index":10"#))
-        #expect(String(decoding: IngestAnswer.accepted(count: 2, rejections: []), as: UTF8.self)
+        #expect(String(decoding: AnswerBody.accepted(count: 2, rejections: []), as: UTF8.self)
                 == #"{"accepted":2,"rejected":0,"errors":[]}"#)
     }
 
     @Test func errorBodyEscapes() {
-        #expect(String(decoding: IngestAnswer.error(status: 400, message: "bad \u{01} \\ \""), as: UTF8.self)
+        #expect(String(decoding: AnswerBody.error(status: 400, message: "bad \u{01} \\ \""), as: UTF8.self)
                 == #"{"error":"bad \u0001 \\ \"","status":400}"#)
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 import Testing
 @testable import CollectorCore
 import Wire
+import TestSupport
 
 /// A 256 KiB tmpfs, so the disk really fills up. Mounting needs root (CAP_SYS_ADMIN); where it
 /// is not allowed the test fails unless CLICKPATH_SKIP_DISK_FULL=1 says to skip it on purpose.

@@ -2,6 +2,7 @@ import Model
 import Testing
 @testable import CollectorCore
 import Wire
+import TestSupport
 
 @Suite struct ProducerIdentityTests {
     @Test func producerIsStableAndEpochGrowsOnEveryStart() throws {

@@ -7,6 +7,7 @@ import Config
 import Transport
 import Wire
 @testable import CollectorCore
+import Workloads
 
 /// The beacon route on a real HTTP server (port 0) with a counting sink for the pipeline.
 @Suite(.serialized) struct IngressRouteTests {
@@ -28,7 +29,7 @@ import Wire
 
         init(maxWireBytes: Int = 1 << 20) throws {
             route = IngressRoute(apps: { IngressRouteTests.apps }, pipeline: sink,
-                                 ingest: BeaconIngest(maxWireBytes: maxWireBytes),
+                                 ingest: BeaconAdmission(maxWireBytes: maxWireBytes),
                                  clock: IngressClock(wallMilliseconds: { IngressRouteTests.now }, monotonicMilliseconds: { 0 }))
             var router = HTTPRouter()
             route.register(in: &router)
@@ -197,11 +198,11 @@ import Wire
     }
 
     @Test func pipelineAnswersBecomeHTTP() throws {
-        struct Refusing: IngestPipeline {
-            let result: IngestPipelineResult
-            func submit(_ beacon: Beacon, completion: @escaping @Sendable (IngestPipelineResult) -> Void) { completion(result) }
+        struct Refusing: BeaconSink {
+            let result: SinkResult
+            func submit(_ beacon: Beacon, completion: @escaping @Sendable (SinkResult) -> Void) { completion(result) }
         }
-        for (result, status) in [(IngestPipelineResult.unavailable(retryAfterSeconds: 7, reason: "spool full"), 503),
+        for (result, status) in [(SinkResult.unavailable(retryAfterSeconds: 7, reason: "spool full"), 503),
                                  (.rejected(reason: "cannot be framed"), 500)] {
             let route = IngressRoute(apps: { Self.apps }, pipeline: Refusing(result: result),
                                      clock: IngressClock(wallMilliseconds: { Self.now }, monotonicMilliseconds: { 0 }))

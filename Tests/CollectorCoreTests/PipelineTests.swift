@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 @testable import CollectorCore
 import Wire
+import TestSupport
 
 /// Stands in for Wire's EventBatch codec: deterministic bytes naming the batch and its events.
 struct TextEncoder: BatchEncoder {

@@ -2,52 +2,11 @@
 import Glibc
 #endif
 import Model
+import TestSupport
 import Testing
 import Transport
 @testable import CollectorCore
 import Wire
-
-/// A stand-in for sessiond on a real Wire socket: acknowledges every batch as committed (unless
-/// told not to) and records what it got.
-final class FakeShard: Sendable {
-    let loop: EventLoop
-    let server: WireServer
-    let batches = Collector<EventBatch>()
-    /// Connections that ended (a refused handshake included).
-    let closes = Collector<String>()
-
-    init(shard: String, port: UInt16 = 0, window: Int = 8, acknowledges: Bool = true) throws {
-        loop = try EventLoop.start(name: "fake-sessiond")
-        let batches = self.batches
-        let closes = self.closes
-        server = try WireServer.start(port: port, identity: WireServerIdentity(shardID: shard, nodeID: "fake", maxInFlightBatches: window),
-                                      on: [loop], handlers: WireServerHandlers(message: { connection, message in
-            guard case let .eventBatch(batch) = message else { return }
-            batches.add(batch)
-            guard acknowledges else { return }
-            connection.send(.batchAck(BatchAck(batchID: batch.batchID, outcome: .committed,
-                                               acceptedEvents: UInt32(batch.eventCount), duplicateEvents: 0)))
-        }, closed: { _, reason in closes.add("\(reason)") }))
-    }
-
-    func stop() {
-        server.stop()
-        loop.stop()
-    }
-}
-
-/// A loopback port nobody listens on right now.
-func unusedPort() -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return UInt16(bigEndian: address.sin_port)
-}
 
 /// A pipeline with the real Wire encoder and real Wire connections to `endpoints`.
 struct WiredPipeline {

@@ -4,7 +4,6 @@ import Glibc
 import Model
 import JSON
 import Testing
-import Wire
 @testable import Config
 
 /// The repository's root, found from this file's path.

@@ -1,7 +1,6 @@
 import Model
 import JSON
 import Testing
-import Wire
 @testable import Config
 
 /// `Schemas/beacon.schema.json` is the contract clients code against; these checks keep it in

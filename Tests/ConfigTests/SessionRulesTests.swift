@@ -1,6 +1,5 @@
 import Model
 import Testing
-import Wire
 @testable import Config
 
 @Test func webDefaultsFollowTheBrief() {

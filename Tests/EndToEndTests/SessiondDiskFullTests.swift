@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Model
 import Testing
+import TestSupport
 import Transport
 import Wire
 
@@ -125,5 +126,6 @@ final class SmallDisk {
         #expect(metricValue(after, "clickpath_sessiond_events_total{kind=\"new\"}") == Int64(sent * 40))
         #expect(metricValue(after, "clickpath_sessiond_store_writable") == 1)
         #expect(d.terminate() == 0, "\(d.stderr)")
+        expectReplayClean(databasePath: disk.path + "/s.db")
     }
 }

@@ -1,94 +1,171 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Model
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 import Synchronization
+import TestSupport
 import Testing
 import Transport
 import Wire
+
+/// The one process harness of the real-process tests: finds the executables `swift build` put
+/// beside the test binary, starts a daemon with stdout and stderr in files, and waits (polling,
+/// bounded) for the `listening` line both daemons print on stdout once every port is bound:
+/// `listening http=127.0.0.1:8081 wire=127.0.0.1:7070 shard=s1` (deploy/README.md).
+final class DaemonProcess {
+    let name: String
+    let process = Process()
+    private let outputFile: String
+    private let errorFile: String
+    /// The addresses of the `listening` line by name (`http`, `wire`): host and port.
+    private(set) var addresses: [String: (host: String, port: UInt16)] = [:]
+
+    /// Starts `executable` and returns once it printed its `listening` line; throws with its
+    /// output when it exits first or prints none within `seconds`.
+    init(executable: String, arguments: [String], environment: [String: String] = [:], logs: String,
+         seconds: Double = 60) throws {
+        name = URL(fileURLWithPath: executable).lastPathComponent
+        outputFile = logs + ".stdout"
+        errorFile = logs + ".stderr"
+        _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardOutput = FileHandle(forWritingAtPath: outputFile)
+        process.standardError = FileHandle(forWritingAtPath: errorFile)
+        try process.run()
+        let end = Date().addingTimeInterval(seconds)
+        while addresses.isEmpty {
+            if let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }) {
+                addresses = Self.parseListening(String(line))
+                if addresses.isEmpty { throw HarnessError("\(name): unreadable listening line: \(line)") }
+            } else if !process.isRunning || Date() > end {
+                if process.isRunning { kill9() }
+                throw HarnessError("\(name) did not start: \(stdout) \(stderr)")
+            } else {
+                usleep(10_000)
+            }
+        }
+    }
+
+    /// `listening http=127.0.0.1:8081 wire=[::1]:7070 shard=s1` → the entries whose value ends in
+    /// a port (`shard=` names the shard, not an address).
+    static func parseListening(_ line: String) -> [String: (host: String, port: UInt16)] {
+        var result: [String: (host: String, port: UInt16)] = [:]
+        for field in line.split(separator: " ").dropFirst() {
+            guard let equals = field.firstIndex(of: "="), let colon = field.lastIndex(of: ":"), colon > equals,
+                  let port = UInt16(field[field.index(after: colon)...]) else { continue }
+            var host = String(field[field.index(after: equals)..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            result[String(field[..<equals])] = (host, port)
+        }
+        return result
+    }
+
+    func port(_ name: String) -> UInt16 { addresses[name]?.port ?? 0 }
+
+    var stdout: String { (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? "" }
+    var isRunning: Bool { process.isRunning }
+
+    /// Sends `signal` and returns the exit status (or the signal that ended it); nil when the
+    /// process was still running after a minute (it is then SIGKILLed so no test hangs).
+    @discardableResult
+    func kill(_ signal: Int32) -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
+        Glibc.kill(process.processIdentifier, signal)
+        let end = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < end { usleep(10_000) }
+        if process.isRunning {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func kill9() { kill(SIGKILL) }
+
+    deinit {
+        if process.isRunning { kill9() }
+    }
+}
+
+/// An executable built beside this test binary (`sessiond`, `collector`, `clickpath`,
+/// `crash-writer`; `swift build` first), or nil.
+func builtExecutable(_ name: String) -> String? {
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = directory.appendingPathComponent(name).path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    return nil
+}
 
 /// A real `sessiond` process on a real SQLite file, with ports it picked (or that a restart
 /// reuses), driven over real TCP.
 final class SessiondProcess {
     let database: String
-    let process: Process
+    let daemon: DaemonProcess
     let wirePort: UInt16
     let httpPort: UInt16
-    private let stderrFile: String
 
-    static var binary: String {
-        // The test bundle sits in the build folder beside the products (`swift build` first).
-        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var candidate = dir
-        for _ in 0..<3 {
-            let path = candidate.appendingPathComponent("sessiond").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-            candidate = candidate.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("sessiond").path
-    }
+    static var binary: String { builtExecutable("sessiond") ?? "sessiond" }
 
-    init(database: String, wirePort: UInt16 = 0, httpPort: UInt16 = 0, extra: [String] = [],
-         environment: [String: String] = [:]) throws {
+    /// `standard` flags come first (a short tick and drain by default), then `--apps` when given,
+    /// then `extra`.
+    init(executable: String = SessiondProcess.binary, database: String, apps: String? = nil,
+         wirePort: UInt16 = 0, httpPort: UInt16 = 0, standard: [String] = ["--tick", "100ms", "--drain", "3s"],
+         extra: [String] = [], environment: [String: String] = [:]) throws {
         self.database = database
-        stderrFile = database + ".stderr"
-        _ = FileManager.default.createFile(atPath: stderrFile, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        // sessiond does not start without apps.json: unless the test brings its own, any app is a web app.
-        var apps: [String] = []
-        if !extra.contains("--apps") {
+        var arguments = ["--shard-id", "s1", "--db", database, "--wire", "127.0.0.1:\(wirePort)",
+                         "--http", "127.0.0.1:\(httpPort)"] + standard
+        if let apps {
+            arguments += ["--apps", apps]
+        } else if !extra.contains("--apps") {
+            // sessiond does not start without apps.json: unless the test brings its own, any app is a web app.
             let path = database + ".apps.json"
             try Data(#"{"apps":{"*":{"platform":"web"}}}"#.utf8).write(to: URL(fileURLWithPath: path))
-            apps = ["--apps", path]
+            arguments += ["--apps", path]
         }
-        process.arguments = ["--shard-id", "s1", "--db", database, "--wire", "127.0.0.1:\(wirePort)",
-                             "--http", "127.0.0.1:\(httpPort)", "--tick", "100ms", "--drain", "3s"] + apps + extra
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle(forWritingAtPath: stderrFile)
-        try process.run()
-        // The first line says which ports were bound.
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        func port(_ key: String) -> UInt16 {
-            guard let range = text.range(of: key + "=") else { return 0 }
-            return UInt16(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
-        }
-        self.wirePort = port("wire")
-        self.httpPort = port("http")
-        if self.wirePort == 0 {
-            throw HarnessError("sessiond did not start: \(text) \(stderr)")
+        daemon = try DaemonProcess(executable: executable, arguments: arguments + extra, environment: environment,
+                                   logs: database)
+        self.wirePort = daemon.port("wire")
+        self.httpPort = daemon.port("http")
+        if self.wirePort == 0 || self.httpPort == 0 {
+            throw HarnessError("sessiond's listening line names no wire or http port: \(daemon.stdout)")
         }
     }
 
-    var stderr: String { (try? String(contentsOfFile: stderrFile, encoding: .utf8)) ?? "" }
+    /// sessiond with its database in `directory`, behind a collector: no standard flags. A restart
+    /// passes the previous process's ports.
+    convenience init(executable: String, directory: String, apps: String, wirePort: UInt16? = nil,
+                     httpPort: UInt16? = nil, extra: [String] = []) throws {
+        try self.init(executable: executable, database: directory + "/sessiond.db", apps: apps,
+                      wirePort: wirePort ?? 0, httpPort: httpPort ?? 0, standard: [], extra: extra)
+    }
+
+    var process: Process { daemon.process }
+    var stderr: String { daemon.stderr }
 
     /// SIGTERM and wait; the exit status.
-    func terminate() -> Int32 {
-        process.terminate()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
+    func terminate() -> Int32 { daemon.kill(SIGTERM) ?? -1 }
 
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    /// SIGTERM and wait; does nothing once the process has ended (a `defer` may stop a process
+    /// already replaced).
+    func stop() { daemon.kill(SIGTERM) }
 
-    deinit {
-        if process.isRunning { kill9() }
-    }
+    func kill9() { daemon.kill9() }
 
     // MARK: HTTP
 
@@ -125,6 +202,37 @@ final class SessiondProcess {
     }
 
     func get(_ target: String) throws -> Answer { try http("GET", target) }
+}
+
+/// A running `collector` process and the HTTP port of its `listening` line.
+final class CollectorProcess {
+    let daemon: DaemonProcess
+    let port: UInt16
+
+    /// Its logs go beside its `--data-dir` (or under /tmp when none is given).
+    init(executable: String, arguments: [String]) throws {
+        let dataDir = arguments.firstIndex(of: "--data-dir").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+        let logs = (dataDir ?? NSTemporaryDirectory() + "collector-\(UInt64.random(in: 0...UInt64.max))") + "-collector"
+        daemon = try DaemonProcess(executable: executable, arguments: arguments, logs: logs)
+        port = daemon.port("http")
+        if port == 0 { throw HarnessError("collector's listening line names no http port: \(daemon.stdout)") }
+    }
+
+    var process: Process { daemon.process }
+
+    /// Sends `signal` and returns the exit status (or the signal that ended it); nil when the
+    /// process was still running after a minute (it is then SIGKILLed so no test hangs).
+    func kill(_ signal: Int32) -> Int32? { daemon.kill(signal) }
+}
+
+/// Polls `condition` every 10 ms until it holds or `seconds` passed; whether it held.
+func poll(seconds: Double = 30, until condition: () throws -> Bool) rethrows -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if try condition() { return true }
+        usleep(10_000)
+    }
+    return try condition()
 }
 
 struct HarnessError: Error, CustomStringConvertible {
@@ -236,14 +344,7 @@ final class BatchSender: Sendable {
     var disconnects: [WireCloseReason] { acks.disconnects.withLock { $0 } }
 
     /// Waits (polling, bounded) until `condition` holds; false on timeout.
-    func wait(seconds: Double = 30, until condition: () -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
-    }
+    func wait(seconds: Double = 30, until condition: () -> Bool) -> Bool { poll(seconds: seconds, until: condition) }
 
     func stop() {
         client.stop()
@@ -252,10 +353,6 @@ final class BatchSender: Sendable {
     }
 }
 
-func temporaryDirectory() throws -> String {
-    let dir = NSTemporaryDirectory() + "sessiond-e2e-\(UInt64.random(in: 0...UInt64.max))"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
+func temporaryDirectory() throws -> String { TemporaryDirectory().path }
 
-func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+func nowMillis() -> Int64 { nowMilliseconds() }

@@ -1,6 +1,7 @@
 import Model
 import Foundation
 import Testing
+import TestSupport
 import Transport
 import Wire
 
@@ -279,6 +280,7 @@ func shopBeacons(t: Int64) -> [[Beacon]] {
               metrics.split(separator: "\n").filter { $0.hasPrefix("clickpath_sessiond_batches_total") }.joined(separator: " "))
         #expect(ackedAtKills.contains { $0 < batches.count })
         #expect(d.terminate() == 0)
+        expectReplayClean(databasePath: dir + "/killed.db")
 
         let clean = try SessiondProcess(database: dir + "/clean.db")
         let cleanSender = try BatchSender(port: clean.wirePort)

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Model
 import Testing
+import TestSupport
 import Transport
 import Wire
 
@@ -77,6 +78,7 @@ import Wire
         #expect((reported ?? Int64.max) <= limit)
         #expect(events == Int64(sent * 100 * 3))
         #expect(d.terminate() == 0, "\(d.stderr)")
+        expectReplayClean(databasePath: database)
     }
 }
 

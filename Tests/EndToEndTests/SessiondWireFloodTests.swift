@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Model
 import Testing
+import TestSupport
 import Transport
 import Wire
 
@@ -141,5 +142,6 @@ import Wire
         ])
         #expect(sender.wait { sender.acknowledged == 1 })
         #expect(d.terminate() == 0, "\(d.stderr)")
+        expectReplayClean(databasePath: dir + "/s.db")
     }
 }

@@ -6,6 +6,7 @@ import Synchronization
 @testable import SessionStore
 import Testing
 import Wire
+import Workloads
 
 @Suite struct ApplyTests {
     @Test func batchIsCommittedOnceAndARepeatIsDuplicate() throws {

@@ -1,5 +1,6 @@
 import Model
 import Foundation
+import Sessionizer
 import Testing
 import Wire
 @testable import SessiondCore
@@ -81,6 +82,8 @@ func object(_ bytes: [UInt8]) throws -> [String: Any] {
     }
 }
 
+let apdex3s = ApdexRule(threshold: 3000, toleratingFactor: 4)
+
 func event(_ id: String, _ type: EventType, _ ts: Int64, duration: Int64? = nil, parent: String? = nil,
            status: Int32? = nil, name: String? = nil, message: String? = nil) -> Event {
     Event(id: id, type: type, ts: ts, duration: duration, name: name, url: "https://shop.example/\(id)",
@@ -100,7 +103,7 @@ func event(_ id: String, _ type: EventType, _ ts: Int64, duration: Int64? = nil,
             event("e1", .error, t0 + 400, parent: "v1", message: "boom"),
             event("c1", .custom, t0 + 50),
         ]
-        let tl = TimelineNode.build(events, threshold: 3000)
+        let tl = TimelineNode.build(events, rule: apdex3s)
         #expect(tl.map(\.event.id) == ["v1", "c1", "a1", "e1"])
         let a1 = tl[2]
         #expect(a1.children.map(\.event.id) == ["a2", "r2"])
@@ -119,13 +122,37 @@ func event(_ id: String, _ type: EventType, _ ts: Int64, duration: Int64? = nil,
             event("a4", .action, t0 + 6, duration: 4000),
             event("a5", .action, t0 + 7, duration: 12_001),
         ]
-        let ratings = TimelineNode.build(events, threshold: 3000).map(\.rating)
+        let ratings = TimelineNode.build(events, rule: apdex3s).map(\.rating)
         #expect(ratings == [.frustrated, .frustrated, .frustrated, .tolerating, .frustrated])
     }
 
-    @Test(arguments: [(Int64(3000), Rating.satisfied), (3001, .tolerating), (12_000, .tolerating), (12_001, .frustrated)])
-    func apdexBoundaries(_ duration: Int64, _ rating: Rating) {
-        #expect(Rating.rate(duration: duration, threshold: 3000, hasError: false) == rating)
+    @Test(arguments: [(Int64(3000), Experience.satisfied), (3001, .tolerating), (12_000, .tolerating), (12_001, .frustrated)])
+    func apdexBoundaries(_ duration: Int64, _ rating: Experience) {
+        #expect(apdex3s.rate(duration: duration, errored: false) == rating)
+        #expect(apdex3s.rate(duration: duration, errored: true) == .frustrated)
+    }
+
+    @Test func theTimelineRatesByTheAppsRuleAndLeavesWhatHasNothingToRateUnrated() {
+        let rule = ApdexRule(threshold: 1000, toleratingFactor: 2)
+        let actions = TimelineNode.build([
+            event("a1", .action, t0, duration: 1500),
+            event("a2", .action, t0 + 1, duration: 2001),
+            event("a3", .action, t0 + 2),
+            event("a4", .action, t0 + 3),
+            event("e4", .error, t0 + 4, parent: "a4"),
+            event("a5", .action, t0 + 5, duration: 10),
+            event("r5", .resource, t0 + 6, parent: "a5", status: 404),
+        ], rule: rule).map(\.rating)
+        // No duration and no error child: unrated; a failed resource does not frustrate an action.
+        #expect(actions == [.tolerating, .frustrated, nil, .frustrated, .satisfied])
+        let views = TimelineNode.build([
+            event("v1", .view, t0),
+            event("v2", .view, t0 + 10),
+            event("r2", .resource, t0 + 11, parent: "v2", status: 0),
+            event("v3", .view, t0 + 20, duration: 100),
+            event("e3", .error, t0 + 21, parent: "v3"),
+        ], rule: rule).map(\.rating)
+        #expect(views == [nil, .frustrated, nil, .frustrated, nil])
     }
 
     @Test func parentCyclesAndSelfParentsStayVisible() {
@@ -135,7 +162,7 @@ func event(_ id: String, _ type: EventType, _ ts: Int64, duration: Int64? = nil,
             event("c", .action, t0 + 2, parent: "c"),
             event("r", .request, t0 + 3, parent: "missing"),
         ]
-        let tl = TimelineNode.build(events, threshold: 3000)
+        let tl = TimelineNode.build(events, rule: apdex3s)
         var ids: [String] = []
         func walk(_ nodes: [TimelineNode]) { for n in nodes { ids.append(n.event.id); walk(n.children) } }
         walk(tl)
@@ -145,7 +172,7 @@ func event(_ id: String, _ type: EventType, _ ts: Int64, duration: Int64? = nil,
     @Test func deepChainsAreFlattenedAtTheDepthLimit() {
         let n = 5000
         let events = (0..<n).map { i in event("a\(i)", .action, t0 + Int64(i), parent: i == 0 ? nil : "a\(i - 1)") }
-        let tl = TimelineNode.build(events, threshold: 3000)
+        let tl = TimelineNode.build(events, rule: apdex3s)
         var count = 0
         var depth = 0
         func walk(_ nodes: [TimelineNode], _ d: Int) {
@@ -160,9 +187,9 @@ func event(_ id: String, _ type: EventType, _ ts: Int64, duration: Int64? = nil,
     }
 
     @Test func viewsAreRatedOnlyWithoutActions() {
-        let viewsOnly = TimelineNode.build([event("v", .view, t0, duration: 5000)], threshold: 3000)
+        let viewsOnly = TimelineNode.build([event("v", .view, t0, duration: 5000)], rule: apdex3s)
         #expect(viewsOnly[0].rating == .tolerating)
-        let mixed = TimelineNode.build([event("v", .view, t0, duration: 5000), event("a", .action, t0 + 1, duration: 1)], threshold: 3000)
+        let mixed = TimelineNode.build([event("v", .view, t0, duration: 5000), event("a", .action, t0 + 1, duration: 1)], rule: apdex3s)
         #expect(mixed[0].rating == nil)
     }
 
@@ -177,7 +204,7 @@ func event(_ id: String, _ type: EventType, _ ts: Int64, duration: Int64? = nil,
                                experience: "frustrated", abnormal: true, revision: 3, previousSessionId: "s0")
         info.healthReasons.failedRequests = 1
         info.device.browser = "Chrome"
-        let body = try object(ResponseBody.session(info, nextSessionId: "s2", timeline: TimelineNode.build(events, threshold: 3000)))
+        let body = try object(ResponseBody.session(info, nextSessionId: "s2", timeline: TimelineNode.build(events, rule: apdex3s)))
         #expect(body["id"] as? String == "s1")
         #expect(body["duration"] as? Int == 900)
         #expect(body["status"] as? String == "completed")

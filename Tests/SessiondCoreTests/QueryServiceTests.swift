@@ -27,11 +27,11 @@ final class StoreFixture {
     }
     var sequence: UInt64 = 0
 
-    init() throws {
+    init(rules: @escaping RulesProvider = { _, platform in SessionRules.defaults(for: platform) }) throws {
         dir = NSTemporaryDirectory() + "sessiond-query-\(UInt64.random(in: 0...UInt64.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         path = dir + "/sessions.db"
-        store = try SessionStore(path: path, now: Self.t0) { _, platform in SessionRules.defaults(for: platform) }
+        store = try SessionStore(path: path, now: Self.t0, rules: rules)
         let time = time
         pins = SortPins(lifetime: Cursor.lifetime) { time.ms.load(ordering: .relaxed) }
         try store.recordSortPins(pins)
@@ -249,6 +249,25 @@ final class StoreFixture {
         #expect((stats["topEntryPages"] as? [[String: Any]])?.first?["key"] as? String == "/")
         let (_, partial, _) = try f.get("/v1/stats/partial?app=shop&from=\(from)&to=\(from + 3_600_000)&interval=10m")
         #expect((partial["errors"] as? [String: Int])?["RangeError"] == 1)
+    }
+
+    @Test func statsCountTheStoredOrphanHeartbeatsOnceOfTheAskedAppsAndRange() throws {
+        let f = try StoreFixture()
+        let t = StoreFixture.t0
+        func heartbeats(_ app: String, _ visitor: String, _ offsets: [Int64]) -> Beacon {
+            Beacon(app: app, platform: .web, visitor: visitor, sentAt: t, receivedAt: t,
+                   events: offsets.map { Event(id: "h\($0)", type: .heartbeat, ts: t + $0) })
+        }
+        try f.apply([heartbeats("shop", "idle", [0, 30_000]), heartbeats("blog", "idle", [10_000])])
+        // A late heartbeat recomputes the visitor, which reports all three again: still three.
+        try f.apply([heartbeats("shop", "idle", [20_000])])
+        try f.apply([heartbeats("shop", "idle", [7_200_000])])
+        let range = "from=\(t - 60_000)&to=\(t + 3_600_000)"
+        #expect(try f.get("/v1/stats?app=shop&\(range)").1["orphanHeartbeats"] as? Int == 3)
+        #expect(try f.get("/v1/stats?\(range)").1["orphanHeartbeats"] as? Int == 4)
+        #expect(try f.get("/v1/stats?not.app=shop&\(range)").1["orphanHeartbeats"] as? Int == 1)
+        #expect(try f.get("/v1/stats?app=shop&\(range)").1["sessions"] as? Int == 0)
+        #expect(try f.get("/v1/stats/partial?app=shop&\(range)").1["orphanHeartbeats"] as? Int == 3)
     }
 
     @Test(arguments: ["start", "duration", "errors", "actions"], ["desc", "asc"])

@@ -51,6 +51,10 @@ import Wire
             whole.addErrors(message: message)
             shards[(i + 1) % 3].addErrors(message: message)
         }
+        for (index, orphans) in [4, 0, 9].enumerated() {
+            shards[index].orphanHeartbeats = Int64(orphans)
+            whole.orphanHeartbeats += Int64(orphans)
+        }
         var merged = StatsPartial(from: from, to: to, interval: 3_600_000)
         for shard in shards.reversed() { try merged.merge(shard) }
         #expect(merged == whole)

@@ -55,6 +55,10 @@ func makeScenario(seed: UInt64) -> Scenario {
     var recentItems: [String] = []
     var clientSession = 1
     var user: String?
+    // Issue #20: until the first view or action the envelope often lacks the client session, the
+    // user and the device, so first-seen fields must take the first present value, not the first event's.
+    let bareLeadIn = rng.chance(50)
+    var itemSeen = false
     func nextID() -> String {
         counter += 1
         // Ids that do not sort like their creation order, so (ts, id) ties are exercised.
@@ -63,10 +67,12 @@ func makeScenario(seed: UInt64) -> Scenario {
     func add(_ type: EventType, at time: Int64, duration: Int64? = nil, parent: String? = nil,
              status: Int32? = nil, fatal: Bool? = nil, url: String? = nil) {
         let id = nextID()
+        if type == .view || type == .action { itemSeen = true }
+        let bare = bareLeadIn && !itemSeen
         events.append(ev(id, type, at: time, duration: duration, parent: parent, status: status, fatal: fatal,
                          url: url, name: url == nil ? "screen\(counter % 4)" : nil,
-                         session: platform == .web ? "c\(clientSession)" : nil, user: user,
-                         device: Device(browser: "Firefox", os: "Linux", appVersion: "1.\(counter / 50)")))
+                         session: platform == .web && !bare ? "c\(clientSession)" : nil, user: bare ? nil : user,
+                         device: bare ? nil : Device(browser: "Firefox", os: "Linux", appVersion: "1.\(counter / 50)")))
         if type == .action || type == .view { recentItems.append(id) }
     }
 
@@ -78,6 +84,21 @@ func makeScenario(seed: UInt64) -> Scenario {
     default: steps = 8 + rng.below(40)
     }
     if platform == .mobile || platform == .miniProgram { add(.appStart, at: ts) }
+    if rng.chance(50) {
+        // A visit whose first events are not the view that names the page: requests,
+        // resources, errors and custom events first (a single-page app flushes them first).
+        for _ in 0..<(1 + rng.below(4)) {
+            ts += Int64(rng.below(800))
+            switch rng.below(4) {
+            case 0: add(.request, at: ts, duration: 80, status: rng.pick([200, 500]), url: "https://api.example.com/boot")
+            case 1: add(.resource, at: ts, status: rng.pick([200, 404]), url: "https://cdn.example.com/app.js")
+            case 2: add(.error, at: ts)
+            default: add(.custom, at: ts)
+            }
+        }
+        ts += Int64(rng.below(800))
+        if platform == .custom { add(.action, at: ts, duration: 300) } else { add(.view, at: ts, url: rng.pick(pages)) }
+    }
     for step in 0..<steps {
         switch kind {
         case .webActions:
@@ -305,13 +326,23 @@ func differences(_ scenario: Scenario, seed: UInt64, inOrder: Bool = false, ever
         var reasons = Set<EndReason>()
         var actionCounts = Set<Int>()
         var bridged = 0
+        // Per platform: sessions whose entry page, client session or device is not the first event's.
+        var notFromTheFirstEvent: [Platform: Int] = [:]
         for seed in 0..<1400 as Range<UInt64> {
             let scenario = makeScenario(seed: seed)
             let result = sessionize(scenario.events, visitor: "v", platform: scenario.platform,
                                     rules: scenario.rules, watermark: scenario.finalWatermark)
+            var byKey: [EventKey: TrackedEvent] = [:]
+            for tracked in scenario.events { byKey[tracked.key] = tracked }
             for draft in result.sessions {
                 if let reason = draft.summary.endReason { reasons.insert(reason) }
                 actionCounts.insert(draft.summary.actions)
+                guard let first = draft.events.first.flatMap({ byKey[$0] }) else { continue }
+                if (draft.summary.entryPage != nil && first.event.type != .view)
+                    || (draft.summary.device != nil && first.device == nil)
+                    || (draft.summary.clientSession != nil && first.clientSession == nil) {
+                    notFromTheFirstEvent[scenario.platform, default: 0] += 1
+                }
             }
             let late = scenario.batches.contains { batch in
                 batch.events.contains { batch.watermark - $0.event.ts > (scenario.rules.inactivityTimeout ?? .max) / 3 }
@@ -321,6 +352,9 @@ func differences(_ scenario: Scenario, seed: UInt64, inOrder: Bool = false, ever
         #expect(reasons == Set(EndReason.allCases), "missing \(Set(EndReason.allCases).subtracting(reasons))")
         #expect(actionCounts.contains(200))
         #expect(bridged > 50)
+        for platform in Platform.allCases {
+            #expect(notFromTheFirstEvent[platform, default: 0] > 20, "\(platform.name): \(notFromTheFirstEvent.map { ($0.key.name, $0.value) })")
+        }
     }
 }
 
