@@ -4,7 +4,7 @@ import Sessionizer
 /// owns the writer, the readers and the SQL functions registered on their connections.
 ///
 /// - `writer`: the one write connection (`SessionStore`), with the sort pins' trigger and its
-///   `clickpath_pinning()` function installed. Only the writer thread (sessiond's `IngestWriter`)
+///   `clickpath_pinning()` function installed. Only the writer thread (sessiond's `BatchWriter`)
 ///   calls it.
 /// - readers: `readerThreads` threads, each owning a read-only `SessionReader`; `read` queues work
 ///   for them (WAL: they read a snapshot and never wait for the writer).
