@@ -32,7 +32,7 @@ let package = Package(
                 // so release builds drop them. Debug builds (swift test) and the fuzz build keep them.
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "Beacon", dependencies: ["Model", "JSON", "Config", "CZlib"], exclude: ["bots.txt", "README.md"]),
-        .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config"], exclude: ["README.md"]),
+        .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config"], exclude: ["README.md", "rum.js"]),
         .target(name: "SessiondCore",
                 dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config"],
                 exclude: ["README.md"]),

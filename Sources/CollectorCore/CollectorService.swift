@@ -60,6 +60,7 @@ public final class CollectorService: Sendable {
                                    metrics: IngressMetrics(metrics))
         var router = HTTPRouter()
         ingress.register(in: &router)
+        RumScript().register(in: &router)
         router.add(.get, "/healthz") { _, responder in
             responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array("{\"status\":\"ok\"}\n".utf8)))
         }

@@ -64,6 +64,8 @@ import Wire
             + mixed.count + wrongType.count
         #expect(try httpRequest(port: service.httpPort, method: "GET", path: "/healthz").0 == 200)
         #expect(try httpRequest(port: service.httpPort, method: "GET", path: "/readyz").0 == 200)
+        let (rumStatus, rum) = try httpRequest(port: service.httpPort, method: "GET", path: "/rum.js")
+        #expect(rumStatus == 200 && rum.contains("w.Clickpath = {"), "the collector serves the browser SDK")
         let (metricsStatus, metrics) = try httpRequest(port: service.httpPort, method: "GET", path: "/metrics")
         #expect(metricsStatus == 200)
         #expect(metrics.contains("clickpath_pipeline_answers_total{status=\"202\"} 2"), "the dropped bot never reaches the pipeline")
