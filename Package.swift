@@ -31,7 +31,7 @@ let package = Package(
                 // Loops own every object they touch; dynamic exclusivity checks cost ~6% of a request,
                 // so release builds drop them. Debug builds (swift test) and the fuzz build keep them.
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
-        .target(name: "Beacon", dependencies: ["Model", "JSON", "Config", "CZlib"], exclude: ["bots.txt", "README.md"]),
+        .target(name: "Beacon", dependencies: ["Model", "JSON", "Config", "CZlib"], exclude: ["bots.txt", "devices.txt", "README.md"]),
         .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config"], exclude: ["README.md", "rum.js"]),
         .target(name: "SessiondCore",
                 dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config"],

@@ -18,6 +18,7 @@ benchmarks:
   pipeline    collector + sessiond end to end vs raw SQLite, same run
   spool       collector spool group commit vs one fsync per record, same run
   collector   collector over HTTP and Wire per ack mode (stand-in shard), same run
+  device      User-Agent device rules uncached vs the per-loop cache, same run
 
 """
 
@@ -41,6 +42,7 @@ case "http": exit(HTTPBench.run(rest))
 case "spool": exit(SpoolBench.run(rest))
 case "collector": exit(CollectorBench.run(rest))
 case "pipeline": exit(PipelineBench.run(rest))
+case "device": exit(DeviceBench.run(rest))
 case "-h", "--help", "help": print(usage, terminator: "")
 default: fail("clickpath-bench: unknown benchmark '\(which)'\n\n" + usage)
 }

@@ -102,10 +102,16 @@ public struct BeaconAdmission: Sendable {
     public private(set) var rateLimiter = RateLimiter()
     /// Reused between requests so inflating allocates once per loop, not per beacon.
     private var inflated: [UInt8] = []
+    /// Fill a web beacon's missing device fields from its User-Agent (Sources/Beacon/README.md).
+    public var deviceRules: DeviceRules
+    /// Derived devices by User-Agent; each loop's admission has its own.
+    public private(set) var deviceCache: DeviceCache
 
     public init(parser: BeaconParser = BeaconParser(), inflateLimits: InflateLimits = InflateLimits(),
                 maxWireBytes: Int = 1 << 20, trustedProxies: TrustedProxies = TrustedProxies(),
-                bots: BotMatcher = .builtIn) {
+                bots: BotMatcher = .builtIn, deviceRules: DeviceRules = .builtIn, deviceCacheCapacity: Int = 4096) {
+        self.deviceRules = deviceRules
+        self.deviceCache = DeviceCache(capacity: deviceCacheCapacity)
         self.parser = parser
         self.inflateLimits = inflateLimits
         self.maxWireBytes = maxWireBytes
@@ -190,14 +196,33 @@ public struct BeaconAdmission: Sendable {
             return BeaconAdmission.refusal(status: 429, message: "rate limit of app \"\(appID)\" exceeded; retry after \(seconds) s",
                                         headers: headers + [CORSPolicy.Header("Retry-After", String(seconds))])
         }
+        let platform = parsed.envelope.platform
         var decision = EventDecisions.decide(parsed, rules: app.rules, limits: parser.limits)
         let address = ClientAddress.resolve(peer: request.peer, forwardedFor: request.forwardedFor, trusted: trustedProxies)
         decision.beacon.clientAddress = address.masked.description
         decision.beacon.userAgent = request.userAgent
+        if platform == .web, let agent = request.userAgent, !agent.isEmpty {
+            fillDevice(&decision.beacon.device, userAgent: agent)
+        }
         app.scrubber.scrubURLs(in: &decision.beacon.events)
         return BeaconResponse(status: 202, body: AnswerBody.accepted(decision), headers: headers,
                               beacon: decision.beacon.events.isEmpty ? nil : decision.beacon, botFamily: nil,
                               rejections: decision.rejections.map(\.reason))
+    }
+
+    /// Client-sent fields win: only the browser, OS and device type the beacon lacks are derived.
+    private mutating func fillDevice(_ device: inout Device?, userAgent: String) {
+        var current = device ?? Device()
+        guard current.browser == nil || current.browserVersion == nil || current.os == nil
+                || current.osVersion == nil || current.deviceType == nil else { return }
+        // Real User-Agents are far shorter; the prefix bounds the cache's memory and the cost of
+        // an uncached one, whatever a client sends.
+        let key = userAgent.utf8.count > DeviceCache.maxKeyBytes
+            ? String(decoding: userAgent.utf8.prefix(DeviceCache.maxKeyBytes), as: UTF8.self) : userAgent
+        let rules = deviceRules
+        let derived = deviceCache.device(for: key) { rules.derive(key) }
+        current.fillMissing(from: derived)
+        device = current == Device() ? device : current
     }
 
     static func refusal(status: Int, message: String, headers: [CORSPolicy.Header]) -> BeaconResponse {

@@ -12,8 +12,12 @@ import Testing
 @Suite(.serialized) struct FirstSeenEndToEndTests {
     static let apps = #"{"apps":{"shop":{"platform":"web"},"app":{"platform":"mobile"}}}"#
 
+    // The collector derives a web beacon's missing device from its User-Agent: this one says what
+    // the beacons with a device say, so a first beacon without one brings the same.
+    static let userAgent = "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
     func post(_ port: UInt16, _ json: String) throws {
-        let (status, body) = try httpRequest(port: port, path: "/v1/beacons", headers: ["Content-Type: text/plain"],
+        let (status, body) = try httpRequest(port: port, path: "/v1/beacons", headers: ["Content-Type: text/plain", Self.userAgent],
                                              body: Array(json.utf8))
         #expect(status == 202, "body \(body)")
         #expect(body.contains("\"accepted\":"), "body \(body)")
