@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "Beacon", dependencies: ["Model", "JSON", "Config", "CZlib"], exclude: ["bots.txt", "devices.txt", "README.md"]),
         .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config"], exclude: ["README.md", "rum.js"]),
         .target(name: "SessiondCore",
-                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config"]),
+                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config"],
+                exclude: ["README.md"]),
 
         // Thin mains.
         .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config"]),

@@ -1,3 +1,5 @@
+import SessionStore
+
 /// The opaque `cursor` of session lists: base64url of a versioned text record. It pins `asOf`
 /// (a commit stamp) and `clock` (the first page's server time), the sort, the query's fingerprint
 /// and the last row returned.

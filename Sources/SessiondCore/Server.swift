@@ -18,7 +18,8 @@ public final class SessiondServer: @unchecked Sendable {
     public let metrics: SessiondMetrics
 
     private let writer: BatchWriter
-    private let readers: ReaderPool
+    /// The store's writer and reader threads.
+    private let database: SessionDatabase
     private let apps: AppConfigStore?
     private let wireLoop: EventLoop
     // Set once by `listen`, before `start` returns.
@@ -45,17 +46,16 @@ public final class SessiondServer: @unchecked Sendable {
         storeOptions.batchIDRetention = options.batchIDRetentionMs
         let apps = try options.appsPath.map { path throws(SettingsError) in try AppConfigStore.startup(path: path) }
         self.apps = apps
-        let store = try SessionStore(path: options.database, options: storeOptions, now: DaemonClock.wallMillis()) { app, platform in
+        let database = try SessionDatabase(path: options.database, options: storeOptions, now: DaemonClock.wallMillis(),
+                                           readerThreads: options.readers, readerQueue: options.readers * 64,
+                                           pinLifetime: Cursor.lifetime, clock: { DaemonClock.wallMillis() }) { app, platform in
             // The collector admitted the app; rules come from apps.json when it names the app
             // (or has "*") for this platform, else the platform's defaults.
             if let settings = apps?.current.settings(for: app), settings.platform == platform { return settings.rules }
             return SessionRules.defaults(for: platform)
         }
-        let pins = SortPins { DaemonClock.wallMillis() }
-        try pins.install(on: store.connection)
-        writer = BatchWriter(store: store, pins: pins, metrics: metrics, tickMs: options.tickMs)
-        readers = try ReaderPool(path: options.database, pins: pins, threads: options.readers,
-                                 capacity: options.readers * 64)
+        self.database = database
+        writer = BatchWriter(store: database.writer, metrics: metrics, tickMs: options.tickMs)
 
         wireLoop = try EventLoop.start(name: "sessiond-wire")
         let maxQueued = options.maxQueuedBatches
@@ -199,15 +199,14 @@ public final class SessiondServer: @unchecked Sendable {
             let status = !ready.load(ordering: .acquiring) ? "draining" : !writer.isWritable ? "commits-failing" : "ok"
             finish(.json(ResponseBody.health(status, shard: options.shardID), status: status == "ok" ? 200 : 503))
         case .metrics:
-            let database = options.database
+            let file = options.database
             let walLimit = options.walLimitBytes
             let writer = self.writer
-            let submitted = readers.submit { service in
-                let live = try? service.connection.scalarInt(
-                    "SELECT count(*) FROM sessions WHERE live = 1 AND merged_into IS NULL")
-                let wal = Self.fileSize(database + "-wal")
+            let submitted = database.read { reader in
+                let live = try? reader.liveSessionCount()
+                let wal = Self.fileSize(file + "-wal")
                 let text = metrics.render(SessiondMetrics.Gauges(
-                    liveSessions: live, databaseBytes: Self.fileSize(database) + wal, walBytes: wal,
+                    liveSessions: live, databaseBytes: Self.fileSize(file) + wal, walBytes: wal,
                     walLimitBytes: walLimit, writable: writer.isWritable))
                 finish(QueryResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8)))
             }
@@ -217,11 +216,11 @@ public final class SessiondServer: @unchecked Sendable {
         default:
             let query = Array(request.query.utf8)
             let limit = Double(options.queryTimeoutMs) / 1000
-            let submitted = readers.submit { service in
+            let submitted = database.read { reader in
                 let end = DaemonClock.monotonicSeconds() + limit
                 let deadline = QueryDeadline { DaemonClock.monotonicSeconds() > end }
-                let response = service.handle(match, query: query, path: path, now: DaemonClock.wallMillis(),
-                                              deadline: deadline)
+                let response = QueryService(reader: reader).handle(match, query: query, path: path,
+                                                                   now: DaemonClock.wallMillis(), deadline: deadline)
                 withExtendedLifetime(deadline) { finish(response) }
             }
             if !submitted { finish(Self.busy) }
@@ -308,7 +307,7 @@ public final class SessiondServer: @unchecked Sendable {
         wireServer?.stop()
         writer.stopAndWait()
         httpServer?.stop()
-        readers.stop()
+        database.stopReaders()
         wireLoop.stop()
         wireLoop.waitUntilStopped()
     }

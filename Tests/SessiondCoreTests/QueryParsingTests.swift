@@ -1,4 +1,5 @@
 import Model
+import SessionStore
 import Testing
 import Wire
 @testable import SessiondCore
