@@ -37,7 +37,8 @@ let package = Package(
         .target(name: "Beacon", dependencies: ["Model", "JSON", "Config", "System", "CZlib"], exclude: ["bots.txt", "devices.txt", "README.md"]),
         .target(name: "CollectorCore", dependencies: ["Model", "Beacon", "Transport", "Wire", "Config", "System"], exclude: ["README.md", "rum.js"]),
         .target(name: "SessiondCore",
-                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config", "System"]),
+                dependencies: ["Model", "SessionStore", "Sessionizer", "Transport", "Wire", "Config", "System"],
+                exclude: ["README.md"]),
 
         // Thin mains.
         .executableTarget(name: "collector", dependencies: ["CollectorCore", "Transport", "Config", "System"]),

@@ -127,7 +127,7 @@ enum StoreBench {
             }
             finished = nanoseconds()
             storeCPU = cpuNanoseconds() &- storeCPU
-            liveSessions = try Int(store.connection.scalarInt("SELECT count(*) FROM sessions WHERE live = 1") ?? 0)
+            liveSessions = try store.storedLiveSessionCount()
             try store.checkpoint()
             let stats = store.sessionizerStats
             print("sessionizer   fast path \(stats.fastPath), slow path \(stats.slowPath) "

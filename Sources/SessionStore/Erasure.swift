@@ -59,6 +59,18 @@ extension SessionStore {
         return result
     }
 
+    /// The apps in which a visitor id or user tag is known (what an erasure without `app` covers).
+    public func knownApps(_ kind: ErasedKind, id: String) throws(StoreError) -> [String] {
+        let sql = kind == .visitor ? "SELECT DISTINCT app FROM visitors WHERE visitor = ?"
+                                   : "SELECT DISTINCT app FROM user_links WHERE user_tag = ?"
+        let select = try connection.statement(sql)
+        defer { select.reset() }
+        try select.bind(1, id)
+        var apps: [String] = []
+        while try select.step() { apps.append(select.text(0)) }
+        return apps
+    }
+
     private func eraseInTransaction(app: String, kind: ErasedKind, id: String,
                                     now: Int64) throws(StoreError) -> ErasureResult {
         try connection.transaction { () throws(StoreError) -> ErasureResult in

@@ -3,29 +3,14 @@ import CSQLite
 import Sessionizer
 import Wire
 
-// Read access for sessiond's query API, which builds its own SQL over this schema on reader
-// connections: row and event decoding, one-off statements, and a per-query time limit.
+// What `SessionReader`'s queries need of a connection: the columns they select, one-off
+// statements and a per-query time limit; and the SQL function behind `SortPins`' trigger.
 
 extension SessionRow {
-    /// The column list `decode` reads, in order; column 2 is the visitor's internal `vid`.
-    public static var selectColumns: String { columns }
+    /// The column list `read` decodes, in order; column 2 is the visitor's internal `vid`.
+    static var selectColumns: String { columns }
     /// How many columns `selectColumns` names.
-    public static var selectColumnCount: Int32 { columnCount }
-
-    /// Decodes a row selected as `SELECT <selectColumns>, ...`.
-    public static func decode(_ statement: Statement) throws(StoreError) -> SessionRow { try read(statement) }
-}
-
-extension StoredHistory {
-    /// The events of the stretch first...last of visitor `vid` (a session's events), in key order.
-    public func events(vid: Int64, first: EventKey, last: EventKey) throws(StoreError) -> [TrackedEvent] {
-        try events(vid: vid, from: first, through: last)
-    }
-
-    /// Decodes an event selected as `event_id, ts, type, duration, body` starting at `idColumn`.
-    public static func decodeEvent(_ statement: Statement, idColumn: Int32) throws(StoreError) -> Event {
-        try readEvent(statement, idColumn: idColumn)
-    }
+    static var selectColumnCount: Int32 { columnCount }
 }
 
 /// A time limit for the statements of one reader connection: SQLite's progress handler aborts a
@@ -47,7 +32,7 @@ public final class QueryDeadline: @unchecked Sendable {
 extension Connection {
     /// Prepares `sql` without caching it (queries whose text varies with their filters must not
     /// fill the statement cache), runs `body`, and finalizes it.
-    public func withTransientStatement<T>(_ sql: String, _ body: (Statement) throws(StoreError) -> T) throws(StoreError) -> T {
+    func withTransientStatement<T>(_ sql: String, _ body: (Statement) throws(StoreError) -> T) throws(StoreError) -> T {
         var raw: OpaquePointer?
         let rc = sqlite3_prepare_v3(handle, sql, -1, 0, &raw, nil)
         guard rc == SQLITE_OK, let raw else { throw error(rc, "preparing \(sql.prefix(160))") }
@@ -58,7 +43,7 @@ extension Connection {
 
     /// Installs (or with nil removes) the time limit of this connection's statements. The caller
     /// keeps `deadline` alive until it removes it or installs another.
-    public func setDeadline(_ deadline: QueryDeadline?) {
+    func setDeadline(_ deadline: QueryDeadline?) {
         guard let deadline else {
             sqlite3_progress_handler(handle, 0, nil, nil)
             return
@@ -69,15 +54,29 @@ extension Connection {
         }, Unmanaged.passUnretained(deadline).toOpaque())
     }
 
-    /// The SQLite result code of an interrupted statement (a query past its time limit).
-    public static var interruptedCode: Int32 { SQLITE_INTERRUPT }
+}
+
+extension StoreError {
+    /// A statement was interrupted: the query ran past its `QueryDeadline`.
+    public var isInterrupted: Bool {
+        if case .sqlite(let code, _, _) = self { return code & 0xff == SQLITE_INTERRUPT }
+        return false
+    }
+}
+
+extension SessionReader {
+    /// Installs (or with nil removes) the time limit of this reader's statements. The caller
+    /// keeps `deadline` alive until it removes it or installs another.
+    public func setDeadline(_ deadline: QueryDeadline?) {
+        connection.setDeadline(deadline)
+    }
 }
 
 /// A flag the writer's SQL can read (`SELECT name()`), set from any thread.
-public final class SQLFlag: @unchecked Sendable {
+final class SQLFlag: @unchecked Sendable {
     private let isSet: @Sendable () -> Bool
 
-    public init(_ isSet: @escaping @Sendable () -> Bool) {
+    init(_ isSet: @escaping @Sendable () -> Bool) {
         self.isSet = isSet
     }
 
@@ -87,7 +86,7 @@ public final class SQLFlag: @unchecked Sendable {
 extension Connection {
     /// Registers a SQL function `name()` answering 1 while `flag` is set, 0 otherwise. The caller
     /// keeps `flag` alive as long as the connection may call the function.
-    public func registerFlagFunction(_ name: String, _ flag: SQLFlag) throws(StoreError) {
+    func registerFlagFunction(_ name: String, _ flag: SQLFlag) throws(StoreError) {
         let rc = sqlite3_create_function_v2(handle, name, 0, SQLITE_UTF8, Unmanaged.passUnretained(flag).toOpaque(), { context, _, _ in
             guard let context, let user = sqlite3_user_data(context) else { return }
             sqlite3_result_int64(context, Unmanaged<SQLFlag>.fromOpaque(user).takeUnretainedValue().value)

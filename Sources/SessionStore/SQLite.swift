@@ -27,7 +27,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One SQLite connection. Not thread-safe by design: one owner thread (the writer, or one reader).
+/// One SQLite connection. Public only for the benchmarks' raw-SQLite reference
+/// (`Benchmarks/clickpath-bench`); the store's own connections (`SessionStore`'s writer,
+/// `SessionReader`s) are internal and never leave this module. Not thread-safe by design: one owner thread (the writer, or one reader).
 /// Prepared statements are cached by SQL text and reused for the connection's lifetime.
 public final class Connection {
     let handle: OpaquePointer

@@ -1,13 +1,26 @@
+import Model
 import Sessionizer
 import Wire
 
 /// Read access for queries, on its own read-only connection (one per query thread). WAL lets it
-/// read a consistent snapshot while the writer commits; it never blocks the writer.
+/// read a consistent snapshot while the writer commits; it never blocks the writer. Not
+/// thread-safe: one owner thread (a reader of `SessionDatabase`'s pool). The query API's typed
+/// queries run here (`SessionQueries.swift`).
 public final class SessionReader {
-    public let connection: Connection
+    let connection: Connection
+    /// Switched on by a first list page, so the writer records sort pins while someone pages.
+    let pins: SortPins?
+    /// Each rule set read so far (rule sets never change once stored).
+    var ruleSets: [Int64: SessionRules] = [:]
+    /// Sessions holding a term beyond which walking the sort index and checking each row beats
+    /// sorting every session that holds it.
+    public var popularTermSessions: Int64 = 2000
 
-    public init(path: String, busyTimeoutMilliseconds: Int = 5000) throws(StoreError) {
+    /// `pins` are those the writer records (`SessionStore.recordSortPins`); nil for tools that
+    /// never page.
+    public init(path: String, busyTimeoutMilliseconds: Int = 5000, pins: SortPins? = nil) throws(StoreError) {
         connection = try Database.openReader(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        self.pins = pins
     }
 
     /// Runs `body` in one read transaction: every query inside sees the same snapshot.

@@ -71,14 +71,16 @@ public struct ApplyResult: Sendable, Hashable {
 
 /// The durable home of events and sessions: one SQLite file, one writer. Not thread-safe: the
 /// owner (sessiond's writer thread) calls every method from one thread. Queries from other
-/// threads use their own connections from `Database.openReader`.
+/// threads use their own connections (`SessionReader`); `SessionDatabase` holds both.
 public final class SessionStore {
     public let path: String
     public let options: StoreOptions
-    /// The writer connection (exposed for maintenance tools and tests on the owner thread).
-    public let connection: Connection
+    /// The writer connection (tests of this module use it on the owner thread).
+    let connection: Connection
     /// Copies the WAL back into the file when `options.backgroundCheckpoints` is on.
     let checkpointer: Checkpointer?
+    /// The sort pins whose trigger is installed on `connection` (`recordSortPins`).
+    var sortPins: SortPins?
     let rules: RulesProvider
     /// The stored id of each app's current rules; a config reload with new numbers stores a new set.
     var ruleSetIDs: [RuleSetKey: (rules: SessionRules, id: Int64)] = [:]
@@ -443,7 +445,7 @@ public final class SessionStore {
     }
 
     /// A stored rule set by id (replay uses it to recompute with the numbers of the time).
-    public static func ruleSet(_ id: Int64, on connection: Connection) throws(StoreError) -> SessionRules {
+    static func ruleSet(_ id: Int64, on connection: Connection) throws(StoreError) -> SessionRules {
         let select = try connection.statement("SELECT body FROM rule_sets WHERE rules_id = ?")
         defer { select.reset() }
         try select.bind(1, id)
@@ -452,6 +454,26 @@ public final class SessionStore {
     }
 
     // MARK: Batch ids
+
+    /// Fresh statistics let the planner pick the right partial index (e.g. live sessions by app,
+    /// not every session of the app); sampled (`analysis_limit`), so it takes milliseconds.
+    public func refreshStatistics() throws(StoreError) {
+        try connection.execute("PRAGMA analysis_limit=1000; ANALYZE")
+    }
+
+    /// Stored sessions with the live flag (retired ones included), for tools.
+    public func storedLiveSessionCount() throws(StoreError) -> Int {
+        Int(try connection.scalarInt("SELECT count(*) FROM sessions WHERE live = 1") ?? 0)
+    }
+
+    /// The highest batch sequence stored for `producer` (any epoch), nil when none.
+    public func lastStoredSequence(producer: UInt64) throws(StoreError) -> Int64? {
+        let select = try connection.statement("SELECT max(last_sequence) FROM batch_ranges WHERE producer = ?")
+        defer { select.reset() }
+        try select.bind(1, Int64(bitPattern: producer))
+        guard try select.step() else { return nil }
+        return select.optionalInt64(0)
+    }
 
     /// Forgets the ranges of batch ids whose newest commit is older than `now - batchIDRetention`
     /// (a range still growing keeps its older ids too), at most `limit` ranges per call.

@@ -13,7 +13,7 @@ public struct StoredHistory: EventHistory {
     /// another one keep it.
     let currentRules: Int64?
 
-    public init(connection: Connection) {
+    init(connection: Connection) {
         self.connection = connection
         fresh = nil
         currentRules = nil

@@ -27,7 +27,6 @@ public final class BatchWriter: @unchecked Sendable {
     }
 
     private let store: SessionStore
-    private let pins: SortPins
     private let metrics: SessiondMetrics
     private let tickMs: Int64
     private let clock: DaemonClock
@@ -43,10 +42,9 @@ public final class BatchWriter: @unchecked Sendable {
     public var onDequeue: (@Sendable (Int) -> Void)?
 
     /// Takes ownership of `store`: from now on only the writer thread uses it.
-    public init(store: SessionStore, pins: SortPins, metrics: SessiondMetrics, tickMs: Int64,
+    public init(store: SessionStore, metrics: SessiondMetrics, tickMs: Int64,
                 clock: DaemonClock = .system) {
         self.store = store
-        self.pins = pins
         self.metrics = metrics
         self.tickMs = tickMs
         self.clock = clock
@@ -143,11 +141,9 @@ public final class BatchWriter: @unchecked Sendable {
             if now >= nextPrune {
                 do {
                     try store.pruneBatchIDs(now: now)
-                    try pins.prune(on: store.connection, now: now)
-                    // Fresh statistics let the planner pick the right partial index (e.g. live
-                    // sessions by app, not every session of the app); sampled, so it takes ms.
+                    try store.pruneSortPins(now: now)
                     if now >= nextAnalyze {
-                        try store.connection.execute("PRAGMA analysis_limit=1000; ANALYZE")
+                        try store.refreshStatistics()
                         nextAnalyze = now &+ 600_000
                     }
                 } catch {
@@ -251,7 +247,7 @@ public final class BatchWriter: @unchecked Sendable {
                        done: @Sendable (Result<ErasureOutcome, StoreError>) -> Void) {
         do {
             var targets = apps
-            if targets.isEmpty { targets = try knownApps(kind, id) }
+            if targets.isEmpty { targets = try store.knownApps(kind, id: id) }
             var outcome = ErasureOutcome(apps: targets, visitors: 0, sessions: 0, events: 0, at: stamp())
             for app in targets {
                 let r = try store.erase(app: app, kind: kind, id: id, now: outcome.at)
@@ -264,18 +260,6 @@ public final class BatchWriter: @unchecked Sendable {
         } catch {
             done(.failure(error))
         }
-    }
-
-    /// The apps in which a visitor id or user tag is known.
-    private func knownApps(_ kind: SessionStore.ErasedKind, _ id: String) throws(StoreError) -> [String] {
-        let sql = kind == .visitor ? "SELECT DISTINCT app FROM visitors WHERE visitor = ?"
-                                   : "SELECT DISTINCT app FROM user_links WHERE user_tag = ?"
-        let select = try store.connection.statement(sql)
-        defer { select.reset() }
-        try select.bind(1, id)
-        var apps: [String] = []
-        while try select.step() { apps.append(select.text(0)) }
-        return apps
     }
 }
 

@@ -1,3 +1,4 @@
+import SessionStore
 import System
 
 /// The opaque `cursor` of session lists: base64url of a versioned text record. It pins `asOf`

@@ -27,25 +27,30 @@ public struct QueryResponse: Sendable {
     }
 }
 
-/// Runs the read routes of the query API on one reader connection. Not thread-safe: each reader
-/// thread owns one `QueryService`.
+/// Runs the read routes of the query API on one `SessionReader` (a reader thread's): parses the
+/// request into the store's typed queries, shapes the rows into answers. Not thread-safe: it
+/// lives for one request on the reader's thread.
 public final class QueryService {
-    public let connection: Connection
-    private let pins: SortPins
+    public let reader: SessionReader
     private var apdexRules: [Int64: ApdexRule] = [:]
 
-    /// Opens a read-only connection to the store at `path`. The writer must have installed `pins`.
-    public init(path: String, pins: SortPins) throws(StoreError) {
-        connection = try Database.openReader(path: path)
-        self.pins = pins
+    public init(reader: SessionReader) {
+        self.reader = reader
+    }
+
+    /// Sessions holding a term beyond which walking the sort index and checking each row beats
+    /// sorting every session that holds it (`SessionReader.popularTermSessions`).
+    public var popularTermSessions: Int64 {
+        get { reader.popularTermSessions }
+        set { reader.popularTermSessions = newValue }
     }
 
     /// Answers one read route. `now` is server time (epoch ms); `deadline` limits every statement
     /// the route runs (past it the answer is 503).
     public func handle(_ match: RouteMatch, query: some Collection<UInt8>, path: String, now: Int64,
                        deadline: QueryDeadline?) -> QueryResponse {
-        connection.setDeadline(deadline)
-        defer { connection.setDeadline(nil) }
+        reader.setDeadline(deadline)
+        defer { reader.setDeadline(nil) }
         do {
             let parameters = try QueryString.parse(query)
             return try answer(match, parameters, rawQuery: query, path: path, now: now)
@@ -55,7 +60,7 @@ public final class QueryService {
             }
             return .error(error)
         } catch let error as StoreError {
-            if case .sqlite(let code, _, _) = error, code & 0xff == Connection.interruptedCode {
+            if error.isInterrupted {
                 return .error(APIError(status: 503, code: .timeout,
                                        message: "the query ran past its time limit; narrow the filters or the time range"))
             }
@@ -115,153 +120,54 @@ public final class QueryService {
 
     // MARK: Lists
 
-    /// One page. A first page runs in one read transaction with the choice of its stamp: the
-    /// newest commit stamp it can see, so every later change has a later stamp.
+    /// One page (`SessionReader.sessions`: a first page is pinned to the newest commit stamp it
+    /// can see), with the cursor of the next page when there is one.
     public func list(_ q: SessionQuery) throws -> [UInt8] {
-        if q.asOf == nil { pins.activate() }
-        try connection.execute("BEGIN")
-        defer { try? connection.execute("COMMIT") }
-        let asOf: Int64
-        if let pinned = q.asOf {
-            asOf = pinned
-        } else {
-            asOf = try connection.scalarInt("SELECT max(committed_at) FROM batch_ranges") ?? q.clock
-        }
-        struct Row {
-            var row: SessionRow
-            var vid: Int64
-            var key: Int64
-            var sid: Int64
-        }
-        let base = SessionRow.selectColumnCount
-        var popular: Set<SessionSQL.TermLookup> = []
-        for lookup in SessionSQL.termLookups(q.filters) where try isPopular(lookup) { popular.insert(lookup) }
-        func read(_ part: SessionSQL.ListPart) throws -> [Row] {
-            let generated = SessionSQL.list(q, asOf: asOf, columns: SessionRow.selectColumns, part: part,
-                                            popular: { popular.contains($0) })
-            var rows: [Row] = []
-            try connection.withTransientStatement(generated.sql) { statement throws(StoreError) in
-                try bind(generated.bindings, statement)
-                while try statement.step() {
-                    rows.append(Row(row: try SessionRow.decode(statement), vid: statement.int64(2),
-                                    key: statement.int64(base + 1), sid: statement.int64(base)))
-                }
-            }
-            return rows
-        }
-        var rows = q.sort == .start ? try read(.unchanged) + read(.changed)
-                                    : try read(.unchangedCompleted) + read(.unchangedLive) + read(.changed)
-        rows.sort { a, b in
-            q.order == .desc ? (a.key, a.sid) > (b.key, b.sid) : (a.key, a.sid) < (b.key, b.sid)
-        }
-        let more = rows.count > q.limit
-        let page = rows.prefix(q.limit)
-        // The visitor's user tag, for the rows of this page only (anonymous sessions of a tagged
-        // visitor show it too).
-        var infos: [SessionInfo] = []
-        for r in page {
-            infos.append(Self.info(r.row, linkedTag: r.row.userTag == nil ? try linkedTag(vid: r.vid) : nil))
-        }
-        let last = page.last.map { (value: $0.key, sid: $0.sid) }
-        let next = more ? last.map { q.cursor(asOf: asOf, afterValue: $0.value, id: String($0.sid)).encoded } : nil
-        return ResponseBody.sessionList(infos, asOf: asOf, nextCursor: next)
-    }
-
-    /// Sessions holding a term beyond which walking the sort index and checking each row beats
-    /// sorting every session that holds it.
-    public var popularTermSessions: Int64 = 2000
-
-    func isPopular(_ lookup: SessionSQL.TermLookup) throws -> Bool {
-        let count = SessionSQL.termCount(lookup, cap: popularTermSessions)
-        var n: Int64 = 0
-        try connection.withTransientStatement(count.sql) { statement throws(StoreError) in
-            try bind(count.bindings, statement)
-            if try statement.step() { n = statement.int64(0) }
-        }
-        return n >= popularTermSessions
-    }
-
-    func linkedTag(vid: Int64) throws(StoreError) -> String? {
-        let select = try connection.statement(
-            "SELECT user_tag FROM user_links WHERE vid = ? ORDER BY linked_at DESC, user_tag LIMIT 1")
-        defer { select.reset() }
-        try select.bind(1, vid)
-        return try select.step() ? select.text(0) : nil
+        let page = try reader.sessions(q.listQuery)
+        let infos = page.sessions.map { Self.info($0.row, linkedTag: $0.linkedTag) }
+        let last = page.sessions.last.map { (value: $0.sortValue, sid: $0.sid) }
+        let next = page.hasMore ? last.map { q.cursor(asOf: page.asOf, afterValue: $0.value, id: String($0.sid)).encoded } : nil
+        return ResponseBody.sessionList(infos, asOf: page.asOf, nextCursor: next)
     }
 
     // MARK: One session
 
-    struct Found {
-        var row: SessionRow
-        var vid: Int64
-        var linkedTag: String?
-    }
-
     /// The session `id`; a retired id throws `merged` with the id that replaced it (followed
     /// through chains of merges).
-    func find(_ id: String) throws -> Found {
-        let sql = "SELECT \(SessionSQL.qualified(SessionRow.selectColumns)), \(SessionSQL.extraColumns) FROM sessions WHERE sessions.id = ?"
+    func find(_ id: String) throws -> QueriedSession {
         var current = id
         for _ in 0..<16 {
-            var found: Found?
-            var mergedInto: String?
-            try connection.withTransientStatement(sql) { statement throws(StoreError) in
-                try statement.bind(1, current)
-                guard try statement.step() else { return }
-                let row = try SessionRow.decode(statement)
-                if let target = row.mergedInto {
-                    mergedInto = target
-                } else {
-                    found = Found(row: row, vid: statement.int64(2),
-                                  linkedTag: statement.optionalText(SessionRow.selectColumnCount))
-                }
+            guard let found = try reader.querySession(id: current) else {
+                throw APIError.notFound("no session '\(id)' on this server")
             }
-            if let found {
+            guard let mergedInto = found.row.mergedInto else {
                 if current != id { throw APIError.merged(id, into: current) }
                 return found
             }
-            guard let mergedInto else { throw APIError.notFound("no session '\(id)' on this server") }
             current = mergedInto
         }
         throw APIError.notFound("session '\(id)' was merged too many times to follow")
     }
 
-    func events(_ found: Found) throws -> [Event] {
-        try StoredHistory(connection: connection)
-            .events(vid: found.vid, first: found.row.firstEvent, last: found.row.lastEvent)
-            .map(\.event)
-    }
-
     /// The Apdex rule of the rule set (config version) a session was computed with.
     func apdexRule(_ rulesID: Int64) throws -> ApdexRule {
         if let known = apdexRules[rulesID] { return known }
-        let rule = ApdexRule(try SessionStore.ruleSet(rulesID, on: connection))
+        let rule = ApdexRule(try reader.ruleSet(rulesID))
         apdexRules[rulesID] = rule
         return rule
     }
 
     public func session(_ id: String) throws -> [UInt8] {
         let found = try find(id)
-        let timeline = TimelineNode.build(try events(found), rule: try apdexRule(found.row.rulesID))
-        var next: String?
-        let sql = """
-            SELECT id FROM sessions WHERE vid = ? AND merged_into IS NULL
-            AND (start_ts > ? OR (start_ts = ? AND first_event_id > ?)) ORDER BY start_ts, first_event_id LIMIT 1
-            """
-        try connection.withTransientStatement(sql) { statement throws(StoreError) in
-            try statement.bind(1, found.vid)
-            try statement.bind(2, found.row.start)
-            try statement.bind(3, found.row.start)
-            try statement.bind(4, found.row.firstEventID)
-            if try statement.step() { next = statement.text(0) }
-        }
+        let timeline = TimelineNode.build(try reader.events(of: found), rule: try apdexRule(found.row.rulesID))
+        let next = try reader.nextSessionID(after: found)
         return ResponseBody.session(Self.info(found.row, linkedTag: found.linkedTag), nextSessionId: next,
                                     timeline: timeline)
     }
 
     public func waterfall(_ id: String, eventId: String) throws -> [UInt8] {
         let found = try find(id)
-        guard let w = try Waterfall.build(try events(found), eventId: eventId) else {
+        guard let w = try Waterfall.build(try reader.events(of: found), eventId: eventId) else {
             throw APIError.notFound("session '\(id)' has no event '\(eventId)'")
         }
         return ResponseBody.waterfall(w, sessionId: found.row.id, sessionStart: found.row.start)
@@ -269,7 +175,7 @@ public final class QueryService {
 
     public func errorDetail(_ id: String, eventId: String) throws -> [UInt8] {
         let found = try find(id)
-        guard let detail = ErrorDetail.find(try events(found), eventId: eventId) else {
+        guard let detail = ErrorDetail.find(try reader.events(of: found), eventId: eventId) else {
             throw APIError.notFound("session '\(id)' has no error event '\(eventId)'")
         }
         return ResponseBody.error(detail, sessionId: found.row.id, sessionStart: found.row.start)
@@ -278,55 +184,24 @@ public final class QueryService {
     // MARK: Counts and stats
 
     public func userCounts(apps: [String], activeSince: Int64?) throws -> [String: Int64] {
-        let generated = SessionSQL.userCounts(apps: apps, activeSince: activeSince)
-        var counts: [String: Int64] = [:]
-        for app in apps { counts[app] = 0 }
-        try connection.withTransientStatement(generated.sql) { statement throws(StoreError) in
-            try bind(generated.bindings, statement)
-            while try statement.step() { counts[statement.text(0)] = statement.int64(1) }
-        }
-        return counts
+        try reader.userCounts(apps: apps, activeSince: activeSince)
     }
 
     public func stats(_ q: StatsQuery) throws -> StatsPartial {
         var partial = StatsPartial(from: q.from, to: q.to, interval: q.interval)
-        let sessions = SessionSQL.statsSessions(q)
-        try connection.withTransientStatement(sessions.sql) { statement throws(StoreError) in
-            try bind(sessions.bindings, statement)
-            while try statement.step() {
-                partial.add(start: statement.int64(0), duration: statement.int64(1),
-                            experience: statement.optionalText(2), abnormal: statement.text(3) == "abnormal",
-                            live: statement.int64(4) != 0, endReason: statement.optionalText(5),
-                            entryPage: statement.optionalText(6), exitPage: statement.optionalText(7))
-            }
+        let selection = SessionStatsQuery(from: q.from, to: q.to, filters: q.filters)
+        try reader.statsSessions(selection) { s in
+            partial.add(start: s.start, duration: s.duration, experience: s.experience, abnormal: s.health == "abnormal",
+                        live: s.live, endReason: s.endReason, entryPage: s.entryPage, exitPage: s.exitPage)
         }
-        let errors = SessionSQL.statsErrors(q)
-        try connection.withTransientStatement(errors.sql) { statement throws(StoreError) in
-            try bind(errors.bindings, statement)
-            while try statement.step() {
-                let e = try StoredHistory.decodeEvent(statement, idColumn: 0)
-                partial.addErrors(message: e.message ?? e.name ?? "(no message)")
-            }
+        try reader.statsErrors(selection) { e in
+            partial.addErrors(message: e.message ?? e.name ?? "(no message)")
         }
-        let orphans = SessionSQL.statsOrphanHeartbeats(q)
-        try connection.withTransientStatement(orphans.sql) { statement throws(StoreError) in
-            try bind(orphans.bindings, statement)
-            if try statement.step() { partial.orphanHeartbeats = statement.int64(0) }
-        }
+        partial.orphanHeartbeats = try reader.orphanHeartbeats(selection)
         return partial
     }
 
     // MARK: Helpers
-
-    private func bind(_ values: [SQLValue], _ statement: Statement) throws(StoreError) {
-        for (i, v) in values.enumerated() {
-            let index = Int32(i + 1)
-            switch v {
-            case .int(let n): try statement.bind(index, n)
-            case .text(let s): try statement.bind(index, s)
-            }
-        }
-    }
 
     /// The same request with the session id replaced by the one it was merged into.
     private func redirect(path: String, query: some Collection<UInt8>, to target: String) -> String {

@@ -21,7 +21,8 @@ public final class SessiondServer: @unchecked Sendable {
     public let clock: DaemonClock
 
     private let writer: BatchWriter
-    private let readers: ReaderPool
+    /// The store's writer and reader threads.
+    private let database: SessionDatabase
     private let apps: AppConfigStore?
     private let wireLoop: EventLoop
     // Set once by `listen`, before `start` returns.
@@ -49,17 +50,16 @@ public final class SessiondServer: @unchecked Sendable {
         storeOptions.batchIDRetention = options.batchIDRetentionMs
         let apps = try options.appsPath.map { path throws(SettingsError) in try AppConfigStore.startup(path: path) }
         self.apps = apps
-        let store = try SessionStore(path: options.database, options: storeOptions, now: clock.wallMilliseconds()) { app, platform in
+        let database = try SessionDatabase(path: options.database, options: storeOptions, now: clock.wallMilliseconds(),
+                                           readerThreads: options.readers, readerQueue: options.readers * 64,
+                                           pinLifetime: Cursor.lifetime, clock: { clock.wallMilliseconds() }) { app, platform in
             // The collector admitted the app; rules come from apps.json when it names the app
             // (or has "*") for this platform, else the platform's defaults.
             if let settings = apps?.current.settings(for: app), settings.platform == platform { return settings.rules }
             return SessionRules.defaults(for: platform)
         }
-        let pins = SortPins { clock.wallMilliseconds() }
-        try pins.install(on: store.connection)
-        writer = BatchWriter(store: store, pins: pins, metrics: metrics, tickMs: options.tickMs, clock: clock)
-        readers = try ReaderPool(path: options.database, pins: pins, threads: options.readers,
-                                 capacity: options.readers * 64)
+        self.database = database
+        writer = BatchWriter(store: database.writer, metrics: metrics, tickMs: options.tickMs, clock: clock)
 
         wireLoop = try EventLoop.start(name: "sessiond-wire")
         let maxQueued = options.maxQueuedBatches
@@ -204,15 +204,14 @@ public final class SessiondServer: @unchecked Sendable {
             let status = !ready.load(ordering: .acquiring) ? "draining" : !writer.isWritable ? "commits-failing" : "ok"
             finish(.json(ResponseBody.health(status, shard: options.shardID), status: status == "ok" ? 200 : 503))
         case .metrics:
-            let database = options.database
+            let file = options.database
             let walLimit = options.walLimitBytes
             let writer = self.writer
-            let submitted = readers.submit { service in
-                let live = try? service.connection.scalarInt(
-                    "SELECT count(*) FROM sessions WHERE live = 1 AND merged_into IS NULL")
-                let wal = FileIO.size(database + "-wal")
+            let submitted = database.read { reader in
+                let live = try? reader.liveSessionCount()
+                let wal = FileIO.size(file + "-wal")
                 let text = metrics.render(SessiondMetrics.Gauges(
-                    liveSessions: live, databaseBytes: FileIO.size(database) + wal, walBytes: wal,
+                    liveSessions: live, databaseBytes: FileIO.size(file) + wal, walBytes: wal,
                     walLimitBytes: walLimit, writable: writer.isWritable))
                 finish(QueryResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8)))
             }
@@ -222,11 +221,11 @@ public final class SessiondServer: @unchecked Sendable {
         default:
             let query = Array(request.query.utf8)
             let limit = Double(options.queryTimeoutMs) / 1000
-            let submitted = readers.submit { service in
+            let submitted = database.read { reader in
                 let end = clock.monotonicSeconds() + limit
                 let deadline = QueryDeadline { clock.monotonicSeconds() > end }
-                let response = service.handle(match, query: query, path: path, now: clock.wallMilliseconds(),
-                                              deadline: deadline)
+                let response = QueryService(reader: reader).handle(match, query: query, path: path,
+                                                                   now: clock.wallMilliseconds(), deadline: deadline)
                 withExtendedLifetime(deadline) { finish(response) }
             }
             if !submitted { finish(Self.busy) }
@@ -300,7 +299,7 @@ public final class SessiondServer: @unchecked Sendable {
         wireServer?.stop()
         writer.stopAndWait()
         httpServer?.stop()
-        readers.stop()
+        database.stopReaders()
         wireLoop.stop()
         wireLoop.waitUntilStopped()
     }

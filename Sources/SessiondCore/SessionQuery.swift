@@ -1,11 +1,11 @@
 import Model
+import SessionStore
 import Wire
 
-/// Session fields filtered by text (Schemas/README.md, "Filters and negation").
-public enum TextField: String, CaseIterable, Sendable, Hashable {
-    case app, visitor, user, platform, browser, os, deviceType, appVersion, experience, health
-    case endReason, status, entryPage, exitPage, page, action
+// The filter vocabulary (`SessionFilter`, `TextField`, `SortKey`, ...) is SessionStore's: it
+// compiles them to SQL. This file parses query parameters into them.
 
+extension TextField {
     /// The closed list of values of an enumerated field; nil for free text.
     public var allowedValues: [String]? {
         switch self {
@@ -27,39 +27,6 @@ public enum SessionVocabulary {
         "new-session-requested", "client-session-changed", "background", "process-restart", "crash",
         "backstop",
     ]
-}
-
-/// How one filter value matches a session field.
-public enum TextMatch: Sendable, Hashable {
-    case exact(String)
-    /// The value ended in `*`: the field starts with this text (an empty prefix means "has a value").
-    case prefix(String)
-    /// An empty value (or `experience=none`): the field is not set.
-    case missing
-}
-
-/// Session numbers with a min/max filter.
-public enum NumberField: String, CaseIterable, Sendable, Hashable {
-    case errors, actions, duration
-}
-
-/// One filter of a session query. Repeated values of one parameter are alternatives (any of);
-/// distinct parameters all apply (and). `negated` selects exactly the sessions the filter would not.
-public enum SessionFilter: Sendable, Hashable {
-    case text(TextField, [TextMatch], negated: Bool)
-    /// A session with an event whose props hold `key` with one of the values
-    /// (numbers and booleans match by their JSON text).
-    case prop(key: String, [TextMatch], negated: Bool)
-    case atLeast(NumberField, Int64, negated: Bool)
-    case atMost(NumberField, Int64, negated: Bool)
-}
-
-public enum SortKey: String, CaseIterable, Sendable, Hashable {
-    case start, duration, errors, actions
-}
-
-public enum SortOrder: String, CaseIterable, Sendable, Hashable {
-    case desc, asc
 }
 
 /// A parsed `GET /v1/sessions` (or user/visitor sessions) request. Pure: `now` is a parameter.
@@ -112,6 +79,12 @@ public struct SessionQuery: Sendable, Hashable {
     public func cursor(asOf: Int64, afterValue value: Int64, id: String) -> Cursor {
         Cursor(asOf: asOf, clock: clock, sort: sort, order: order, fingerprint: fingerprint, lastValue: value,
                lastId: id)
+    }
+
+    /// The page as the store reads it (`SessionReader.sessions`).
+    public var listQuery: SessionListQuery {
+        SessionListQuery(from: from, to: to, filters: filters, sort: sort, order: order, limit: limit, asOf: asOf,
+                         clock: clock, after: after)
     }
 
     /// Parses query parameters. `scope` holds filters fixed by the route (the user tag of

@@ -1,3 +1,5 @@
+import SessionStore
+
 /// Session durations in fixed buckets shared by every shard, so histograms merge by adding counts.
 /// Bucket 0 holds durations below 100 ms; bucket i (1...80) holds [100·2^((i-1)/4), 100·2^(i/4)) ms;
 /// bucket 81 everything from 100·2^20 ms (about 29 h) on.

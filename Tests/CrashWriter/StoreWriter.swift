@@ -30,7 +30,7 @@ enum StoreWriter {
                 SessionRules.defaults(for: platform)
             }
             var sequence: UInt64 = 0
-            if let last = try store.connection.scalarInt("SELECT max(last_sequence) FROM batch_ranges WHERE producer = 1") {
+            if let last = try store.lastStoredSequence(producer: 1) {
                 for _ in 0...last { _ = traffic.batch(beacons: SyntheticTraffic.killTestBeacons) }
                 sequence = UInt64(last) + 1
             }

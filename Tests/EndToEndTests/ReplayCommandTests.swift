@@ -1,6 +1,6 @@
 import Config
 import Foundation
-import SessionStore
+@testable import SessionStore
 import TestSupport
 import Testing
 import Workloads

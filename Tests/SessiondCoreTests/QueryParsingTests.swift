@@ -1,4 +1,5 @@
 import Model
+import SessionStore
 import System
 import Testing
 import Wire

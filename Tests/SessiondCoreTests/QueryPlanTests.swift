@@ -1,7 +1,9 @@
 import Testing
+@testable import SessionStore
 @testable import SessiondCore
 
-/// The plans SQLite picks for the generated SQL, on a real store. Plans are behaviour here: a
+/// The plans SQLite picks for the SQL SessionStore generates (`SessionSQL`) from parsed API
+/// queries, on a real store. Plans are behaviour here: a
 /// visitor's sessions read through the app's start index cost a scan of every session of the
 /// app (seconds on a big shard), the same answer through the visitor index costs a few rows.
 @Suite struct QueryPlanTests {
@@ -9,9 +11,10 @@ import Testing
         let fixture = try StoreFixture()
         try fixture.fillShop()
         let query = try SessionQuery.parse(parameters, now: fixture.now, scope: scope)
-        // The part that holds nearly every row (the service merges it with the few changed ones).
+        // The part that holds nearly every row (`SessionReader.sessions` merges it with the few
+        // changed ones).
         let part: SessionSQL.ListPart = query.sort == .start ? .unchanged : .unchangedCompleted
-        let sql = SessionSQL.list(query, asOf: fixture.now, columns: "id", part: part).sql
+        let sql = SessionSQL.list(query.listQuery, asOf: fixture.now, columns: "id", part: part).sql
         let explain = try fixture.store.connection.statement("EXPLAIN QUERY PLAN " + sql)
         defer { explain.reset() }
         var details: [String] = []

@@ -8,7 +8,7 @@ import Wire
 @testable import SessiondCore
 
 /// A real SQLite store filled through `SessionStore.apply`, queried through `QueryService` on a
-/// read-only connection, as sessiond does.
+/// `SessionReader` (a read-only connection), as sessiond does.
 final class StoreFixture {
     final class Time: Sendable {
         let ms = Atomic<Int64>(StoreFixture.t0 + 60_000)
@@ -33,9 +33,9 @@ final class StoreFixture {
         path = dir + "/sessions.db"
         store = try SessionStore(path: path, now: Self.t0, rules: rules)
         let time = time
-        pins = SortPins { time.ms.load(ordering: .relaxed) }
-        try pins.install(on: store.connection)
-        service = try QueryService(path: path, pins: pins)
+        pins = SortPins(lifetime: Cursor.lifetime) { time.ms.load(ordering: .relaxed) }
+        try store.recordSortPins(pins)
+        service = QueryService(reader: try SessionReader(path: path, pins: pins))
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }

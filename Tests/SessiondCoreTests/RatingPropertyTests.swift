@@ -2,7 +2,7 @@ import Config
 import Model
 import Foundation
 import Sessionizer
-import SessionStore
+@testable import SessionStore
 import Testing
 import Wire
 @testable import SessiondCore

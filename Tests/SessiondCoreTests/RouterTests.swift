@@ -1,4 +1,5 @@
 import Foundation
+import SessionStore
 import Testing
 @testable import SessiondCore
 

@@ -1,17 +1,15 @@
 import Model
-import Wire
-import SessionStore
 
 /// A value bound to a `?` of generated SQL.
-public enum SQLValue: Sendable, Hashable {
+enum SQLValue: Sendable, Hashable {
     case int(Int64)
     case text(String)
 }
 
 /// Generated SQL with its bindings, in the order of the `?`s.
-public struct SQLQuery: Sendable, Hashable {
-    public var sql: String
-    public var bindings: [SQLValue]
+struct SQLQuery: Sendable, Hashable {
+    var sql: String
+    var bindings: [SQLValue]
 }
 
 /// Appends SQL text and bindings together so the `?`s and their values never drift apart.
@@ -32,18 +30,19 @@ struct SQLBuilder {
     var query: SQLQuery { SQLQuery(sql: sql, bindings: bindings) }
 }
 
-/// SQL over the SessionStore schema (`sessions`, `session_terms`/`terms`, `user_links`, `events`)
-/// for the query API. Every column is qualified with `sessions.` so the conditions also work in
+/// SQL over the store's schema (`sessions`, `session_terms`/`terms`, `user_links`, `events`)
+/// for the query API: the typed queries of `SessionFilter.swift` in, SQL text and bindings out;
+/// `SessionReader` runs it. Every column is qualified with `sessions.` so the conditions also work in
 /// joins with `events`. Each filter compiles to a condition that is 0 or 1, never NULL, so `NOT`
 /// selects exactly the complement.
-public enum SessionSQL {
-    /// Term kinds of `terms.kind` (SessionStore.TermKind).
-    static let pageTerm: Int64 = 1
-    static let actionTerm: Int64 = 2
-    static let propTerm: Int64 = 3
+enum SessionSQL {
+    /// Term kinds of `terms.kind`.
+    static let pageTerm = SessionStore.TermKind.page.rawValue
+    static let actionTerm = SessionStore.TermKind.action.rawValue
+    static let propTerm = SessionStore.TermKind.prop.rawValue
 
     /// Extra columns after the store's session columns in list and single-session queries.
-    public static let extraColumns = "(SELECT ul.user_tag FROM user_links ul WHERE ul.vid = sessions.vid ORDER BY ul.linked_at DESC, ul.user_tag LIMIT 1), sessions.sid"
+    static let extraColumns = "(SELECT ul.user_tag FROM user_links ul WHERE ul.vid = sessions.vid ORDER BY ul.linked_at DESC, ul.user_tag LIMIT 1), sessions.sid"
 
     /// Which rows a list query reads, in parts the caller merges, so the unchanged rows are read
     /// in the order of an index. Sorting by start reads the sessions whose sort values did not
@@ -53,7 +52,7 @@ public enum SessionSQL {
     /// sessions only), live ones whose value did not change (few), and the few that changed. The
     /// changed ones have a row in `session_pins` after `asOf` and sort by the value they had at
     /// `asOf`. `all` reads every row in one query (pinned values for every row).
-    public enum ListPart: Sendable, CaseIterable {
+    enum ListPart: Sendable, CaseIterable {
         case all, unchanged, unchangedCompleted, unchangedLive, changed
     }
 
@@ -64,7 +63,7 @@ public enum SessionSQL {
     /// `popular` says whether a term (page, action, prop) is held by many sessions: such a
     /// filter is checked row by row while the sort index is walked, instead of driving the query
     /// from every session holding it (which then all need sorting).
-    public static func list(_ q: SessionQuery, asOf: Int64, columns: String, part: ListPart = .all,
+    static func list(_ q: SessionListQuery, asOf: Int64, columns: String, part: ListPart = .all,
                             popular: (TermLookup) -> Bool = { _ in false }) -> SQLQuery {
         var b = SQLBuilder()
         b.text("SELECT \(qualified(columns)), sessions.sid, ")
@@ -138,7 +137,7 @@ public enum SessionSQL {
 
     /// `/v1/stats`: one row per session that started in [from, to) and passes the filters:
     /// start_ts, duration, experience, health, live, end_reason, entry_page, exit_page.
-    public static func statsSessions(_ q: StatsQuery) -> SQLQuery {
+    static func statsSessions(_ q: SessionStatsQuery) -> SQLQuery {
         var b = SQLBuilder()
         b.text("SELECT sessions.start_ts, sessions.duration, sessions.experience, sessions.health, sessions.live, sessions.end_reason, sessions.entry_page, sessions.exit_page FROM sessions")
         statsWhere(q, &b)
@@ -147,7 +146,7 @@ public enum SessionSQL {
 
     /// `/v1/stats` top errors: the error events (event_id, ts, type, duration, body) of the
     /// sessions `statsSessions` selects.
-    public static func statsErrors(_ q: StatsQuery) -> SQLQuery {
+    static func statsErrors(_ q: SessionStatsQuery) -> SQLQuery {
         var b = SQLBuilder()
         b.text("""
             SELECT e.event_id, e.ts, e.type, e.duration, e.body FROM sessions JOIN events e \
@@ -163,7 +162,7 @@ public enum SessionSQL {
     /// `/v1/stats` orphan heartbeats: how many stored orphan heartbeats lie in the range, of the
     /// apps the `app` filters select (`visitors` stands in for `sessions`: it has the `app` column
     /// the app conditions name). Other filters describe sessions and do not apply.
-    public static func statsOrphanHeartbeats(_ q: StatsQuery) -> SQLQuery {
+    static func statsOrphanHeartbeats(_ q: SessionStatsQuery) -> SQLQuery {
         var b = SQLBuilder()
         b.text("SELECT count(*) FROM orphan_heartbeats o JOIN visitors sessions ON sessions.vid = o.vid WHERE o.ts >= ")
         b.bind(q.from)
@@ -178,7 +177,7 @@ public enum SessionSQL {
         return b.query
     }
 
-    static func statsWhere(_ q: StatsQuery, _ b: inout SQLBuilder) {
+    static func statsWhere(_ q: SessionStatsQuery, _ b: inout SQLBuilder) {
         b.text(" WHERE sessions.merged_into IS NULL AND sessions.start_ts >= ")
         b.bind(q.from)
         b.text(" AND sessions.start_ts < ")
@@ -188,7 +187,7 @@ public enum SessionSQL {
 
     /// `/v1/users/live` and `/v1/users/active`: (app, distinct visitors). `activeSince` nil
     /// counts visitors with a live session.
-    public static func userCounts(apps: [String], activeSince: Int64?) -> SQLQuery {
+    static func userCounts(apps: [String], activeSince: Int64?) -> SQLQuery {
         var b = SQLBuilder()
         b.text("SELECT sessions.app, count(DISTINCT sessions.vid) FROM sessions WHERE sessions.merged_into IS NULL AND ")
         if let since = activeSince {
@@ -241,15 +240,15 @@ public enum SessionSQL {
     }
 
     /// One term lookup of a filter: kind, exact values or a prefix, restricted to apps.
-    public struct TermLookup: Sendable, Hashable {
-        public var kind: Int64
-        public var values: [String]
-        public var prefix: String?
-        public var apps: [String]?
+    struct TermLookup: Sendable, Hashable {
+        var kind: Int64
+        var values: [String]
+        var prefix: String?
+        var apps: [String]?
     }
 
     /// The positive term lookups of `filters` (what `popular` is asked about).
-    public static func termLookups(_ filters: [SessionFilter]) -> [TermLookup] {
+    static func termLookups(_ filters: [SessionFilter]) -> [TermLookup] {
         let apps = positiveApps(filters)
         var lookups: [TermLookup] = []
         for filter in filters {
@@ -272,8 +271,8 @@ public enum SessionSQL {
         return lookups
     }
 
-    /// Counts (up to `cap`) the sessions holding a term: how `QueryService` decides `popular`.
-    public static func termCount(_ lookup: TermLookup, cap: Int64) -> SQLQuery {
+    /// Counts (up to `cap`) the sessions holding a term: how `SessionReader` decides `popular`.
+    static func termCount(_ lookup: TermLookup, cap: Int64) -> SQLQuery {
         var b = SQLBuilder()
         b.text("SELECT count(*) FROM (SELECT 1 FROM session_terms st WHERE st.term_id IN (")
         termIDs(lookup, &b)

@@ -1,23 +1,24 @@
 import Foundation
-import SessionStore
 
-/// Reader threads, each with its own read-only connection (`QueryService`), so queries never
+/// Reader threads, each with its own read-only connection (`SessionReader`), so queries never
 /// run on an event loop and never wait for the writer (WAL). A bounded queue: when it is full
-/// the caller answers 503 at once.
-public final class ReaderPool: @unchecked Sendable {
-    public typealias Work = @Sendable (QueryService) -> Void
+/// `submit` answers false at once (sessiond then answers 503). `SessionDatabase` owns it.
+final class ReaderPool: @unchecked Sendable {
+    typealias Work = @Sendable (SessionReader) -> Void
 
     private let condition = NSCondition()
     private var jobs: [Work] = []
     private var stopping = false
     private let capacity: Int
 
-    public init(path: String, pins: SortPins, threads: Int, capacity: Int) throws(StoreError) {
+    init(path: String, pins: SortPins, threads: Int, capacity: Int, busyTimeoutMilliseconds: Int) throws(StoreError) {
         self.capacity = capacity
-        var services: [QueryService] = []
-        for _ in 0..<max(1, threads) { services.append(try QueryService(path: path, pins: pins)) }
-        for (i, service) in services.enumerated() {
-            nonisolated(unsafe) let owned = service
+        var readers: [SessionReader] = []
+        for _ in 0..<max(1, threads) {
+            readers.append(try SessionReader(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, pins: pins))
+        }
+        for (i, reader) in readers.enumerated() {
+            nonisolated(unsafe) let owned = reader
             let thread = Thread { [self] in run(owned) }
             thread.name = "sessiond-reader-\(i)"
             thread.start()
@@ -25,7 +26,7 @@ public final class ReaderPool: @unchecked Sendable {
     }
 
     /// Queues `work`; false when the queue is full.
-    public func submit(_ work: @escaping Work) -> Bool {
+    func submit(_ work: @escaping Work) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard jobs.count < capacity, !stopping else { return false }
@@ -34,14 +35,14 @@ public final class ReaderPool: @unchecked Sendable {
         return true
     }
 
-    public func stop() {
+    func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
         condition.unlock()
     }
 
-    private func run(_ service: QueryService) {
+    private func run(_ reader: SessionReader) {
         while true {
             condition.lock()
             while jobs.isEmpty && !stopping { condition.wait() }
@@ -51,7 +52,7 @@ public final class ReaderPool: @unchecked Sendable {
             }
             let work = jobs.removeFirst()
             condition.unlock()
-            work(service)
+            work(reader)
         }
     }
 }
