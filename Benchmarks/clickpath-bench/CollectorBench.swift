@@ -12,6 +12,7 @@ import Foundation
 import Synchronization
 import Transport
 import Wire
+import System
 
 enum CollectorBench {
     static func say(_ line: String) { Output.say(line) }

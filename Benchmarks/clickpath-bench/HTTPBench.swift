@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Foundation
 import Transport
+import System
 
 enum HTTPBench {
     static let body = "{\"app\":\"bench\",\"platform\":\"web\",\"visitor\":\"v-0123456789\",\"sentAt\":1700000000000,\"events\":["

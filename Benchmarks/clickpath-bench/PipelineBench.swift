@@ -15,6 +15,7 @@ import Dispatch
 import Foundation
 import SessionStore
 import Synchronization
+import System
 import Workloads
 
 enum PipelineBench {
@@ -47,7 +48,7 @@ enum PipelineBench {
         defer { _ = "rm -rf '\(root)'".withCString { system($0) } }
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            var traffic = SyntheticTraffic(visitors: 20_000, eventsPerBeacon: 10, start: DaemonClockShim.wallMillis() - 120_000)
+            var traffic = SyntheticTraffic(visitors: 20_000, eventsPerBeacon: 10, start: DaemonClock.system.wallMilliseconds() - 120_000)
             let work = traffic.batch(beacons: 20_000)
             let reference = try RawSQLiteReference.run(path: root + "/raw.db", beacons: work) { DispatchTime.now().uptimeNanoseconds }
             removeDatabase(at: root + "/raw.db")
@@ -145,7 +146,7 @@ enum PipelineBench {
                 guard let connection = KeepAliveClient(port: port) else { failures.wrappingAdd(1, ordering: .relaxed); return }
                 var n = 0
                 var traffic = SyntheticTraffic(seed: UInt64(client) &+ 1, visitors: 500, eventsPerBeacon: 10,
-                                               millisecondsPerBeacon: 1, start: DaemonClockShim.wallMillis() - 120_000,
+                                               millisecondsPerBeacon: 1, start: DaemonClock.system.wallMilliseconds() - 120_000,
                                                app: "shop-\(client)")
                 var lastEvent: [String: Int64] = [:]
                 while DispatchTime.now().uptimeNanoseconds < deadline {
@@ -225,7 +226,7 @@ enum PipelineBench {
         var beacon = traffic.beacon()
         guard let first = beacon.events.first?.ts, let last = beacon.events.last?.ts else { return BeaconJSON.encode(beacon) }
         let span = (last &- first) / 10
-        let start = max(DaemonClockShim.wallMillis() &- span, (lastEvent[beacon.visitor] ?? Int64.min) &+ 1)
+        let start = max(DaemonClock.system.wallMilliseconds() &- span, (lastEvent[beacon.visitor] ?? Int64.min) &+ 1)
         for index in beacon.events.indices { beacon.events[index].ts = start &+ (beacon.events[index].ts &- first) / 10 }
         lastEvent[beacon.visitor] = start &+ span
         beacon.sentAt = start &+ span
@@ -259,13 +260,5 @@ enum PipelineBench {
         let status = Int(text.dropFirst(9).prefix(3)) ?? 0
         let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
         return (status, body)
-    }
-}
-
-enum DaemonClockShim {
-    static func wallMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) &* 1000 &+ Int64(ts.tv_nsec) / 1_000_000
     }
 }

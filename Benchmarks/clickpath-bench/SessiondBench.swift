@@ -10,6 +10,7 @@ import Wire
 import Glibc
 import Workloads
 #endif
+import System
 
 /// `clickpath-bench sessiond [--batches N] [--beacons N] [--sessions N] [--queries N] [--dir DIR]`:
 /// in one run, (a) the raw-SQLite reference of the store bench on the same events, pinned to
@@ -159,7 +160,7 @@ enum SessiondBench {
     static func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
 
     static func measure(batches: Int, beaconsPerBatch: Int, sessions: Int, queries: Int, directory: String) throws {
-        let start = DaemonClock.wallMillis() - 120_000
+        let start = DaemonClock.system.wallMilliseconds() - 120_000
         var traffic = SyntheticTraffic(visitors: 20_000, eventsPerBeacon: 10, start: start)
         let work = (0..<batches).map { _ in traffic.batch(beacons: beaconsPerBatch) }
         let events = work.reduce(0) { $0 + $1.reduce(0) { $0 + $1.events.count } }
@@ -168,7 +169,7 @@ enum SessiondBench {
         // (a) The reference, on the core sessiond will use.
         pinSelf(0)
         let reference = try RawSQLiteReference.run(path: directory + "/raw.db", beacons: work.flatMap { $0 }) {
-            UInt64(DaemonClock.monotonicSeconds() * 1e9)
+            UInt64(DaemonClock.system.monotonicSeconds() * 1e9)
         }
         removeDatabase(at: directory + "/raw.db")
         say("raw SQLite reference: \(f(reference.rowsPerSecond, 0)) events/s")
@@ -190,9 +191,9 @@ enum SessiondBench {
         pinSelf(1)
         let big = directory + "/sessions-\(sessions).db"
         if !FileManager.default.fileExists(atPath: big) {
-            let began = DaemonClock.monotonicSeconds()
+            let began = DaemonClock.system.monotonicSeconds()
             try populate(path: big, sessions: sessions)
-            say("built \(sessions) sessions in \(f(DaemonClock.monotonicSeconds() - began)) s (kept in \(big) for the next run)")
+            say("built \(sessions) sessions in \(f(DaemonClock.system.monotonicSeconds() - began)) s (kept in \(big) for the next run)")
         }
         let query = try Daemon(database: big)
         defer { query.stop() }
@@ -207,9 +208,9 @@ enum SessiondBench {
             var times: [Double] = []
             var status = 0
             for _ in 0..<queries {
-                let t0 = DaemonClock.monotonicSeconds()
+                let t0 = DaemonClock.system.monotonicSeconds()
                 status = query.get(shape).0
-                times.append(DaemonClock.monotonicSeconds() - t0)
+                times.append(DaemonClock.system.monotonicSeconds() - t0)
             }
             say("list \(shape): p50 \(f(percentile(times, 0.5) * 1000, 2)) ms, p99 \(f(percentile(times, 0.99) * 1000, 2)) ms (status \(status))")
         }
@@ -243,9 +244,9 @@ enum SessiondBench {
             let i = state.next
             guard i < total else { state.lock.unlock(); return }
             state.next += 1
-            state.sentAt[i] = DaemonClock.monotonicSeconds()
+            state.sentAt[i] = DaemonClock.system.monotonicSeconds()
             state.lock.unlock()
-            let received = DaemonClock.wallMillis()
+            let received = DaemonClock.system.wallMilliseconds()
             let beacons = work[i].map { beacon -> Beacon in
                 var b = beacon
                 b.receivedAt = received
@@ -263,7 +264,7 @@ enum SessiondBench {
                                 },
                                 message: { message in
                                     guard case .batchAck(let ack) = message else { return }
-                                    let now = DaemonClock.monotonicSeconds()
+                                    let now = DaemonClock.system.monotonicSeconds()
                                     state.lock.lock()
                                     let i = Int(ack.batchID.sequence)
                                     if i < state.sentAt.count { state.latencies.append(now - state.sentAt[i]) }
@@ -271,10 +272,10 @@ enum SessiondBench {
                                     state.lock.unlock()
                                     if finished { state.done.signal() } else { sendNext() }
                                 }))
-        let began = DaemonClock.monotonicSeconds()
+        let began = DaemonClock.system.monotonicSeconds()
         client?.start()
         state.done.wait()
-        let seconds = DaemonClock.monotonicSeconds() - began
+        let seconds = DaemonClock.system.monotonicSeconds() - began
         client?.stop()
         loop.stop()
         loop.waitUntilStopped()
@@ -300,7 +301,7 @@ enum SessiondBench {
     /// `sessions` one-visitor sessions over the last day written straight through SessionStore.
     static func populate(path: String, sessions: Int) throws {
         removeDatabase(at: path + ".tmp")
-        let now = DaemonClock.wallMillis()
+        let now = DaemonClock.system.wallMilliseconds()
         let store = try SessionStore(path: path + ".tmp", now: now) { _, platform in SessionRules.defaults(for: platform) }
         let browsers = ["Chrome", "Firefox", "Safari", "Edge"]
         let pages = ["/", "/products", "/cart", "/checkout", "/search"]

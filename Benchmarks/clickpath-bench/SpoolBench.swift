@@ -8,6 +8,7 @@ import CollectorCore
 import Dispatch
 import Synchronization
 import Wire
+import System
 
 enum SpoolBench {
     static func run(_ arguments: [String]) -> Int32 {

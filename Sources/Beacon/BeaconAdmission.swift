@@ -1,5 +1,6 @@
 import Model
 import Config
+import System
 
 /// What the collector needs to know about one application to admit its beacons, built from
 /// its apps.json entry (`init(settings:)`; the `"*"` entry included).
@@ -257,16 +258,4 @@ extension QueryScrubber {
             }
         }
     }
-}
-
-/// Compares keys without an early exit, so timing does not reveal how much of a guess was right.
-func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
-    let a = Array(lhs.utf8), b = Array(rhs.utf8)
-    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
-    for index in 0..<max(a.count, b.count) {
-        let x = index < a.count ? a[index] : 0
-        let y = index < b.count ? b[index] : 0
-        difference |= x ^ y
-    }
-    return difference == 0 && a.count == b.count
 }

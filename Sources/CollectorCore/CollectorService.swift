@@ -11,6 +11,7 @@ import Dispatch
 import Synchronization
 import Transport
 import Wire
+import System
 
 public struct CollectorConfiguration: Sendable {
     public var httpHost = "127.0.0.1"
@@ -46,7 +47,7 @@ public final class CollectorService: Sendable {
     /// listening for beacons.
     public static func start(_ configuration: CollectorConfiguration, apps: AppConfigStore,
                              metrics: MetricsRegistry = MetricsRegistry(), log: Log = .standardError) throws -> CollectorService {
-        try FileIO.makeDirectory(configuration.dataDirectory)
+        try fileIO(FileIO.makeDirectory(configuration.dataDirectory))
         let identity = try ProducerIdentity.load(directory: configuration.dataDirectory)
         let spool = try Spool(directory: configuration.dataDirectory + "/spool", options: configuration.spool, metrics: metrics)
         let pipeline = Pipeline(identity: identity, shards: configuration.shards.map(\.id), spool: spool,

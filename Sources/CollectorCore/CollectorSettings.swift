@@ -3,6 +3,7 @@ import Model
 import Beacon
 import Config
 import Transport
+import System
 
 public enum CollectorSettings {
     static let http = Setting<HostPort>.hostPort("http", default: HostPort(host: "127.0.0.1", port: 8080),

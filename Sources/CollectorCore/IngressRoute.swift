@@ -8,27 +8,7 @@ import Beacon
 import Config
 import Transport
 import Wire
-
-/// Clocks the beacon route reads, injected so tests control time.
-public struct IngressClock: Sendable {
-    /// Epoch milliseconds: a beacon's `receivedAt`.
-    public var wallMilliseconds: @Sendable () -> Int64
-    /// Monotonic milliseconds: rate limits.
-    public var monotonicMilliseconds: @Sendable () -> Int64
-
-    public init(wallMilliseconds: @escaping @Sendable () -> Int64, monotonicMilliseconds: @escaping @Sendable () -> Int64) {
-        self.wallMilliseconds = wallMilliseconds
-        self.monotonicMilliseconds = monotonicMilliseconds
-    }
-
-    public static let system = IngressClock(
-        wallMilliseconds: {
-            var ts = timespec()
-            clock_gettime(CLOCK_REALTIME, &ts)
-            return Int64(ts.tv_sec) &* 1000 &+ Int64(ts.tv_nsec) / 1_000_000
-        },
-        monotonicMilliseconds: { Int64(truncatingIfNeeded: DispatchTime.now().uptimeNanoseconds / 1_000_000) })
-}
+import System
 
 /// The `BeaconAdmission` of one HTTP loop; only that loop's thread takes its lock.
 final class LoopAdmission: Sendable {
@@ -92,14 +72,14 @@ extension EventRejection {
 public final class IngressRoute: Sendable {
     private let apps: @Sendable () -> AppConfig
     private let pipeline: any BeaconSink
-    private let clock: IngressClock
+    private let clock: DaemonClock
     private let template: BeaconAdmission
     private let ingests = Mutex<[ObjectIdentifier: LoopAdmission]>([:])
     private let metrics: IngressMetrics?
 
     /// `apps` answers the current apps.json (a reload swaps what it returns).
     public init(apps: @escaping @Sendable () -> AppConfig, pipeline: any BeaconSink,
-                ingest: BeaconAdmission = BeaconAdmission(), clock: IngressClock = .system, metrics: IngressMetrics? = nil) {
+                ingest: BeaconAdmission = BeaconAdmission(), clock: DaemonClock = .system, metrics: IngressMetrics? = nil) {
         self.apps = apps
         self.metrics = metrics
         self.pipeline = pipeline

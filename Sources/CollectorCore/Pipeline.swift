@@ -8,6 +8,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Wire
+import System
 
 /// Turns a batch of beacons into the Wire frame sent to a shard (Wire's EventBatch codec).
 public protocol BatchEncoder: Sendable {
@@ -16,28 +17,6 @@ public protocol BatchEncoder: Sendable {
     func encode(id: BatchID, shard: String, beacons: [Beacon]) throws -> [UInt8]
     /// About how many bytes `beacon` adds to a frame (drives the batch size limit).
     func estimatedSize(of beacon: Beacon) -> Int
-}
-
-/// Clocks, injected so tests control time.
-public struct PipelineClock: Sendable {
-    /// Monotonic nanoseconds (batch age, timeouts).
-    public var monotonicNanoseconds: @Sendable () -> UInt64
-    /// Wall clock epoch milliseconds (batch creation time, `--spool-max-age`).
-    public var wallMilliseconds: @Sendable () -> Int64
-
-    public init(monotonicNanoseconds: @escaping @Sendable () -> UInt64,
-                wallMilliseconds: @escaping @Sendable () -> Int64) {
-        self.monotonicNanoseconds = monotonicNanoseconds
-        self.wallMilliseconds = wallMilliseconds
-    }
-
-    public static let system = PipelineClock(
-        monotonicNanoseconds: { DispatchTime.now().uptimeNanoseconds },
-        wallMilliseconds: {
-            var ts = timespec()
-            clock_gettime(CLOCK_REALTIME, &ts)
-            return Int64(ts.tv_sec) &* 1000 &+ Int64(ts.tv_nsec) / 1_000_000
-        })
 }
 
 public struct PipelineOptions: Sendable, Equatable {
@@ -94,7 +73,7 @@ public final class Pipeline: Sendable {
     public let options: PipelineOptions
     public let spool: Spool
     private let encoder: any BatchEncoder
-    private let clock: PipelineClock
+    private let clock: DaemonClock
     private let log: Log
     private let senders: [String: ShardSender]
     private let state: Mutex<State>
@@ -114,7 +93,7 @@ public final class Pipeline: Sendable {
     ///   - shards: the shard ids sessiond instances announce (rendezvous routing).
     ///   - spool: opened spool; its unacknowledged batches are queued for sending first, in order.
     public init(identity: ProducerIdentity, shards: [String], spool: Spool, encoder: any BatchEncoder,
-                options: PipelineOptions = PipelineOptions(), clock: PipelineClock = .system,
+                options: PipelineOptions = PipelineOptions(), clock: DaemonClock = .system,
                 metrics: MetricsRegistry = MetricsRegistry(), log: Log = .standardError) {
         self.identity = identity
         self.router = ShardRouter(shards: shards)

@@ -1,6 +1,7 @@
 // The first two parts of a batch id (BRIEF "Wire"): a producer id stable per collector data
 // folder and an epoch that grows on every start. The third part, the sequence per shard, lives
 // in the spool (see `Spool.highestSequence`).
+import System
 
 /// Producer id and epoch of this collector process.
 public struct ProducerIdentity: Sendable, Equatable {
@@ -23,10 +24,10 @@ public struct ProducerIdentity: Sendable, Equatable {
     public static func load(directory: String,
                             random: () -> UInt64 = { UInt64.random(in: 1...UInt64.max) })
         throws(SpoolError) -> ProducerIdentity {
-        try FileIO.makeDirectory(directory)
+        try fileIO(FileIO.makeDirectory(directory))
         let producerPath = directory + "/" + producerFile
         let producer: UInt64
-        if let bytes = try FileIO.readSmallFile(producerPath) {
+        if let bytes = try fileIO(FileIO.readFile(producerPath)) {
             guard let value = parseHex(bytes) else {
                 throw .corrupt(path: producerPath,
                                reason: "expected 16 hex digits; delete the file only if this folder's spool is empty")
@@ -34,18 +35,18 @@ public struct ProducerIdentity: Sendable, Equatable {
             producer = value
         } else {
             producer = random()
-            try FileIO.replaceDurably(producerPath, directory: directory, contents: Array(hex(producer).utf8) + [10])
+            try fileIO(FileIO.replaceDurably(producerPath, directory: directory, contents: Array(hex(producer).utf8) + [10]))
         }
 
         let epochPath = directory + "/" + epochFile
         var epoch: UInt32 = 1
-        if let bytes = try FileIO.readSmallFile(epochPath) {
+        if let bytes = try fileIO(FileIO.readFile(epochPath)) {
             guard let previous = parseDecimal(bytes), previous < UInt64(UInt32.max) else {
                 throw .corrupt(path: epochPath, reason: "expected a decimal epoch below \(UInt32.max)")
             }
             epoch = UInt32(previous) + 1
         }
-        try FileIO.replaceDurably(epochPath, directory: directory, contents: Array(String(epoch).utf8) + [10])
+        try fileIO(FileIO.replaceDurably(epochPath, directory: directory, contents: Array(String(epoch).utf8) + [10]))
         return ProducerIdentity(producer: producer, epoch: epoch)
     }
 

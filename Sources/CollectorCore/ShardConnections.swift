@@ -5,6 +5,7 @@
 import Model
 import Transport
 import Wire
+import System
 
 /// A sessiond shard: its stable id (checked in the Wire handshake) and address.
 public struct ShardEndpoint: Sendable, Hashable {

@@ -6,6 +6,7 @@
 import Model
 import Synchronization
 import Wire
+import System
 
 /// The Wire client connection to one shard (Transport's client satisfies it).
 public protocol BatchSender: AnyObject, Sendable {

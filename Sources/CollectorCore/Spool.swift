@@ -14,6 +14,7 @@ import Model
 import Foundation
 import Synchronization
 import Wire
+import System
 
 /// Bounds of the spool.
 public struct SpoolOptions: Sendable, Equatable {
@@ -96,7 +97,7 @@ public final class Spool: Sendable {
         self.directory = directory
         self.options = options
         self.deadLetterPath = deadLetterPath ?? directory + "/dead-letter.jsonl"
-        try FileIO.makeDirectory(directory)
+        try fileIO(FileIO.makeDirectory(directory))
         let writer = SpoolWriter(directory: directory, options: options)
         let replay = try writer.open()
         self.writer = writer
@@ -194,9 +195,9 @@ public final class Spool: Sendable {
     /// Reads back the frame bytes of a spooled batch, exactly as they were appended.
     public func read(_ batch: SpooledBatch) throws(SpoolError) -> [UInt8] {
         let path = SpoolWriter.segmentPath(directory: directory, shard: batch.shard, number: batch.segment)
-        let fd = try FileIO.open(path, flags: O_RDONLY)
+        let fd = try fileIO(FileIO.open(path, flags: O_RDONLY))
         defer { FileIO.close(fd) }
-        let bytes = try FileIO.pread(fd, count: batch.payloadLength, offset: batch.payloadOffset, path: path)
+        let bytes = try fileIO(FileIO.pread(fd, count: batch.payloadLength, offset: batch.payloadOffset, path: path))
         guard bytes.count == batch.payloadLength else {
             throw .corrupt(path: path, reason: "\(batch) ends past the end of its segment")
         }
@@ -267,11 +268,11 @@ public final class Spool: Sendable {
                 barriers.append(completion)
             }
         }
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = Syscalls.monotonicNanoseconds()
         let outcome = writer.commit(appends: appends.map { ($0.0, $0.1) }, marks: marks)
         if !appends.isEmpty {
             fsyncs.increment()
-            fsyncLatency.observe(Double(DispatchTime.now().uptimeNanoseconds &- started) / 1e9)
+            fsyncLatency.observe(Double(Syscalls.monotonicNanoseconds() &- started) / 1e9)
         }
         let failedAppends = outcome.results.reduce(0) { count, result in
             if case .failure = result { return count + 1 }
@@ -315,9 +316,9 @@ public final class Spool: Sendable {
         let line = "{\"batch\":\"\(id)\",\"producer\":\(id.producer),\"epoch\":\(id.epoch),\"sequence\":\(id.sequence),"
             + "\"shard\":\(JSONText.quote(batch.shard)),\"createdAt\":\(batch.createdAt),\"deadLetteredAt\":\(now),"
             + "\"reason\":\(JSONText.quote(why)),\"frame\":\(frameText)}\n"
-        let fd = try FileIO.open(deadLetterPath, flags: O_WRONLY | O_CREAT | O_APPEND)
+        let fd = try fileIO(FileIO.open(deadLetterPath, flags: O_WRONLY | O_CREAT | O_APPEND))
         defer { FileIO.close(fd) }
-        try FileIO.writeAll(fd, Array(line.utf8), path: deadLetterPath)
-        try FileIO.fsync(fd, path: deadLetterPath)
+        try fileIO(FileIO.writeAll(fd, Array(line.utf8), path: deadLetterPath))
+        try fileIO(FileIO.fsync(fd, path: deadLetterPath))
     }
 }

@@ -7,6 +7,7 @@ import Model
 import Dispatch
 import Synchronization
 import Wire
+import System
 
 /// fsync results of one round, filled in parallel.
 private final class SyncErrors: Sendable {
@@ -81,7 +82,7 @@ final class SpoolWriter: @unchecked Sendable {
                 bytes.append(byte)
             }
         }
-        return String(validating: bytes, as: UTF8.self)
+        return validatedString(bytes)
     }
 
     static func segmentName(_ number: UInt64) -> String {
@@ -97,11 +98,9 @@ final class SpoolWriter: @unchecked Sendable {
 
     func open() throws(SpoolError) -> SpoolReplay {
         var replay = SpoolReplay()
-        for name in try FileIO.list(directory).sorted() {
+        for name in try fileIO(FileIO.list(directory)).sorted() {
             let path = directory + "/" + name
-            var st = stat()
-            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR,
-                  let shard = Self.shard(directoryName: name) else { continue }
+            guard FileIO.isDirectory(path), let shard = Self.shard(directoryName: name) else { continue }
             let stream = Stream(shard: shard, path: path)
             streams[shard] = stream
             try replayStream(stream, into: &replay)
@@ -110,7 +109,7 @@ final class SpoolWriter: @unchecked Sendable {
     }
 
     private func replayStream(_ stream: Stream, into replay: inout SpoolReplay) throws(SpoolError) {
-        let numbers = try FileIO.list(stream.path).compactMap { name -> UInt64? in
+        let numbers = try fileIO(FileIO.list(stream.path)).compactMap { name -> UInt64? in
             guard name.hasSuffix(".seg"), name.utf8.count == 24 else { return nil }
             return UInt64(name.dropLast(4))
         }.sorted()
@@ -119,11 +118,11 @@ final class SpoolWriter: @unchecked Sendable {
         var highest: UInt64?
         for number in numbers {
             let path = stream.path + "/" + Self.segmentName(number)
-            let fd = try FileIO.open(path, flags: O_RDWR)
+            let fd = try fileIO(FileIO.open(path, flags: O_RDWR))
             defer { FileIO.close(fd) }
-            let size = try FileIO.fileSize(fd, path: path)
+            let size = try fileIO(FileIO.fileSize(fd, path: path))
             guard let count = Int(exactly: size) else { continue }
-            let bytes = try FileIO.pread(fd, count: count, offset: 0, path: path)
+            let bytes = try fileIO(FileIO.pread(fd, count: count, offset: 0, path: path))
             var offset = 0
             var cutReason: String?
             bytes.withUnsafeBytes { raw in
@@ -150,8 +149,8 @@ final class SpoolWriter: @unchecked Sendable {
                 }
             }
             if let cutReason {
-                try FileIO.truncate(fd, to: Int64(offset), path: path)
-                try FileIO.fsync(fd, path: path)
+                try fileIO(FileIO.truncate(fd, to: Int64(offset), path: path))
+                try fileIO(FileIO.fsync(fd, path: path))
                 replay.cuts.append((path, Int64(offset), size - Int64(offset), cutReason))
             }
             stream.segments.append(Segment(number: number, size: Int64(offset), live: 0))
@@ -176,8 +175,8 @@ final class SpoolWriter: @unchecked Sendable {
     private func stream(for shard: String) throws(SpoolError) -> Stream {
         if let existing = streams[shard] { return existing }
         let path = directory + "/" + Self.directoryName(shard: shard)
-        try FileIO.makeDirectory(path)
-        try FileIO.fsyncDirectory(directory)
+        try fileIO(FileIO.makeDirectory(path))
+        try fileIO(FileIO.fsyncDirectory(directory))
         let stream = Stream(shard: shard, path: path)
         streams[shard] = stream
         return stream
@@ -187,9 +186,9 @@ final class SpoolWriter: @unchecked Sendable {
         let number = stream.nextNumber
         let path = stream.path + "/" + Self.segmentName(number)
         // O_APPEND: after a failed write is cut back by ftruncate, the next write lands at the new end.
-        let fd = try FileIO.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
+        let fd = try fileIO(FileIO.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_APPEND))
         do {
-            try FileIO.fsyncDirectory(stream.path)
+            try fileIO(FileIO.fsyncDirectory(stream.path))
         } catch {
             FileIO.close(fd)
             throw error
@@ -208,7 +207,7 @@ final class SpoolWriter: @unchecked Sendable {
     private func collect(_ stream: Stream) throws(SpoolError) {
         while let first = stream.segments.first, first.live == 0 {
             if stream.currentFD >= 0 && stream.segments.count == 1 { break }
-            try FileIO.unlink(stream.path + "/" + Self.segmentName(first.number))
+            try fileIO(FileIO.unlink(stream.path + "/" + Self.segmentName(first.number)))
             bytesOnDisk -= first.size
             stream.segments.removeFirst()
         }
@@ -293,7 +292,7 @@ final class SpoolWriter: @unchecked Sendable {
 
     private static func sync(_ target: (Int32, String)) -> SpoolError? {
         do throws(SpoolError) {
-            try FileIO.fsync(target.0, path: target.1)
+            try fileIO(FileIO.fsync(target.0, path: target.1))
             return nil
         } catch {
             return error
@@ -341,7 +340,7 @@ final class SpoolWriter: @unchecked Sendable {
             let path = stream.path + "/" + Self.segmentName(stream.segments[last].number)
             let before = stream.segments[last].size
             do throws(SpoolError) {
-                try FileIO.writeAll(stream.currentFD, buffer, path: path)
+                try fileIO(FileIO.writeAll(stream.currentFD, buffer, path: path))
                 stream.segments[last].size += Int64(buffer.count)
                 bytesOnDisk += Int64(buffer.count)
                 if !stagedAppends.isEmpty {

@@ -1,5 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Model
 import JSON
+import System
 
 /// How fast one application may send, per collector: a token bucket of `perSecond` beacons (or
 /// events) refilled continuously, holding at most `burst`.
@@ -135,12 +139,17 @@ public struct AppConfig: Sendable, Hashable {
 
     /// Reads and validates an `apps.json` file.
     public static func load(path: String) throws(ConfigError) -> AppConfig {
-        let bytes: [UInt8]
+        let limit = 16 << 20
+        let read: [UInt8]?
         do {
-            bytes = try FileReader.contents(path: path, limit: 16 << 20)
+            read = try FileIO.readFile(path, limit: limit + 1)
         } catch {
-            throw ConfigError(path: path, message: error.message)
+            throw ConfigError(path: path, message: "cannot \(error.call): \(error.reason)")
         }
+        guard let bytes = read else {
+            throw ConfigError(path: path, message: "cannot open: \(SyscallError("open", errno: ENOENT).reason)")
+        }
+        guard bytes.count <= limit else { throw ConfigError(path: path, message: "larger than \(limit) bytes") }
         return try parse(bytes, file: path)
     }
 }

@@ -1,9 +1,4 @@
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The current `AppConfig` of a daemon, shared by its threads, replaced whole on reload.
 @available(macOS 15.0, *)
@@ -44,34 +39,5 @@ public final class AppConfigStore: Sendable {
         let fresh = try AppConfig.load(path: path)
         state.withLock { $0 = fresh }
         return fresh
-    }
-}
-
-/// Reads a whole small file with plain system calls.
-enum FileReader {
-    struct Failure: Error {
-        var message: String
-    }
-
-    static func contents(path: String, limit: Int) throws(Failure) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(message: "cannot open: \(errnoText())") }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw Failure(message: "cannot read: \(errnoText())")
-            }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
-            guard bytes.count <= limit else { throw Failure(message: "larger than \(limit) bytes") }
-        }
-    }
-
-    private static func errnoText() -> String {
-        String(cString: strerror(errno))
     }
 }

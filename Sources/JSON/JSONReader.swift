@@ -1,3 +1,5 @@
+import System
+
 /// A strict RFC 8259 pull reader over UTF-8 bytes: the caller walks the document value by value.
 ///
 /// It never allocates for structure, keys or plain strings it only compares (`JSONStringRef`),
@@ -600,31 +602,13 @@ public struct JSONReader {
         }
     }
 
-    /// At a byte >= 0x80: checks one well-formed UTF-8 sequence (Unicode table 3-7: no
-    /// overlongs, no surrogates, nothing above U+10FFFF) and returns the position after it.
+    /// At a byte >= 0x80: checks one well-formed UTF-8 sequence (System's Table 3-7 rule) and
+    /// returns the position after it.
+    @inline(__always)
     private func validateUTF8Sequence(at start: Int) throws(JSONError) -> Int {
-        let n = bytes.count
-        let lead = bytes[start]
-        let length: Int
-        var low: UInt8 = 0x80
-        var high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE, 0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: throw JSONError(offset: start, reason: .invalidUTF8)
-        }
-        guard n &- start >= length else { throw JSONError(offset: start, reason: .invalidUTF8) }
-        let second = bytes[start &+ 1]
-        guard second >= low && second <= high else { throw JSONError(offset: start, reason: .invalidUTF8) }
-        var k = 2
-        while k < length {
-            guard bytes[start &+ k] & 0xC0 == 0x80 else { throw JSONError(offset: start, reason: .invalidUTF8) }
-            k &+= 1
+        let base = bytes.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
+        guard let length = wellFormedUTF8SequenceLength(base, at: start, count: bytes.count) else {
+            throw JSONError(offset: start, reason: .invalidUTF8)
         }
         return start &+ length
     }

@@ -4,6 +4,7 @@ import Glibc
 import Config
 import Model
 import Sessionizer
+import System
 import Wire
 
 /// The session rules of an application (its config version), asked once per app and platform.
@@ -157,12 +158,7 @@ public final class SessionStore {
     }
 
     /// Bytes in the WAL file now (0 without one).
-    public var walBytes: Int64 { Self.fileSize(path + "-wal") }
-
-    static func fileSize(_ path: String) -> Int64 {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
-    }
+    public var walBytes: Int64 { FileIO.size(path + "-wal") }
 
     /// What `boundWAL` did.
     public enum WALBound: Sendable, Equatable {

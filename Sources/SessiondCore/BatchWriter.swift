@@ -5,21 +5,7 @@ import Foundation
 import SessionStore
 import Synchronization
 import Wire
-
-/// Wall and monotonic clocks of the daemon (tests of pure parts inject times instead).
-public enum DaemonClock {
-    public static func wallMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
-
-    public static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}
+import System
 
 /// What an erasure did, over every app it touched.
 public struct ErasureOutcome: Sendable {
@@ -43,6 +29,7 @@ public final class BatchWriter: @unchecked Sendable {
     private let store: SessionStore
     private let metrics: SessiondMetrics
     private let tickMs: Int64
+    private let clock: DaemonClock
     private let condition = NSCondition()
     private var jobs: [Job] = []
     private var head = 0
@@ -55,10 +42,12 @@ public final class BatchWriter: @unchecked Sendable {
     public var onDequeue: (@Sendable (Int) -> Void)?
 
     /// Takes ownership of `store`: from now on only the writer thread uses it.
-    public init(store: SessionStore, metrics: SessiondMetrics, tickMs: Int64) {
+    public init(store: SessionStore, metrics: SessiondMetrics, tickMs: Int64,
+                clock: DaemonClock = .system) {
         self.store = store
         self.metrics = metrics
         self.tickMs = tickMs
+        self.clock = clock
     }
 
     public func start() {
@@ -100,18 +89,18 @@ public final class BatchWriter: @unchecked Sendable {
     /// Strictly increasing commit stamps (server ms): sort pins and cursors rely on every later
     /// commit having a later stamp.
     private func stamp() -> Int64 {
-        lastStamp = max(lastStamp &+ 1, DaemonClock.wallMillis())
+        lastStamp = max(lastStamp &+ 1, clock.wallMilliseconds())
         return lastStamp
     }
 
     private func run() {
-        var nextTick = DaemonClock.wallMillis()
+        var nextTick = clock.wallMilliseconds()
         var nextPrune = nextTick
         var nextAnalyze = nextTick
         while true {
             condition.lock()
             while head == jobs.count && !stopping {
-                let wait = Double(max(0, nextTick - DaemonClock.wallMillis())) / 1000
+                let wait = Double(max(0, nextTick - clock.wallMilliseconds())) / 1000
                 if wait <= 0 { break }
                 _ = condition.wait(until: Date(timeIntervalSinceNow: wait))
             }
@@ -144,7 +133,7 @@ public final class BatchWriter: @unchecked Sendable {
                 metrics.queue(depth: remaining)
                 onDequeue?(remaining)
             }
-            let now = DaemonClock.wallMillis()
+            let now = clock.wallMilliseconds()
             if now >= nextTick {
                 advance(now)
                 nextTick = now &+ tickMs
@@ -202,7 +191,7 @@ public final class BatchWriter: @unchecked Sendable {
     /// Logs a message of a kind at most once per interval, saying how many of that kind were
     /// left out since (a full disk fails every batch, many a second).
     private func report(_ kind: String, _ message: String) {
-        guard let suppressed = logLimiter.admit(kind, now: DaemonClock.monotonicSeconds()) else { return }
+        guard let suppressed = logLimiter.admit(kind, now: clock.monotonicSeconds()) else { return }
         log(suppressed == 0 ? message : message + " (\(suppressed) more like it not logged)")
     }
 
@@ -219,7 +208,7 @@ public final class BatchWriter: @unchecked Sendable {
     /// Applies batches in one transaction and acknowledges each after the commit. When the group
     /// fails, each batch is applied alone, so one bad batch is rejected by itself.
     private func apply(_ group: [Batch]) {
-        let started = DaemonClock.monotonicSeconds()
+        let started = clock.monotonicSeconds()
         let now = stamp()
         let results: [ApplyResult]
         do {
@@ -233,8 +222,8 @@ public final class BatchWriter: @unchecked Sendable {
             return
         }
         wrote(true)
-        let seconds = DaemonClock.monotonicSeconds() - started
-        let committed = DaemonClock.wallMillis()
+        let seconds = clock.monotonicSeconds() - started
+        let committed = clock.wallMilliseconds()
         for (batch, result) in zip(group, results) {
             metrics.batch(result.status == .committed ? "committed" : "duplicate", new: result.eventsNew,
                           duplicate: result.eventsDuplicate, dropped: result.eventsDropped, commitSeconds: seconds)
@@ -274,28 +263,7 @@ public final class BatchWriter: @unchecked Sendable {
     }
 }
 
-/// Lets one message of each kind through per interval and counts the ones it holds back.
-/// Pure: the caller passes the time.
-struct RepeatLimiter {
-    let intervalSeconds: Double
-    private var kinds: [String: (printedAt: Double, suppressed: Int)] = [:]
-
-    init(intervalSeconds: Double) { self.intervalSeconds = intervalSeconds }
-
-    /// nil: leave this one out. Otherwise log it, with the count left out since the last one.
-    mutating func admit(_ kind: String, now: Double) -> Int? {
-        if let last = kinds[kind], now - last.printedAt < intervalSeconds {
-            kinds[kind] = (last.printedAt, last.suppressed + 1)
-            return nil
-        }
-        let suppressed = kinds[kind]?.suppressed ?? 0
-        kinds[kind] = (now, 0)
-        return suppressed
-    }
-}
-
-/// One line to stderr (fd 2 directly: Swift 6 forbids the `stderr` global).
+/// One line to standard error, through the daemons' one logger.
 func log(_ message: String) {
-    let line = "sessiond: " + message + "\n"
-    _ = line.withCString { write(2, $0, strlen($0)) }
+    Log.standardError.write("sessiond: " + message)
 }

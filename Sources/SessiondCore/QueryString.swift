@@ -1,3 +1,5 @@
+import System
+
 /// Decoding of `application/x-www-form-urlencoded` query strings, byte by byte.
 public enum QueryString {
     /// Splits `a=1&b=x%20y` into ordered (name, value) pairs; `+` is a space.
@@ -44,7 +46,7 @@ public enum QueryString {
                 i += 1
             }
         }
-        guard let text = String(validating: out, as: UTF8.self) else {
+        guard let text = validatedString(out) else {
             throw badEncoding(parameter, "bytes that are not UTF-8")
         }
         return text

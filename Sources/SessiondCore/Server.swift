@@ -8,6 +8,7 @@ import SessionStore
 import Synchronization
 import Transport
 import Wire
+import System
 
 /// One sessiond shard: Wire ingest, the writer thread, reader threads and the HTTP query API.
 /// `sessiond`'s main only parses options, starts this and waits for SIGTERM.
@@ -16,6 +17,8 @@ public final class SessiondServer: @unchecked Sendable {
     public private(set) var wirePort: UInt16 = 0
     public private(set) var httpPort: UInt16 = 0
     public let metrics: SessiondMetrics
+    /// Every time sessiond reads: batch stamps, the watermark, query deadlines, latencies.
+    public let clock: DaemonClock
 
     private let writer: BatchWriter
     /// The store's writer and reader threads.
@@ -31,14 +34,15 @@ public final class SessiondServer: @unchecked Sendable {
     private let paused = Mutex<[ObjectIdentifier: WireConnection]>([:])
 
     /// Opens the store (rebuilding live sessions), starts every thread and both listeners.
-    public static func start(_ options: SessiondOptions) throws -> SessiondServer {
-        let server = try SessiondServer(options)
+    public static func start(_ options: SessiondOptions, clock: DaemonClock = .system) throws -> SessiondServer {
+        let server = try SessiondServer(options, clock: clock)
         try server.listen()
         return server
     }
 
-    private init(_ options: SessiondOptions) throws {
+    private init(_ options: SessiondOptions, clock: DaemonClock) throws {
         self.options = options
+        self.clock = clock
         let metrics = SessiondMetrics()
         self.metrics = metrics
         var storeOptions = StoreOptions(durability: options.durability, backgroundCheckpoints: true,
@@ -46,16 +50,16 @@ public final class SessiondServer: @unchecked Sendable {
         storeOptions.batchIDRetention = options.batchIDRetentionMs
         let apps = try options.appsPath.map { path throws(SettingsError) in try AppConfigStore.startup(path: path) }
         self.apps = apps
-        let database = try SessionDatabase(path: options.database, options: storeOptions, now: DaemonClock.wallMillis(),
+        let database = try SessionDatabase(path: options.database, options: storeOptions, now: clock.wallMilliseconds(),
                                            readerThreads: options.readers, readerQueue: options.readers * 64,
-                                           pinLifetime: Cursor.lifetime, clock: { DaemonClock.wallMillis() }) { app, platform in
+                                           pinLifetime: Cursor.lifetime, clock: { clock.wallMilliseconds() }) { app, platform in
             // The collector admitted the app; rules come from apps.json when it names the app
             // (or has "*") for this platform, else the platform's defaults.
             if let settings = apps?.current.settings(for: app), settings.platform == platform { return settings.rules }
             return SessionRules.defaults(for: platform)
         }
         self.database = database
-        writer = BatchWriter(store: database.writer, metrics: metrics, tickMs: options.tickMs)
+        writer = BatchWriter(store: database.writer, metrics: metrics, tickMs: options.tickMs, clock: clock)
 
         wireLoop = try EventLoop.start(name: "sessiond-wire")
         let maxQueued = options.maxQueuedBatches
@@ -177,7 +181,8 @@ public final class SessiondServer: @unchecked Sendable {
     // MARK: HTTP
 
     private func serve(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        let started = DaemonClock.monotonicSeconds()
+        let clock = self.clock
+        let started = clock.monotonicSeconds()
         let path = request.path
         let match: RouteMatch
         do {
@@ -188,7 +193,7 @@ public final class SessiondServer: @unchecked Sendable {
         }
         let metrics = self.metrics
         let finish: @Sendable (QueryResponse) -> Void = { response in
-            metrics.query(match.route, status: response.status, seconds: DaemonClock.monotonicSeconds() - started)
+            metrics.query(match.route, status: response.status, seconds: clock.monotonicSeconds() - started)
             responder.respond(Self.http(response))
         }
         switch match.route {
@@ -204,9 +209,9 @@ public final class SessiondServer: @unchecked Sendable {
             let writer = self.writer
             let submitted = database.read { reader in
                 let live = try? reader.liveSessionCount()
-                let wal = Self.fileSize(file + "-wal")
+                let wal = FileIO.size(file + "-wal")
                 let text = metrics.render(SessiondMetrics.Gauges(
-                    liveSessions: live, databaseBytes: Self.fileSize(file) + wal, walBytes: wal,
+                    liveSessions: live, databaseBytes: FileIO.size(file) + wal, walBytes: wal,
                     walLimitBytes: walLimit, writable: writer.isWritable))
                 finish(QueryResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8)))
             }
@@ -217,10 +222,10 @@ public final class SessiondServer: @unchecked Sendable {
             let query = Array(request.query.utf8)
             let limit = Double(options.queryTimeoutMs) / 1000
             let submitted = database.read { reader in
-                let end = DaemonClock.monotonicSeconds() + limit
-                let deadline = QueryDeadline { DaemonClock.monotonicSeconds() > end }
+                let end = clock.monotonicSeconds() + limit
+                let deadline = QueryDeadline { clock.monotonicSeconds() > end }
                 let response = QueryService(reader: reader).handle(match, query: query, path: path,
-                                                                   now: DaemonClock.wallMillis(), deadline: deadline)
+                                                                   now: clock.wallMilliseconds(), deadline: deadline)
                 withExtendedLifetime(deadline) { finish(response) }
             }
             if !submitted { finish(Self.busy) }
@@ -244,7 +249,7 @@ public final class SessiondServer: @unchecked Sendable {
             finish(r)
             return
         }
-        guard Self.constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(token.utf8)) else {
+        guard constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(token.utf8)) else {
             finish(.error(APIError(status: 403, code: .forbidden, message: "wrong admin token")))
             return
         }
@@ -276,21 +281,8 @@ public final class SessiondServer: @unchecked Sendable {
         })
     }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var diff = UInt8(truncatingIfNeeded: a.count ^ b.count)
-        for i in 0..<max(a.count, b.count) {
-            diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
-        }
-        return diff == 0
-    }
-
     static func http(_ r: QueryResponse) -> HTTPResponse {
         HTTPResponse(status: r.status, headers: r.headers, body: r.body)
-    }
-
-    static func fileSize(_ path: String) -> Int64 {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
     }
 
     // MARK: Shutdown
@@ -300,8 +292,8 @@ public final class SessiondServer: @unchecked Sendable {
     public func shutdown() {
         ready.store(false, ordering: .releasing)
         wireServer?.goAway(reason: "sessiond is shutting down", drainMilliseconds: UInt32(clamping: options.drainMs))
-        let end = DaemonClock.monotonicSeconds() + Double(options.drainMs) / 1000
-        while (unacknowledged > 0 || writer.depth > 0) && DaemonClock.monotonicSeconds() < end {
+        let end = clock.monotonicSeconds() + Double(options.drainMs) / 1000
+        while (unacknowledged > 0 || writer.depth > 0) && clock.monotonicSeconds() < end {
             usleep(10_000)
         }
         wireServer?.stop()
@@ -326,31 +318,29 @@ extension SessiondServer {
         }
     }
 
-    /// Waits for SIGTERM or SIGINT, then shuts down (`shutdown`) and exits 0. Never returns.
-    /// Handles SIGTERM/SIGINT (drain, exit 0) and SIGHUP (reload apps.json), calls `ready` once
-    /// they are handled, then waits for them.
+    /// Handles SIGTERM/SIGINT (drain, exit 0) and SIGHUP (reload apps.json) on a loop of their
+    /// own, calls `ready` once they are handled, then waits for them. Never returns.
     public func runUntilSignalled(ready: () -> Void = {}) -> Never {
-        let queue = DispatchQueue(label: "sessiond-signals")
-        var sources: [DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT, SIGHUP] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [self] in
+        let stopping = DispatchSemaphore(value: 0)
+        let subscription: SignalSubscription
+        do {
+            let loop = try EventLoop.start(name: "sessiond-signals")
+            subscription = try Signals.deliver([SIGTERM, SIGINT, SIGHUP], to: loop) { [self] number in
                 if number == SIGHUP {
                     reloadApps()
                     return
                 }
                 log("signal \(number): draining")
-                shutdown()
-                log("stopped cleanly")
-                exit(0)
+                stopping.signal()
             }
-            source.resume()
-            sources.append(source)
+        } catch {
+            log("cannot handle SIGTERM: \(error)")
+            exit(1)
         }
         ready()
-        while true {
-            withExtendedLifetime(sources) { _ = pause() }
-        }
+        stopping.wait()
+        withExtendedLifetime(subscription) { shutdown() }
+        log("stopped cleanly")
+        exit(0)
     }
 }

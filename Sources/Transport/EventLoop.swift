@@ -6,37 +6,7 @@ import Glibc
 import CLinux
 import Foundation
 import Synchronization
-
-/// A monotonic clock in nanoseconds. Loops read it once per iteration; tests inject `ManualClock`.
-public protocol MonotonicClock: Sendable {
-    func nanoseconds() -> UInt64
-}
-
-/// CLOCK_MONOTONIC.
-public struct SystemClock: MonotonicClock {
-    public init() {}
-    public func nanoseconds() -> UInt64 { Syscalls.monotonicNanoseconds() }
-}
-
-/// A clock that moves only when a test says so. After `advance`, wake the loop
-/// (`loop.execute {}`) so it runs the timers that came due.
-public final class ManualClock: MonotonicClock {
-    private let value: Atomic<UInt64>
-
-    public init(start: UInt64 = 1_000_000_000) {
-        value = Atomic(start)
-    }
-
-    public func nanoseconds() -> UInt64 { value.load(ordering: .acquiring) }
-
-    public func advance(byNanoseconds delta: UInt64) {
-        value.add(delta, ordering: .releasing)
-    }
-
-    public func advance(bySeconds seconds: Double) {
-        advance(byNanoseconds: UInt64(seconds * 1e9))
-    }
-}
+import System
 
 /// Receives the epoll events of one registered descriptor, on the loop thread.
 public protocol EventLoopHandler: AnyObject {
@@ -52,7 +22,8 @@ public struct TimerID: Sendable, Hashable {
 
 public final class EventLoop: @unchecked Sendable {
     public let name: String
-    public let clock: any MonotonicClock
+    /// Read once per iteration (its monotonic nanoseconds); tests inject a `ManualClock`'s.
+    public let clock: DaemonClock
     /// Edge-triggered (EPOLLET) registration of connections; level-triggered otherwise.
     public let edgeTriggered: Bool
 
@@ -72,18 +43,18 @@ public final class EventLoop: @unchecked Sendable {
     /// The loop's time for this iteration (nanoseconds of its clock).
     public private(set) var now: UInt64
 
-    private init(name: String, clock: any MonotonicClock, edgeTriggered: Bool) throws(SyscallError) {
+    private init(name: String, clock: DaemonClock, edgeTriggered: Bool) throws(SyscallError) {
         self.name = name
         self.clock = clock
         self.edgeTriggered = edgeTriggered
         self.epoll = try Syscalls.epollCreate()
         self.wake = try Syscalls.eventFD()
-        self.now = clock.nanoseconds()
+        self.now = clock.monotonicNanoseconds()
         try Syscalls.epollControl(epoll.rawValue, EPOLL_CTL_ADD, wake.rawValue, events: EPOLLIN.rawValue)
     }
 
     /// Starts a loop on its own thread (never the Swift concurrency pool: epoll_wait blocks).
-    public static func start(name: String, clock: any MonotonicClock = SystemClock(),
+    public static func start(name: String, clock: DaemonClock = .system,
                              edgeTriggered: Bool = true) throws(SyscallError) -> EventLoop {
         Syscalls.ignoreSIGPIPE()
         let loop = try EventLoop(name: name, clock: clock, edgeTriggered: edgeTriggered)
@@ -214,7 +185,7 @@ public final class EventLoop: @unchecked Sendable {
                 EventLoop.logError("event loop \(name) stopped: \(error)")
                 break
             }
-            now = clock.nanoseconds()
+            now = clock.monotonicNanoseconds()
             for i in 0..<count {
                 let fd = events[i].data.fd
                 if fd == wakeFD {
@@ -254,14 +225,14 @@ public final class EventLoop: @unchecked Sendable {
             if cancelledTimers.remove(entry.id) != nil { continue }
             entry.body()
             // A timer body may take time; keep `now` honest for the next deadline it sets.
-            now = clock.nanoseconds()
+            now = clock.monotonicNanoseconds()
         }
     }
 
     private func timeoutMs() -> Int32 {
         if wakePending.load(ordering: .relaxed) { return 0 }
         guard let first = timers.first else { return 1000 }
-        let current = clock.nanoseconds()
+        let current = clock.monotonicNanoseconds()
         if first.deadline <= current { return 0 }
         let ms = (first.deadline - current + 999_999) / 1_000_000
         return Int32(min(ms, 1000))

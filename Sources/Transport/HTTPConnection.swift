@@ -4,6 +4,7 @@
 import Glibc
 #endif
 import CLinux
+import System
 
 final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     enum Phase {

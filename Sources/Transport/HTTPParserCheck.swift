@@ -1,5 +1,6 @@
 // The parser's consistency check, shared by the libFuzzer target (Tests/Fuzz/http) and the
 // corpus replay in TransportTests, so both hold the parser to the same promises. Pure.
+import System
 
 public enum HTTPParserCheck {
     /// Statuses the parser may refuse a request with (Sources/Transport/README.md).

@@ -1,5 +1,6 @@
 // What a handler sees. Pure (the fuzzer compiles it with the parser): header values and query
 // parameters are decoded only when a handler asks for them.
+import System
 
 /// One request: its head bytes as received (looked up by offset, decoded only on demand),
 /// the body, path parameters of the matched route and the peer address.

@@ -6,6 +6,7 @@ import Glibc
 import CLinux
 import Dispatch
 import Synchronization
+import System
 
 public struct HTTPServerConfiguration: Sendable {
     /// Numeric address to listen on ("127.0.0.1", "0.0.0.0", "::").
@@ -19,7 +20,7 @@ public struct HTTPServerConfiguration: Sendable {
     public var edgeTriggered = true
     public var backlog: Int32 = 1024
     /// The clock of the loops the server starts (timeouts).
-    public var clock: any MonotonicClock = SystemClock()
+    public var clock: DaemonClock = .system
     /// Name prefix of the loop threads.
     public var name = "http"
 

@@ -7,6 +7,7 @@ import Glibc
 #endif
 import CLinux
 import Wire
+import System
 
 /// Timing and size settings of Wire connections.
 public struct WireSettings: Sendable, Hashable {

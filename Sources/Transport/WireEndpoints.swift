@@ -8,6 +8,7 @@ import CLinux
 import Dispatch
 import Synchronization
 import Wire
+import System
 
 /// What the server's owner hears, on the connection's loop thread.
 public struct WireServerHandlers: Sendable {

@@ -1,6 +1,7 @@
 // Byte cursors. Reading never traps on short or hostile input: every read checks the bytes
 // left first and reports a `WireError` naming the field (the NIO `readInteger` idea, with
 // typed errors instead of nil so the peer learns which field was wrong).
+import System
 
 /// Appends big-endian integers, varints and strings to a growing byte array.
 public struct ByteWriter: Sendable {
@@ -211,52 +212,6 @@ public struct ByteReader {
         case let other: throw .malformedField(name: "\(field)", reason: "boolean byte \(other) is neither 0 nor 1")
         }
     }
-}
-
-/// Well-formed UTF-8 as Unicode Table 3-7 defines it: no overlong forms, no surrogates, nothing
-/// above U+10FFFF, no truncated sequence. ASCII runs are checked eight bytes at a time.
-/// Public so other byte-level parsers can share it.
-public func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-    let count = bytes.count
-    guard let base = bytes.baseAddress else { return true }
-    var index = 0
-    while index < count {
-        if count &- index >= 8 {
-            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-            if word & 0x8080_8080_8080_8080 == 0 {
-                index &+= 8
-                continue
-            }
-        }
-        let lead = base[index]
-        if lead < 0x80 {
-            index &+= 1
-            continue
-        }
-        let length: Int
-        var low: UInt8 = 0x80
-        var high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: return false
-        }
-        guard count &- index >= length else { return false }
-        let second = base[index &+ 1]
-        guard second >= low && second <= high else { return false }
-        var next = index &+ 2
-        while next < index &+ length {
-            guard base[next] & 0xC0 == 0x80 else { return false }
-            next &+= 1
-        }
-        index = next
-    }
-    return true
 }
 
 /// `Array.withUnsafeBytes` rethrows untyped errors; this keeps `WireError` typed.

@@ -8,13 +8,11 @@ import Config
 import Dispatch
 import Foundation
 import Transport
+import System
 
 // A supervisor (or a test harness) may start us with these signals blocked, and every thread
 // inherits the mask: unblock them before any thread exists, or SIGTERM would never arrive.
-var handledSignals = sigset_t()
-sigemptyset(&handledSignals)
-for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handledSignals, number) }
-sigprocmask(SIG_UNBLOCK, &handledSignals, nil)
+Signals.unblock([SIGTERM, SIGINT, SIGHUP])
 
 func fail(_ message: String, status: Int32) -> Never {
     Log.standardError.write("collector: " + message)
@@ -29,7 +27,7 @@ do {
     fail("\(error) (see --help)", status: 2)
 }
 guard case let .run(configuration, appsPath) = outcome else {
-    if case let .help(text) = outcome { print(text, terminator: "") }
+    if case let .help(text) = outcome { Log.standardOutput.write(text) }
     exit(0)
 }
 

@@ -1,4 +1,5 @@
 import Model
+import System
 import Testing
 import Wire
 import Config

@@ -9,6 +9,7 @@ import Testing
 import Transport
 @testable import CollectorCore
 import Wire
+import System
 
 @Suite(.serialized) struct CollectorServiceTests {
     static let apps = AppConfigStore(config: AppConfig(apps: [AppSettings(id: "shop", platform: .web)]))

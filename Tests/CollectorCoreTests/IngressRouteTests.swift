@@ -1,5 +1,6 @@
 import Model
 import TestSupport
+import System
 import Testing
 import Foundation
 import Beacon
@@ -30,7 +31,7 @@ import Workloads
         init(maxWireBytes: Int = 1 << 20) throws {
             route = IngressRoute(apps: { IngressRouteTests.apps }, pipeline: sink,
                                  ingest: BeaconAdmission(maxWireBytes: maxWireBytes),
-                                 clock: IngressClock(wallMilliseconds: { IngressRouteTests.now }, monotonicMilliseconds: { 0 }))
+                                 clock: DaemonClock(monotonicNanoseconds: { 0 }, wallMilliseconds: { IngressRouteTests.now }))
             var router = HTTPRouter()
             route.register(in: &router)
             server = try HTTPServer.start(HTTPServerConfiguration(), router: router)
@@ -205,7 +206,7 @@ import Workloads
         for (result, status) in [(SinkResult.unavailable(retryAfterSeconds: 7, reason: "spool full"), 503),
                                  (.rejected(reason: "cannot be framed"), 500)] {
             let route = IngressRoute(apps: { Self.apps }, pipeline: Refusing(result: result),
-                                     clock: IngressClock(wallMilliseconds: { Self.now }, monotonicMilliseconds: { 0 }))
+                                     clock: DaemonClock(monotonicNanoseconds: { 0 }, wallMilliseconds: { Self.now }))
             var router = HTTPRouter()
             route.register(in: &router)
             let server = try HTTPServer.start(HTTPServerConfiguration(), router: router)

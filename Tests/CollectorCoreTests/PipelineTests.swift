@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 @testable import CollectorCore
 import Wire
+import System
 import TestSupport
 
 /// Stands in for Wire's EventBatch codec: deterministic bytes naming the batch and its events.
@@ -33,17 +34,6 @@ final class RecordingConnection: BatchSender {
     let reconnects = Collector<Int>()
     func send(frame: [UInt8], id: BatchID) { frames.add((id, frame)) }
     func reconnect() { reconnects.add(1) }
-}
-
-final class ManualClock: Sendable {
-    let monotonic = Mutex<UInt64>(1_000_000_000)
-    let wall = Mutex<Int64>(1_700_000_000_000)
-    var clock: PipelineClock {
-        PipelineClock(monotonicNanoseconds: { self.monotonic.withLock { $0 } },
-                      wallMilliseconds: { self.wall.withLock { $0 } })
-    }
-    func advance(nanoseconds: UInt64) { monotonic.withLock { $0 += nanoseconds } }
-    func advance(milliseconds: Int64) { wall.withLock { $0 += milliseconds } }
 }
 
 func beacon(_ visitor: String, events: [String], app: String = "shop") -> Beacon {
@@ -147,10 +137,10 @@ let oneEventBatches = BatchLimits(maxEvents: 1, maxBytes: 1 << 20, maxAgeNanosec
         let answers = Collector<SubmitResult>()
         h.pipeline.submit(beacon("v1", events: ["e1"]), completion: answers.add)
         drain(h.spool)
-        h.clock.advance(nanoseconds: 4_999_999_999)
+        h.clock.advance(byNanoseconds: 4_999_999_999)
         h.pipeline.tick()
         #expect(answers.all.isEmpty)
-        h.clock.advance(nanoseconds: 1)
+        h.clock.advance(byNanoseconds: 1)
         h.pipeline.tick()
         guard case .unavailable(5, _)? = answers.wait(count: 1).first else {
             Issue.record("expected 503, got \(answers.all)")
@@ -165,11 +155,11 @@ let oneEventBatches = BatchLimits(maxEvents: 1, maxBytes: 1 << 20, maxAgeNanosec
         defer { h.close(); h.dir.remove() }
         h.pipeline.submit(beacon("v1", events: ["e1"])) { _ in }
         h.pipeline.submit(beacon("v2", events: ["e2"])) { _ in }
-        h.clock.advance(nanoseconds: 19_999_999)
+        h.clock.advance(byNanoseconds: 19_999_999)
         h.pipeline.tick()
         drain(h.spool)
         #expect(h.spool.liveBatches == 0)
-        h.clock.advance(nanoseconds: 1)
+        h.clock.advance(byNanoseconds: 1)
         h.pipeline.tick()
         drain(h.spool)
         #expect(h.spool.liveBatches == 1, "both beacons share one batch")
@@ -300,7 +290,7 @@ let oneEventBatches = BatchLimits(maxEvents: 1, maxBytes: 1 << 20, maxAgeNanosec
         let answers = Collector<SubmitResult>()
         h.pipeline.submit(beacon("v", events: ["e1"]), completion: answers.add)
         answers.wait(count: 1)
-        h.clock.advance(milliseconds: 60_001)
+        h.clock.advance(wallMilliseconds: 60_001)
         h.pipeline.tick()
         drain(h.spool)
         h.pipeline.sender(for: "s1")?.connected()

@@ -7,6 +7,7 @@ import Testing
 import Transport
 @testable import CollectorCore
 import Wire
+import System
 
 /// A pipeline with the real Wire encoder and real Wire connections to `endpoints`.
 struct WiredPipeline {

@@ -6,6 +6,7 @@ import Dispatch
 import Testing
 @testable import CollectorCore
 import Wire
+import System
 import TestSupport
 
 @Suite struct SpoolTests {

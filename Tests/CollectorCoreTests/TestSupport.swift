@@ -6,6 +6,7 @@ import Dispatch
 @testable import CollectorCore
 import TestSupport
 import Wire
+import System
 
 func fileSize(_ path: String) -> Int64? {
     var st = stat()
@@ -13,7 +14,7 @@ func fileSize(_ path: String) -> Int64? {
 }
 
 func readFile(_ path: String) -> [UInt8] {
-    (try? FileIO.readSmallFile(path, limit: 64 << 20)) ?? nil ?? []
+    (try? FileIO.readFile(path, limit: 64 << 20)) ?? nil ?? []
 }
 
 func listDirectory(_ path: String) -> [String] {

@@ -5,6 +5,7 @@ import Model
 import JSON
 import Testing
 @testable import Config
+import System
 
 /// The repository's root, found from this file's path.
 let repositoryRoot: String = {
@@ -68,7 +69,7 @@ private func parse(_ text: String) throws(ConfigError) -> AppConfig {
 
     /// The schema documents exactly the fields the decoder knows, so they cannot drift apart.
     @Test func schemaNamesTheFieldsTheDecoderKnows() throws {
-        let bytes = try FileReader.contents(path: repositoryRoot + "/Schemas/apps.schema.json", limit: 1 << 20)
+        let bytes = try #require(try FileIO.readFile(repositoryRoot + "/Schemas/apps.schema.json", limit: 1 << 20))
         let schema = try JSONValue.parse(bytes)
         let defs = try #require(schema["$defs"])
         let appFields = try #require(defs["app"]?["properties"]?.objectValue).map(\.0)

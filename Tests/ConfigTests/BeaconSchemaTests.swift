@@ -2,12 +2,13 @@ import Model
 import JSON
 import Testing
 @testable import Config
+import System
 
 /// `Schemas/beacon.schema.json` is the contract clients code against; these checks keep it in
 /// step with the shared model (the Beacon module's tests check its limits against the parser).
 @Suite struct BeaconSchema {
     static func schema() throws -> JSONValue {
-        let bytes = try FileReader.contents(path: repositoryRoot + "/Schemas/beacon.schema.json", limit: 1 << 20)
+        let bytes = try #require(try FileIO.readFile(repositoryRoot + "/Schemas/beacon.schema.json", limit: 1 << 20))
         return try JSONValue.parse(bytes)
     }
 

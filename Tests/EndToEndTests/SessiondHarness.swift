@@ -11,6 +11,7 @@ import TestSupport
 import Testing
 import Transport
 import Wire
+import System
 
 /// The one process harness of the real-process tests: finds the executables `swift build` put
 /// beside the test binary, starts a daemon with stdout and stderr in files, and waits (polling,

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Model
+import System
 import Testing
 import TestSupport
 import Transport

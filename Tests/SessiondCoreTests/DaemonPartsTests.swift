@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import SessionStore
+import System
 import Testing
 @testable import SessiondCore
 
@@ -132,10 +133,10 @@ import Testing
     }
 
     @Test func adminTokenComparison() {
-        #expect(SessiondServer.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
-        #expect(!SessiondServer.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
-        #expect(!SessiondServer.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
-        #expect(!SessiondServer.constantTimeEqual([], Array("a".utf8)))
+        #expect(constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
+        #expect(!constantTimeEqual([], Array("a".utf8)))
     }
 }
 

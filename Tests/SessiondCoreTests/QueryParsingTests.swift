@@ -1,5 +1,6 @@
 import Model
 import SessionStore
+import System
 import Testing
 import Wire
 @testable import SessiondCore
@@ -197,7 +198,7 @@ private func rejection(_ query: String) -> APIError? {
     @Test(arguments: [0, 1, 2, 3, 4, 5, 31, 32, 33])
     func base64URLRoundTrips(_ length: Int) {
         let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-        #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)
+        #expect(Base64.decodeURL(Base64.encodeURL(bytes)) == bytes)
     }
 
     @Test func nextPageKeepsAsOfAndPosition() throws {

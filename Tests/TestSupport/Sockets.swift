@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import System
 
 /// One HTTP/1.1 request over a real socket (`Connection: close`); returns status and body.
 public func httpRequest(port: UInt16, method: String = "POST", path: String, headers: [String] = [], body: [UInt8] = []) throws -> (Int, String) {
@@ -36,11 +37,7 @@ public func httpRequest(port: UInt16, method: String = "POST", path: String, hea
 }
 
 /// Wall-clock time in epoch milliseconds.
-public func nowMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-}
+public func nowMilliseconds() -> Int64 { DaemonClock.system.wallMilliseconds() }
 
 public func beaconJSON(app: String = "shop", visitor: String, events: [String]) -> [UInt8] {
     let now = nowMilliseconds()

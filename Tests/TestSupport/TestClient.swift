@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Foundation
 import Transport
+import System
 
 public struct TestResponse {
     public var status: Int

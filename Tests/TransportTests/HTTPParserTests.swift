@@ -1,5 +1,6 @@
 import Testing
 @testable import Transport
+import System
 
 private func parse(_ text: String, limits: HTTPLimits = HTTPLimits()) -> Result<HTTPHead, HTTPParseError> {
     let bytes = Array(text.utf8)

@@ -7,6 +7,7 @@ import Synchronization
 import TestSupport
 import Testing
 @testable import Transport
+import System
 
 /// Responders parked until `count` requests arrived, then answered in reverse order from
 /// another thread: proves answers leave in request order whatever order handlers finish in.
@@ -271,7 +272,7 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
 
     @Test func slowClientTimesOutWhileOthersAreServed() throws {
         let clock = ManualClock()
-        let server = try startServer { $0.clock = clock; $0.limits.headerTimeout = 10; $0.limits.bodyTimeout = 20 }
+        let server = try startServer { $0.clock = clock.clock; $0.limits.headerTimeout = 10; $0.limits.bodyTimeout = 20 }
         defer { server.stop() }
         let slowHead = try TestClient(port: server.port)
         slowHead.send("GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: ")
@@ -308,7 +309,7 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
 
     @Test func halfOpenAndIdleConnectionsAreClosed() throws {
         let clock = ManualClock()
-        let server = try startServer { $0.clock = clock; $0.limits.idleTimeout = 60; $0.limits.headerTimeout = 10 }
+        let server = try startServer { $0.clock = clock.clock; $0.limits.idleTimeout = 60; $0.limits.headerTimeout = 10 }
         defer { server.stop() }
         // Connects and never sends: its first request's first byte is owed within the header
         // timeout (not the keep-alive idle timeout); closed then without an answer.
@@ -354,7 +355,7 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
                       "GET /hello HTTP/1.1\r\nHost: t\r\nX-A: 1\n"])
     func bareLFIsRefusedAtOnce(request: String) throws {
         let clock = ManualClock()
-        let server = try startServer { $0.clock = clock }
+        let server = try startServer { $0.clock = clock.clock }
         defer { server.stop() }
         let client = try TestClient(port: server.port)
         client.send(request)
@@ -411,7 +412,7 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
 @Suite struct EventLoopTests {
     @Test func timersFollowTheInjectedClock() throws {
         let clock = ManualClock()
-        let loop = try EventLoop.start(name: "timer-test", clock: clock)
+        let loop = try EventLoop.start(name: "timer-test", clock: clock.clock)
         defer { loop.stop(); loop.waitUntilStopped() }
         let fired = Mutex<[Int]>([])
         let scheduled = DispatchSemaphore(value: 0)
@@ -544,7 +545,7 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
 @Suite struct SlowReaderTests {
     @Test func clientThatStopsReadingIsDisconnected() throws {
         let clock = ManualClock()
-        let server = try startServer { $0.clock = clock; $0.limits.writeTimeout = 30 }
+        let server = try startServer { $0.clock = clock.clock; $0.limits.writeTimeout = 30 }
         defer { server.stop() }
         let reader = try TestClient(port: server.port)
         // Twenty 300 KB answers requested, none read: the socket buffers fill, the write blocks.

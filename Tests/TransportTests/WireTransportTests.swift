@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 import Wire
 @testable import Transport
+import System
 
 /// Polls `condition` (every 2 ms, at most `seconds`): waits for an event, never for a timeout.
 func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
@@ -217,7 +218,7 @@ func makeWireClient(loop: EventLoop, port: UInt16, recorder: WireRecorder, hello
 
     @Test func pingsKeepTheConnectionAlive() throws {
         let clock = ManualClock()
-        let loop = try EventLoop.start(name: "wire-test", clock: clock)
+        let loop = try EventLoop.start(name: "wire-test", clock: clock.clock)
         defer { loop.stop(); loop.waitUntilStopped() }
         let recorder = WireRecorder()
         let server = try startWireServer(on: loop, recorder: recorder)
@@ -308,7 +309,7 @@ final class SilentWireServer: @unchecked Sendable {
     @Test(arguments: [true, false])
     func silentPeerIsDroppedAfterTheTimeout(answerHello: Bool) throws {
         let clock = ManualClock()
-        let loop = try EventLoop.start(name: "wire-liveness", clock: clock)
+        let loop = try EventLoop.start(name: "wire-liveness", clock: clock.clock)
         defer { loop.stop(); loop.waitUntilStopped() }
         let silent = try SilentWireServer()
         let recorder = WireRecorder()
@@ -405,7 +406,7 @@ final class SilentWireServer: @unchecked Sendable {
     /// (10 s, as the README says), counted from the connect.
     @Test func aTruncatedHelloIsClosedAtTheHandshakeTimeout() throws {
         let clock = ManualClock()
-        let loop = try EventLoop.start(name: "wire-hello", clock: clock)
+        let loop = try EventLoop.start(name: "wire-hello", clock: clock.clock)
         defer { loop.stop(); loop.waitUntilStopped() }
         let recorder = WireRecorder()
         let server = try WireServer.start(identity: WireServerIdentity(shardID: "s1", nodeID: "n"), on: [loop],

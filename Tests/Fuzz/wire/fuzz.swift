@@ -7,6 +7,7 @@
 //    and re-encode to the same bytes;
 // 4. Wire's UTF-8 validator must agree with the standard library's on the raw bytes.
 // Any violated expectation traps, which libFuzzer reports as a crash.
+import System
 import Wire
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,5 +1,5 @@
-// A small Prometheus registry (text exposition format 0.0.4): counters, gauges and fixed-bucket
-// histograms, each optionally labelled. Shared by both daemons' /metrics.
+// The one Prometheus registry of both daemons (text exposition format 0.0.4): counters, gauges
+// and fixed-bucket histograms, each optionally labelled. Each daemon's /metrics renders one.
 import Synchronization
 
 /// A monotonically increasing count.
@@ -47,14 +47,25 @@ public final class Histogram: Sendable {
         state = Mutex(State(counts: [UInt64](repeating: 0, count: bounds.count)))
     }
 
-    public func observe(_ value: Double) {
+    /// Records `value` once, or `times` times (one commit of many events, say).
+    public func observe(_ value: Double, times: UInt64 = 1) {
         // First bucket whose upper bound holds the value; the +Inf bucket is `count`.
         let index = bounds.firstIndex { value <= $0 }
         state.withLock { s in
-            if let index { s.counts[index] &+= 1 }
-            s.sum += value
-            s.count &+= 1
+            if let index { s.counts[index] &+= times }
+            s.sum += value * Double(times)
+            s.count &+= times
         }
+    }
+
+    /// The smallest bucket bound holding at least `q` of the observations (an upper estimate);
+    /// +Inf when only the +Inf bucket does, nil without observations.
+    public func quantile(_ q: Double) -> Double? {
+        let snap = snapshot
+        guard snap.count > 0 else { return nil }
+        let rank = UInt64((q * Double(snap.count)).rounded(.up))
+        for (i, c) in snap.cumulative.enumerated() where c >= rank { return bounds[i] }
+        return .infinity
     }
 
     /// Cumulative counts per bound (as exposed), then the total count and the sum.
@@ -111,6 +122,19 @@ public final class MetricsRegistry: Sendable {
         let series = register(name, kind: .histogram, help: help, labels: labels) { .histogram(Histogram(bounds: sorted)) }
         guard case let .histogram(histogram) = series else { preconditionFailure("metric \(name) is not a histogram") }
         return histogram
+    }
+
+    /// Declares the family `name` before its first series exists, so `/metrics` shows its HELP
+    /// and TYPE (and keeps its place in the order) while it has no samples yet.
+    public func declare(_ name: String, kind: Kind, help: String) {
+        state.withLock { s in
+            if let family = s.families[name] {
+                precondition(family.kind == kind, "metric \(name) registered as \(family.kind), declared as \(kind)")
+                return
+            }
+            s.order.append(name)
+            s.families[name] = Family(kind: kind, help: help, series: [])
+        }
     }
 
     private func register(_ name: String, kind: Kind, help: String, labels: [(String, String)],

@@ -1,4 +1,4 @@
-// Socket addresses as values. Only Glibc: the fuzzer compiles this file with the HTTP parser.
+// Socket addresses as values. Only Glibc: the fuzzers compile this file with the HTTP parser.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,7 +47,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    init(storage: sockaddr_storage) {
+    public init(storage: sockaddr_storage) {
         var storage = storage
         if Int32(storage.ss_family) == AF_INET6 {
             let sin6 = withUnsafeBytes(of: &storage) { $0.load(as: sockaddr_in6.self) }

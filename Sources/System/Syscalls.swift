@@ -1,22 +1,28 @@
-// Every system call of Transport goes through this file: EINTR is retried here and errno is
-// mapped to `SyscallError`, so the rest of the module never reads errno itself.
+// Every socket, pipe, epoll, eventfd and clock call of both daemons goes through this file (file
+// calls through FileIO.swift): EINTR is retried here and errno is mapped to `SyscallError`, so no
+// other module reads errno itself.
 #if canImport(Glibc)
 import Glibc
 #endif
 import CLinux
 
-/// A failed system call: which call and the errno it returned.
+/// A failed system call: which call, on which file (empty for sockets) and the errno it returned.
 public struct SyscallError: Error, Sendable, Hashable, CustomStringConvertible {
     public let call: String
+    public let path: String
     public let errno: Int32
 
-    public init(_ call: String, errno: Int32) {
+    public init(_ call: String, path: String = "", errno: Int32) {
         self.call = call
+        self.path = path
         self.errno = errno
     }
 
+    /// The system's text for the errno ("No such file or directory").
+    public var reason: String { String(cString: strerror(errno)) }
+
     public var description: String {
-        "\(call) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+        "\(call)\(path.isEmpty ? "" : " " + path) failed: \(reason) (errno \(errno))"
     }
 
     /// The peer went away (reset, broken pipe): an ordinary end of a connection, not a fault.
@@ -49,12 +55,12 @@ public struct FileDescriptor: ~Copyable {
 }
 
 /// Both ends of a pipe, each with its single owner.
-struct PipeEnds: ~Copyable {
-    let readEnd: FileDescriptor
-    let writeEnd: FileDescriptor
+public struct PipeEnds: ~Copyable {
+    public let readEnd: FileDescriptor
+    public let writeEnd: FileDescriptor
 }
 
-/// The system calls Transport makes, each retrying EINTR and throwing `SyscallError`.
+/// The system calls the daemons make, each retrying EINTR and throwing `SyscallError`.
 /// Reads and writes on non-blocking descriptors return nil when they would block.
 public enum Syscalls {
     /// Gives the pages of freed memory back to the system (`malloc_trim`): glibc keeps freed
@@ -303,5 +309,12 @@ public enum Syscalls {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int(ts.tv_sec)
+    }
+
+    /// CLOCK_REALTIME in epoch milliseconds.
+    public static func wallMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) &* 1000 &+ Int64(ts.tv_nsec) / 1_000_000
     }
 }
