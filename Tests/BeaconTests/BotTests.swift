@@ -18,28 +18,34 @@ enum RepoFiles {
     static func lines(_ relative: String) throws -> [String] {
         try read(relative).split(separator: "\n").map(String.init)
     }
+
+    /// A data file compiled into the binary as a Swift raw string (`constant` in `generated`):
+    /// the generated source must be the data file's current copy. `CLICKPATH_REGENERATE=1`
+    /// rewrites it; `filter` is the test that does (named in the file's header).
+    static func expectEmbeddedCopyCurrent(data: String, generated: String, constant: String, filter: String,
+                                          embedded: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let list = try read("Sources/Beacon/" + data)
+        #expect(!list.contains("\"\"\"#"), sourceLocation: sourceLocation)
+        let expected = "// Generated from \(data) by `CLICKPATH_REGENERATE=1 swift test --filter \(filter)`. Do not edit.\n"
+            + "// A test fails when this copy differs from \(data).\n"
+            + "let \(constant) = #\"\"\"\n" + list + "\n\"\"\"#\n"   // the last newline is the literal's own
+        let path = root + "/Sources/Beacon/" + generated
+        if ProcessInfo.processInfo.environment["CLICKPATH_REGENERATE"] == "1" {
+            try expected.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let actual = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(actual == expected, "\(generated) is stale: run CLICKPATH_REGENERATE=1 swift test --filter \(filter)",
+                sourceLocation: sourceLocation)
+        #expect(embedded == list, sourceLocation: sourceLocation)
+    }
 }
 
 import Foundation
 
 @Suite struct BotListTests {
-    static func generatedSource(from list: String) -> String {
-        "// Generated from bots.txt by `CLICKPATH_REGENERATE=1 swift test --filter BotListTests`. Do not edit.\n"
-            + "// A test fails when this copy differs from bots.txt.\n"
-            + "let embeddedBotList = #\"\"\"\n" + list + "\n\"\"\"#\n"   // the last newline is the literal's own
-    }
-
     @Test func embeddedCopyMatchesTheDataFile() throws {
-        let list = try RepoFiles.read("Sources/Beacon/bots.txt")
-        #expect(!list.contains("\"\"\"#"))
-        let expected = Self.generatedSource(from: list)
-        let path = RepoFiles.root + "/Sources/Beacon/BotListData.swift"
-        if ProcessInfo.processInfo.environment["CLICKPATH_REGENERATE"] == "1" {
-            try expected.write(toFile: path, atomically: true, encoding: .utf8)
-        }
-        let actual = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(actual == expected, "BotListData.swift is stale: run CLICKPATH_REGENERATE=1 swift test --filter BotListTests")
-        #expect(embeddedBotList == list)
+        try RepoFiles.expectEmbeddedCopyCurrent(data: "bots.txt", generated: "BotListData.swift", constant: "embeddedBotList",
+                                                filter: "BotListTests", embedded: embeddedBotList)
     }
 
     @Test func builtInListParses() {

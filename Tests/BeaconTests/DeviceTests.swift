@@ -5,23 +5,10 @@ import Wire
 @testable import Beacon
 
 @Suite struct DeviceRuleListTests {
-    static func generatedSource(from list: String) -> String {
-        "// Generated from devices.txt by `CLICKPATH_REGENERATE=1 swift test --filter DeviceRuleListTests`. Do not edit.\n"
-            + "// A test fails when this copy differs from devices.txt.\n"
-            + "let embeddedDeviceList = #\"\"\"\n" + list + "\n\"\"\"#\n"   // the last newline is the literal's own
-    }
-
     @Test func embeddedCopyMatchesTheDataFile() throws {
-        let list = try RepoFiles.read("Sources/Beacon/devices.txt")
-        #expect(!list.contains("\"\"\"#"))
-        let expected = Self.generatedSource(from: list)
-        let path = RepoFiles.root + "/Sources/Beacon/DeviceListData.swift"
-        if ProcessInfo.processInfo.environment["CLICKPATH_REGENERATE"] == "1" {
-            try expected.write(toFile: path, atomically: true, encoding: .utf8)
-        }
-        let actual = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(actual == expected, "DeviceListData.swift is stale: run CLICKPATH_REGENERATE=1 swift test --filter DeviceRuleListTests")
-        #expect(embeddedDeviceList == list)
+        try RepoFiles.expectEmbeddedCopyCurrent(data: "devices.txt", generated: "DeviceListData.swift",
+                                                constant: "embeddedDeviceList", filter: "DeviceRuleListTests",
+                                                embedded: embeddedDeviceList)
     }
 
     @Test func builtInListParses() {
